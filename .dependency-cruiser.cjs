@@ -1,0 +1,51 @@
+/**
+ * Architecture rules, enforced by `make lint`:
+ * services never import each other; the domain stays free of frameworks and drivers; production code never
+ * imports test code.
+ */
+module.exports = {
+  forbidden: [
+    {
+      name: 'no-service-to-service',
+      comment:
+        'Services share only packages/*; anything two processes must agree on lives in packages/contracts.',
+      severity: 'error',
+      from: { path: '^services/([^/]+)/' },
+      to: { path: '^services/([^/]+)/', pathNot: '^services/$1/' },
+    },
+    {
+      name: 'domain-is-pure',
+      comment: 'Use cases and rules know nothing of HTTP, SQL or Kafka: they get ports passed in.',
+      severity: 'error',
+      from: { path: '^services/[^/]+/src/domain/' },
+      to: { path: ['node_modules/(express|knex|pg|kafkajs)/', '/entry-points/', '/data-access/'] },
+    },
+    {
+      name: 'contracts-stand-alone',
+      comment: 'Contracts are schemas and constants only.',
+      severity: 'error',
+      from: { path: '^packages/contracts/' },
+      to: { path: ['^packages/(platform|test-support)/', '^services/', 'node_modules/(?!zod/)'] },
+    },
+    {
+      name: 'no-test-code-in-production',
+      severity: 'error',
+      from: { path: '^(services|packages)/[^/]+/src/', pathNot: '\\.test\\.ts$|^packages/test-support/' },
+      to: { path: ['^packages/test-support/', '/test/', '\\.test\\.ts$'] },
+    },
+    {
+      name: 'no-circular',
+      severity: 'error',
+      from: {},
+      to: { circular: true },
+    },
+  ],
+  options: {
+    doNotFollow: { path: 'node_modules' },
+    exclude: { path: '(^|/)dist/' },
+    tsConfig: { fileName: 'tsconfig.json' },
+    tsPreCompilationDeps: true,
+    combinedDependencies: true,
+    enhancedResolveOptions: { exportsFields: ['exports'], conditionNames: ['require', 'node', 'default'] },
+  },
+};

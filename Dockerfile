@@ -1,0 +1,45 @@
+# syntax=docker/dockerfile:1
+# One image for every process of the system; compose picks the entry point per service.
+
+FROM node:24-bookworm-slim AS build
+WORKDIR /app
+COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.build.json ./
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/platform/package.json packages/platform/
+COPY packages/test-support/package.json packages/test-support/
+COPY services/card-api/package.json services/card-api/
+COPY services/provider-worker/package.json services/provider-worker/
+COPY services/mock-provider/package.json services/mock-provider/
+RUN npm ci --no-audit --no-fund
+COPY packages packages
+COPY services services
+RUN npm run build
+
+FROM node:24-bookworm-slim AS production-deps
+WORKDIR /app
+COPY package.json package-lock.json .npmrc ./
+COPY packages/contracts/package.json packages/contracts/
+COPY packages/platform/package.json packages/platform/
+COPY packages/test-support/package.json packages/test-support/
+COPY services/card-api/package.json services/card-api/
+COPY services/provider-worker/package.json services/provider-worker/
+COPY services/mock-provider/package.json services/mock-provider/
+RUN npm ci --omit=dev --no-audit --no-fund
+
+FROM node:24-bookworm-slim AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=production-deps /app/node_modules node_modules
+COPY --from=production-deps /app/package.json ./
+COPY --from=build /app/packages/contracts/package.json packages/contracts/
+COPY --from=build /app/packages/contracts/dist packages/contracts/dist
+COPY --from=build /app/packages/platform/package.json packages/platform/
+COPY --from=build /app/packages/platform/dist packages/platform/dist
+COPY --from=build /app/services/card-api/package.json services/card-api/
+COPY --from=build /app/services/card-api/dist services/card-api/dist
+COPY --from=build /app/services/provider-worker/package.json services/provider-worker/
+COPY --from=build /app/services/provider-worker/dist services/provider-worker/dist
+COPY --from=build /app/services/mock-provider/package.json services/mock-provider/
+COPY --from=build /app/services/mock-provider/dist services/mock-provider/dist
+USER node
+CMD ["node", "services/card-api/dist/main-api.js"]

@@ -1,0 +1,117 @@
+# The project's commands. `make help` lists them. Every target runs on Node.js 24: where the node on PATH is
+# older, scripts/ensure-node.sh installs Node 24 from the npm registry into .cache/node and it goes first on PATH.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+MAKEFLAGS += --no-print-directory
+
+NODE_BIN := $(shell scripts/ensure-node.sh)
+ifneq ($(NODE_BIN),)
+export PATH := $(NODE_BIN):$(PATH)
+endif
+
+# Local settings for `make up` (see .env.example); the defaults work without one.
+ifneq (,$(wildcard .env))
+include .env
+export $(shell sed -n 's/^\([A-Z_][A-Z0-9_]*\)=.*/\1/p' .env)
+endif
+
+RESULTS := .run/test-results
+API_URL := http://127.0.0.1:$(or $(HTTP_PORT),3000)
+PROCESSES := $(shell scripts/procs.sh names)
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z%_-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-22s %s\n", $$1, $$2}'
+
+.PHONY: node-check
+node-check:
+	@node -e 'const m = +process.versions.node.split(".")[0]; if (m !== 24) { console.error("Node 24 is required, found " + process.version); process.exit(1) }'
+
+node_modules/.package-lock.json: package-lock.json | node-check
+	npm ci --no-audit --no-fund
+
+.PHONY: install
+install: node_modules/.package-lock.json kafka-fetch ## Install dependencies (npm ci) and the Kafka jars
+
+.PHONY: kafka-fetch
+kafka-fetch: ## Fetch Apache Kafka from Maven Central into .cache/kafka (once)
+	@scripts/kafka.sh fetch
+
+.PHONY: build
+build: node_modules/.package-lock.json ## Compile every workspace (tsc project references)
+	npm run build
+
+.PHONY: lint
+lint: node_modules/.package-lock.json ## Type-check, lint (zero warnings), check formatting and architecture rules
+	npm run lint
+	@if docker compose version >/dev/null 2>&1; then docker compose config --quiet && echo "docker-compose.yml is valid"; \
+	  else echo "docker compose plugin not found: compose file not validated"; fi
+
+.PHONY: format
+format: node_modules/.package-lock.json ## Rewrite files with prettier
+	npm run format
+
+.PHONY: test
+test: build lint test-unit test-integration ## Build, lint, run unit and integration tests
+
+.PHONY: test-unit
+test-unit: node_modules/.package-lock.json ## Run the unit tests
+	@mkdir -p $(RESULTS)
+	npx jest --selectProjects unit --json --outputFile=$(RESULTS)/unit.json
+
+.PHONY: test-integration
+test-integration: node_modules/.package-lock.json ## Run the integration tests (real PostgreSQL and Kafka)
+	@mkdir -p $(RESULTS)
+	npx jest --selectProjects integration --json --outputFile=$(RESULTS)/integration.json
+
+.PHONY: test-file
+test-file: node_modules/.package-lock.json ## Run one test file: make test-file FILE=path/to/file.test.ts
+	npx jest $(FILE)
+
+.PHONY: up
+up: install build kafka-up setup ## Start the whole system in the background (logs and pids in .run/)
+	@for process in $(PROCESSES); do scripts/procs.sh start $$process; done
+	@scripts/wait-http.sh $(API_URL)/readyz 60
+	@scripts/procs.sh check
+	@echo
+	@echo "  API         $(API_URL)"
+	@echo "  Readiness   $(API_URL)/readyz"
+	@echo "  Logs        .run/logs/   (make logs)"
+	@echo "  Stop        make down"
+
+.PHONY: down
+down: ## Stop everything `make up` started
+	@for process in $$(echo $(PROCESSES) | tr ' ' '\n' | tac); do scripts/procs.sh stop $$process; done
+	@scripts/kafka.sh stop
+
+.PHONY: status
+status: ## Show which processes run
+	@scripts/procs.sh status
+	@if scripts/kafka.sh status; then echo "kafka: answering"; else echo "kafka: not answering"; fi
+
+.PHONY: logs
+logs: ## Follow every process's log
+	tail -n 20 -F .run/logs/*.log
+
+restart-%: build ## Restart one process: make restart-card-api
+	@scripts/procs.sh restart $*
+
+stop-%: ## Stop one process: make stop-provider-worker
+	@scripts/procs.sh stop $*
+
+.PHONY: kafka-up
+kafka-up: kafka-fetch ## Start the local Kafka broker unless one answers already
+	@scripts/kafka.sh start
+
+.PHONY: kafka-down
+kafka-down: ## Stop the local Kafka broker started by kafka-up
+	@scripts/kafka.sh stop
+
+.PHONY: setup
+setup: build ## Create the database if missing, migrate it, create the Kafka topics
+	node services/card-api/dist/main-setup.js
+
+.PHONY: clean
+clean: down ## Stop everything and delete build output, logs and local Kafka data
+	rm -rf .run packages/*/dist services/*/dist

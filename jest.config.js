@@ -1,0 +1,41 @@
+// @ts-check
+/** Unit and integration tests are separate jest projects, so either can run alone (--selectProjects). */
+
+/** @type {import('@jest/types').Config.TransformerConfig} */
+const swc = [
+  '@swc/jest',
+  {
+    jsc: { parser: { syntax: 'typescript' }, target: 'es2023' },
+    module: { type: 'commonjs' },
+    sourceMaps: 'inline',
+  },
+];
+
+/** Tests run against the workspaces' TypeScript sources, not their build output. */
+const moduleNameMapper = {
+  '^@cards/(contracts|platform|test-support)$': '<rootDir>/packages/$1/src',
+};
+
+/** @type {import('jest').Config} */
+module.exports = {
+  projects: [
+    {
+      displayName: 'unit',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': swc },
+      moduleNameMapper,
+      testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts'],
+    },
+    {
+      displayName: 'integration',
+      testEnvironment: 'node',
+      transform: { '^.+\\.ts$': swc },
+      moduleNameMapper,
+      testMatch: ['<rootDir>/services/*/test/integration/**/*.test.ts'],
+      globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
+      globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
+      slowTestThreshold: 30,
+    },
+  ],
+  testTimeout: 60_000,
+};

@@ -1,0 +1,7 @@
+export * from './config';
+export * from './health';
+export * from './http-server';
+export * from './kafka';
+export * from './lifecycle';
+export * from './logger';
+export * from './problem';

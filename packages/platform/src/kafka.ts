@@ -1,0 +1,119 @@
+import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import type { Logger } from 'pino';
+
+/** How this process reaches Kafka. */
+export interface KafkaSettings {
+  clientId: string;
+  brokers: string[];
+  /** Connection and request timeouts are kept short so a dead broker shows up in seconds, not minutes. */
+  connectionTimeoutMs?: number;
+  requestTimeoutMs?: number;
+}
+
+const kafkaLevelToPino = {
+  [logLevel.NOTHING]: 'silent',
+  [logLevel.ERROR]: 'error',
+  [logLevel.WARN]: 'warn',
+  [logLevel.INFO]: 'info',
+  [logLevel.DEBUG]: 'debug',
+} as const;
+
+/**
+ * The only place that constructs a kafkajs client. kafkajs is in maintenance mode: keeping it behind this module
+ * means a move to another client touches one package.
+ */
+export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
+  const kafkaLogger = logger.child({ component: 'kafkajs' });
+  return new Kafka({
+    clientId: settings.clientId,
+    brokers: settings.brokers,
+    connectionTimeout: settings.connectionTimeoutMs ?? 3000,
+    requestTimeout: settings.requestTimeoutMs ?? 10_000,
+    // kafkajs logs every reconnect attempt as an error; the readiness probe reports a dead broker instead.
+    logLevel: logLevel.WARN,
+    logCreator:
+      () =>
+      ({ level, log }: LogEntry) => {
+        const { message, ...rest } = log;
+        kafkaLogger[kafkaLevelToPino[level]](rest, message);
+      },
+  });
+}
+
+/** Answers whether the cluster serves a metadata request within `timeoutMs`; never throws. */
+export class KafkaProbe {
+  private admin: Admin | undefined;
+
+  constructor(
+    private readonly kafka: Kafka,
+    private readonly timeoutMs: number,
+  ) {}
+
+  async check(): Promise<{ up: true } | { up: false; reason: string }> {
+    this.admin ??= this.kafka.admin({ retry: { retries: 0 } });
+    const admin = this.admin;
+    try {
+      await withTimeout(
+        (async () => {
+          await admin.connect();
+          await admin.describeCluster();
+        })(),
+        this.timeoutMs,
+      );
+      return { up: true };
+    } catch (error) {
+      // A half-broken admin client can stay stuck; the next probe starts from a fresh one.
+      this.admin = undefined;
+      void admin.disconnect().catch(() => undefined);
+      return { up: false, reason: error instanceof Error ? error.message : String(error) };
+    }
+  }
+
+  async close(): Promise<void> {
+    await this.admin?.disconnect();
+    this.admin = undefined;
+  }
+}
+
+/**
+ * Creates the topics that are missing, with the given partitions. Topics are created explicitly (DESIGN.md): the
+ * broker's auto-create is off, so a typo in a topic name fails loudly instead of creating a stray topic.
+ */
+export async function ensureTopics(
+  kafka: Kafka,
+  topics: readonly string[],
+  options: { partitions: number; replicationFactor?: number },
+): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const existing = new Set(await admin.listTopics());
+    const missing = topics.filter((topic) => !existing.has(topic));
+    if (missing.length > 0) {
+      const configs: ITopicConfig[] = missing.map((topic) => ({
+        topic,
+        numPartitions: options.partitions,
+        replicationFactor: options.replicationFactor ?? 1,
+      }));
+      await admin.createTopics({ topics: configs, waitForLeaders: true });
+    }
+    return missing;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** Rejects with a timeout error when `promise` has not settled within `ms`. */
+export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      reject(new Error(`timed out after ${ms} ms`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([promise, timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

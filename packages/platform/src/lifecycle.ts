@@ -1,0 +1,69 @@
+import type { Logger } from 'pino';
+
+import { ConfigError } from './config';
+
+/** A started process: something that can be asked to stop, releasing what it holds. */
+export interface Stoppable {
+  stop(): Promise<void>;
+}
+
+/**
+ * Runs a process's `start()` as the main program: logs start-up failures, drains on SIGTERM/SIGINT within
+ * `shutdownTimeoutMs`, and exits non-zero on any crash or when draining overruns (a crashed process never exits 0).
+ */
+export function runMain(options: {
+  name: string;
+  start: () => Promise<{ running: Stoppable; logger: Logger; shutdownTimeoutMs: number }>;
+}): void {
+  let shuttingDown = false;
+
+  const crash = (error: unknown, logger?: Logger): never => {
+    if (error instanceof ConfigError) {
+      process.stderr.write(`${options.name}: ${error.message}\n`);
+    } else if (logger) {
+      logger.fatal({ err: error }, `${options.name} crashed`);
+    } else {
+      process.stderr.write(`${options.name}: failed to start: ${String(error)}\n`);
+    }
+    process.exit(1);
+  };
+
+  options.start().then(({ running, logger, shutdownTimeoutMs }) => {
+    process.on('uncaughtException', (error) => crash(error, logger));
+    process.on('unhandledRejection', (error) => crash(error, logger));
+    const shutdown = (signal: NodeJS.Signals): void => {
+      if (shuttingDown) {
+        return;
+      }
+      shuttingDown = true;
+      logger.info({ signal }, `${options.name} stopping`);
+      const overrun = setTimeout(() => {
+        logger.error({ shutdownTimeoutMs }, `${options.name} did not stop in time`);
+        process.exit(1);
+      }, shutdownTimeoutMs);
+      overrun.unref();
+      running.stop().then(
+        () => {
+          logger.info(`${options.name} stopped`);
+          process.exit(0);
+        },
+        (error: unknown) => crash(error, logger),
+      );
+    };
+    process.on('SIGTERM', shutdown);
+    process.on('SIGINT', shutdown);
+  }, crash);
+}
+
+/** Runs a one-shot command (set-up, an operator task) as the main program: exit 0 when done, 1 on any failure. */
+export function runOnce(name: string, task: () => Promise<void>): void {
+  task().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      process.stderr.write(
+        error instanceof ConfigError ? `${name}: ${error.message}\n` : `${name}: failed: ${String(error)}\n`,
+      );
+      process.exit(1);
+    },
+  );
+}

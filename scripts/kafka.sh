@@ -1,0 +1,145 @@
+#!/usr/bin/env bash
+# Runs a real single-node Apache Kafka broker (KRaft) without Docker.
+#
+#   scripts/kafka.sh fetch    copy the broker's jars from Maven Central into .cache/kafka/libs (once)
+#   scripts/kafka.sh start    format storage if needed, start the broker, wait until it answers metadata
+#   scripts/kafka.sh stop     stop the broker this script started (SIGTERM, then SIGKILL after a grace period)
+#   scripts/kafka.sh status   exit 0 when a broker answers on the configured port
+#   scripts/kafka.sh wait     wait until a broker answers (KAFKA_WAIT_SECONDS, default 60)
+#
+# Needs a JDK (17+) and Maven. Port: KAFKA_PORT (default 9092); controller: KAFKA_CONTROLLER_PORT (9093).
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LIBS="${KAFKA_LIBS_DIR:-$ROOT/.cache/kafka/libs}"
+RUN_DIR="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
+LOG_DIR="${RUN_LOG_DIR:-$ROOT/.run/logs}"
+PORT="${KAFKA_PORT:-9092}"
+CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+PID_FILE="$RUN_DIR/kafka.pid"
+POM="$ROOT/infra/kafka/pom.xml"
+
+log() { echo "kafka: $*" >&2; }
+
+kafka_version() {
+  sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$POM"
+}
+
+fetch() {
+  local version
+  version="$(kafka_version)"
+  if [[ -f "$LIBS/kafka_2.13-$version.jar" ]]; then
+    return 0
+  fi
+  command -v mvn >/dev/null || { log "Maven (mvn) is needed to fetch Kafka"; exit 1; }
+  log "fetching Apache Kafka $version from Maven Central into $LIBS"
+  rm -rf "$LIBS"
+  mkdir -p "$LIBS"
+  mvn -q -B -f "$POM" dependency:copy-dependencies \
+    -DoutputDirectory="$LIBS" -DincludeScope=runtime
+}
+
+java_cmd() {
+  if [[ -n "${JAVA_HOME:-}" ]]; then echo "$JAVA_HOME/bin/java"; else echo java; fi
+}
+
+jvm_args() {
+  # Mirrors the essentials of Kafka's bin/kafka-run-class.sh: heap, G1, headless, log4j2 config, classpath.
+  # shellcheck disable=SC2086 # KAFKA_HEAP_OPTS holds several words on purpose
+  printf '%s\n' ${KAFKA_HEAP_OPTS:--Xms256m -Xmx768m} -XX:+UseG1GC -XX:MaxGCPauseMillis=20 \
+    -Djava.awt.headless=true "-Dlog4j2.configurationFile=$ROOT/infra/kafka/log4j2.yaml" -cp "$LIBS/*"
+}
+
+run_class() {
+  local args
+  mapfile -t args < <(jvm_args)
+  "$(java_cmd)" "${args[@]}" "$@"
+}
+
+answers() {
+  # A metadata round trip (DescribeCluster), not just an open port: the broker must be serving.
+  run_class org.apache.kafka.tools.ClusterTool cluster-id \
+    --bootstrap-server "127.0.0.1:$PORT" >/dev/null 2>&1
+}
+
+port_open() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+wait_ready() {
+  local deadline=$((SECONDS + ${KAFKA_WAIT_SECONDS:-90}))
+  until answers; do
+    if [[ -f "$PID_FILE" ]] && ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+      log "broker exited during start-up; last lines of $LOG_DIR/kafka.log:"
+      tail -n 30 "$LOG_DIR/kafka.log" >&2 || true
+      exit 1
+    fi
+    if ((SECONDS >= deadline)); then
+      log "no answer on 127.0.0.1:$PORT after ${KAFKA_WAIT_SECONDS:-90}s"
+      exit 1
+    fi
+    sleep 1
+  done
+}
+
+start() {
+  if port_open "$PORT"; then
+    log "something already listens on 127.0.0.1:$PORT; not starting another broker"
+    wait_ready
+    return 0
+  fi
+  fetch
+  mkdir -p "$RUN_DIR/data" "$LOG_DIR"
+  local props="$RUN_DIR/server.properties"
+  sed -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$RUN_DIR/data|g" \
+    "$ROOT/infra/kafka/server.properties.template" >"$props"
+  if [[ ! -f "$RUN_DIR/cluster-id" ]]; then
+    run_class kafka.tools.StorageTool random-uuid >"$RUN_DIR/cluster-id"
+  fi
+  # A static controller.quorum.voters means no --standalone; --ignore-formatted keeps existing data.
+  run_class kafka.tools.StorageTool format -t "$(cat "$RUN_DIR/cluster-id")" -c "$props" \
+    --ignore-formatted >>"$LOG_DIR/kafka.log" 2>&1
+  log "starting broker on 127.0.0.1:$PORT (logs: $LOG_DIR/kafka.log)"
+  local args
+  mapfile -t args < <(jvm_args)
+  # setsid: the broker outlives the shell (and make) that started it, and ignores that terminal's signals.
+  setsid nohup "$(java_cmd)" "${args[@]}" kafka.Kafka "$props" >>"$LOG_DIR/kafka.log" 2>&1 </dev/null &
+  echo $! >"$PID_FILE"
+  wait_ready
+  log "ready on 127.0.0.1:$PORT (pid $(cat "$PID_FILE"))"
+}
+
+stop() {
+  if [[ ! -f "$PID_FILE" ]]; then
+    log "not started by this script; nothing to stop"
+    return 0
+  fi
+  local pid
+  pid="$(cat "$PID_FILE")"
+  if kill -0 "$pid" 2>/dev/null; then
+    kill -TERM "$pid"
+    local deadline=$((SECONDS + ${KAFKA_STOP_SECONDS:-30}))
+    while kill -0 "$pid" 2>/dev/null; do
+      if ((SECONDS >= deadline)); then
+        log "broker did not stop in time; killing it"
+        kill -KILL "$pid" 2>/dev/null || true
+        break
+      fi
+      sleep 0.5
+    done
+  fi
+  rm -f "$PID_FILE"
+  log "stopped"
+}
+
+case "${1:-}" in
+  fetch) fetch ;;
+  start) start ;;
+  stop) stop ;;
+  status) answers ;;
+  wait) wait_ready ;;
+  *)
+    echo "usage: $0 {fetch|start|stop|status|wait}" >&2
+    exit 2
+    ;;
+esac

@@ -1,0 +1,123 @@
+#!/usr/bin/env bash
+# Runs the system's processes in the background, one pid file and one log file each, under .run/:
+#
+#   scripts/procs.sh start <name>     start one process (no-op when it already runs)
+#   scripts/procs.sh stop <name>      SIGTERM, then SIGKILL after STOP_GRACE_SECONDS (default 15)
+#   scripts/procs.sh restart <name>
+#   scripts/procs.sh status           one line per process
+#   scripts/procs.sh check            exit 1 (naming it) when any process is not running
+#   scripts/procs.sh names            the process names, in start order
+#
+# Any one process can be killed and restarted alone, which is what the fault tests and operators need.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+RUN_DIR="$ROOT/.run"
+LOG_DIR="$RUN_DIR/logs"
+mkdir -p "$RUN_DIR/pids" "$LOG_DIR"
+
+# name -> compiled entry point, in start order.
+declare -A ENTRY=(
+  [mock-provider]="services/mock-provider/dist/main-provider.js"
+  [card-api]="services/card-api/dist/main-api.js"
+  [provider-worker]="services/provider-worker/dist/main-worker.js"
+)
+ORDER=(mock-provider card-api provider-worker)
+
+pid_file() { echo "$RUN_DIR/pids/$1.pid"; }
+
+running() {
+  local file
+  file="$(pid_file "$1")"
+  [[ -f "$file" ]] && kill -0 "$(cat "$file")" 2>/dev/null
+}
+
+require_name() {
+  [[ -n "${ENTRY[$1]:-}" ]] || { echo "procs: unknown process '$1' (known: ${ORDER[*]})" >&2; exit 2; }
+}
+
+start() {
+  require_name "$1"
+  if running "$1"; then
+    echo "procs: $1 already running (pid $(cat "$(pid_file "$1")"))"
+    return 0
+  fi
+  local entry="$ROOT/${ENTRY[$1]}"
+  [[ -f "$entry" ]] || { echo "procs: $entry is missing; run make build" >&2; exit 1; }
+  # A session of its own (setsid -f), so the process outlives make and the terminal; only `stop` ends it.
+  # The inner shell records its pid and then becomes the node process, so the pid file names node itself.
+  rm -f "$(pid_file "$1")"
+  (cd "$ROOT" && setsid -f bash -c 'echo $$ >"$0"; exec node "$1"' "$(pid_file "$1")" "$entry" \
+    >>"$LOG_DIR/$1.log" 2>&1 </dev/null)
+  local waited=0
+  until [[ -s "$(pid_file "$1")" ]] || ((waited++ > 50)); do sleep 0.1; done
+  sleep 0.3
+  if ! running "$1"; then
+    echo "procs: $1 exited at once; last lines of $LOG_DIR/$1.log:" >&2
+    tail -n 20 "$LOG_DIR/$1.log" >&2
+    exit 1
+  fi
+  echo "procs: $1 started (pid $(cat "$(pid_file "$1")"), log .run/logs/$1.log)"
+}
+
+stop() {
+  require_name "$1"
+  local file pid
+  file="$(pid_file "$1")"
+  if ! running "$1"; then
+    rm -f "$file"
+    return 0
+  fi
+  pid="$(cat "$file")"
+  kill -TERM "$pid"
+  local deadline=$((SECONDS + ${STOP_GRACE_SECONDS:-15}))
+  while kill -0 "$pid" 2>/dev/null; do
+    if ((SECONDS >= deadline)); then
+      echo "procs: $1 did not stop within ${STOP_GRACE_SECONDS:-15}s; killing it" >&2
+      kill -KILL "$pid" 2>/dev/null || true
+      break
+    fi
+    sleep 0.2
+  done
+  rm -f "$file"
+  echo "procs: $1 stopped"
+}
+
+status() {
+  local name
+  for name in "${ORDER[@]}"; do
+    if running "$name"; then
+      echo "$name: running (pid $(cat "$(pid_file "$name")"))"
+    else
+      echo "$name: stopped"
+    fi
+  done
+}
+
+case "${1:-}" in
+  start) start "${2:?process name}" ;;
+  stop) stop "${2:?process name}" ;;
+  restart)
+    stop "${2:?process name}"
+    start "$2"
+    ;;
+  status) status ;;
+  check)
+    # Fails when any process is not running: `make up` ends with it, so a process that died after
+    # start-up (a port already taken, say) is reported instead of hidden behind another listener.
+    failed=0
+    for name in "${ORDER[@]}"; do
+      if ! running "$name"; then
+        echo "procs: $name is not running; last lines of .run/logs/$name.log:" >&2
+        tail -n 10 "$LOG_DIR/$name.log" >&2 || true
+        failed=1
+      fi
+    done
+    exit "$failed"
+    ;;
+  names) echo "${ORDER[*]}" ;;
+  *)
+    echo "usage: $0 {start|stop|restart <name>|status|check|names}" >&2
+    exit 2
+    ;;
+esac

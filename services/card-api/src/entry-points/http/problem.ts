@@ -1,0 +1,83 @@
+import { ErrorCode } from '@cards/contracts';
+import { sendProblem, type Logger } from '@cards/platform';
+import type { ErrorRequestHandler, RequestHandler } from 'express';
+
+import { AppError, type ErrorKind } from '../../domain/errors';
+
+const statusByKind: Record<ErrorKind, number> = {
+  validation: 422,
+  unauthenticated: 401,
+  forbidden: 403,
+  'not-found': 404,
+  conflict: 409,
+  dependency: 503,
+  internal: 500,
+};
+
+/** Answers a request that matched no route. */
+export const routeNotFound: RequestHandler = (req, res) => {
+  sendProblem(res, {
+    status: 404,
+    code: ErrorCode.ROUTE_NOT_FOUND,
+    title: 'Not Found',
+    detail: `No route for ${req.method} ${req.path}`,
+  });
+};
+
+interface BodyParserError {
+  type: string;
+  status?: number;
+}
+
+function isBodyParserError(error: unknown): error is BodyParserError {
+  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string';
+}
+
+/**
+ * Maps every error to problem+json. Expected failures (AppError) keep their code and message; anything else is a
+ * 500 whose body says nothing about internals, and is logged with the request id so an operator can find it.
+ */
+export function problemHandler(logger: Logger): ErrorRequestHandler {
+  return (error: unknown, req, res, next) => {
+    if (res.headersSent) {
+      next(error);
+      return;
+    }
+    if (error instanceof AppError) {
+      sendProblem(res, {
+        status: statusByKind[error.kind],
+        code: error.code,
+        title: error.message,
+        ...error.details,
+      });
+      return;
+    }
+    if (isBodyParserError(error)) {
+      if (error.type === 'entity.parse.failed') {
+        sendProblem(res, {
+          status: 400,
+          code: ErrorCode.MALFORMED_JSON,
+          title: 'Malformed JSON',
+          detail: 'The request body is not valid JSON.',
+        });
+        return;
+      }
+      if (error.type === 'entity.too.large') {
+        sendProblem(res, {
+          status: 413,
+          code: ErrorCode.PAYLOAD_TOO_LARGE,
+          title: 'Payload Too Large',
+          detail: 'The request body exceeds the size limit.',
+        });
+        return;
+      }
+    }
+    logger.error({ err: error, requestId: res.locals['requestId'], path: req.path }, 'unexpected error');
+    sendProblem(res, {
+      status: 500,
+      code: ErrorCode.INTERNAL,
+      title: 'Internal Server Error',
+      detail: 'An unexpected error occurred; quote the requestId when reporting it.',
+    });
+  };
+}
