@@ -42,5 +42,6 @@ export default tseslint.config(
       globals: globals.node,
       sourceType: 'commonjs',
     },
+    rules: { ...tseslint.configs.disableTypeChecked.rules, '@typescript-eslint/no-require-imports': 'off' },
   },
 );
