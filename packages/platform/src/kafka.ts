@@ -8,6 +8,8 @@ export interface KafkaSettings {
   /** Connection and request timeouts are kept short so a dead broker shows up in seconds, not minutes. */
   connectionTimeoutMs?: number;
   requestTimeoutMs?: number;
+  /** Retries of connections and requests; kafkajs's default (5, with backoff) unless set. */
+  retries?: number;
 }
 
 const kafkaLevelToPino = {
@@ -29,6 +31,7 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
     brokers: settings.brokers,
     connectionTimeout: settings.connectionTimeoutMs ?? 3000,
     requestTimeout: settings.requestTimeoutMs ?? 10_000,
+    ...(settings.retries !== undefined && { retry: { retries: settings.retries } }),
     // kafkajs logs every reconnect attempt as an error; the readiness probe reports a dead broker instead.
     logLevel: logLevel.WARN,
     logCreator:
@@ -40,17 +43,27 @@ export function createKafka(settings: KafkaSettings, logger: Logger): Kafka {
   });
 }
 
-/** Answers whether the cluster serves a metadata request within `timeoutMs`; never throws. */
+/**
+ * Answers whether the cluster serves a metadata request within `timeoutMs`; never throws. It has a client of its
+ * own that never retries: a probe must report a dead broker, not keep reconnecting to it in the background.
+ */
 export class KafkaProbe {
+  private readonly kafka: Kafka;
   private admin: Admin | undefined;
 
   constructor(
-    private readonly kafka: Kafka,
+    settings: KafkaSettings,
+    logger: Logger,
     private readonly timeoutMs: number,
-  ) {}
+  ) {
+    this.kafka = createKafka(
+      { ...settings, clientId: `${settings.clientId}-probe`, retries: 0, connectionTimeoutMs: timeoutMs },
+      logger,
+    );
+  }
 
   async check(): Promise<{ up: true } | { up: false; reason: string }> {
-    this.admin ??= this.kafka.admin({ retry: { retries: 0 } });
+    this.admin ??= this.kafka.admin();
     const admin = this.admin;
     try {
       await withTimeout(

@@ -1,5 +1,4 @@
 import {
-  createKafka,
   createLogger,
   KafkaProbe,
   listen,
@@ -23,8 +22,11 @@ export interface RunningApi {
 export async function start(config: CardApiConfig = loadConfig()): Promise<RunningApi> {
   const logger = createLogger({ service: 'card-api', level: config.LOG_LEVEL });
   const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS }, logger);
-  const kafkaProbe = new KafkaProbe(kafka, config.READINESS_TIMEOUT_MS);
+  const kafkaProbe = new KafkaProbe(
+    { clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS },
+    logger,
+    config.READINESS_TIMEOUT_MS,
+  );
 
   const app = createApp({
     logger,

@@ -1,5 +1,4 @@
 import {
-  createKafka,
   createLogger,
   healthRoutes,
   KafkaProbe,
@@ -21,8 +20,11 @@ export interface RunningWorker {
 /** Starts provider-worker: for now its health endpoints; the provisioning consumer joins in the saga issue. */
 export async function start(config: WorkerConfig = loadConfig()): Promise<RunningWorker> {
   const logger = createLogger({ service: 'provider-worker', level: config.LOG_LEVEL });
-  const kafka = createKafka({ clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS }, logger);
-  const kafkaProbe = new KafkaProbe(kafka, config.READINESS_TIMEOUT_MS);
+  const kafkaProbe = new KafkaProbe(
+    { clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS },
+    logger,
+    config.READINESS_TIMEOUT_MS,
+  );
 
   const app = express();
   app.disable('x-powered-by');
