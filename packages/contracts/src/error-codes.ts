@@ -14,6 +14,20 @@ export const ErrorCode = {
   METHOD_NOT_ALLOWED: 'METHOD_NOT_ALLOWED',
   NOT_READY: 'NOT_READY',
   INTERNAL: 'INTERNAL',
+  CARD_NOT_FOUND: 'CARD_NOT_FOUND',
+  CARD_LIMIT_REACHED: 'CARD_LIMIT_REACHED',
+  USER_ALREADY_EXISTS: 'USER_ALREADY_EXISTS',
+  PRECONDITION_FAILED: 'PRECONDITION_FAILED',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
+
+/** Why a card ended FAILED (DESIGN.md, Card lifecycle). */
+export const FailureCode = {
+  PROVIDER_REJECTED: 'PROVIDER_REJECTED',
+  PROVIDER_UNAVAILABLE: 'PROVIDER_UNAVAILABLE',
+  PROVIDER_CONTRACT_VIOLATION: 'PROVIDER_CONTRACT_VIOLATION',
+  TIMED_OUT: 'TIMED_OUT',
+} as const;
+
+export type FailureCode = (typeof FailureCode)[keyof typeof FailureCode];

@@ -1,3 +1,6 @@
+export * from './cards';
 export * from './error-codes';
+export * from './events';
 export * from './problem';
+export * from './provider';
 export * from './topics';

@@ -1,4 +1,5 @@
 export * from './config';
+export * from './events';
 export * from './health';
 export * from './http-server';
 export * from './kafka';
