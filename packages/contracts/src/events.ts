@@ -1,7 +1,7 @@
 import { z } from 'zod';
 
 import { CardColorSchema, FailureCodeSchema } from './cards';
-import { Topics } from './topics';
+import type { TopicNames } from './topics';
 
 /** Event types (CloudEvents `type`). */
 export const EventType = {
@@ -46,14 +46,14 @@ export const CardCancelledSchema = z.strictObject({
   providerCardId: z.string().min(1).max(100),
 });
 
-/** Each event type's data schema and the topic it travels on. */
+/** Each event type's data schema and the topic (a key of TopicNames) it travels on. */
 export const EventCatalog = {
-  [EventType.provisionRequested]: { topic: Topics.provisioningCommands, data: CardProvisionRequestedSchema },
-  [EventType.cancelRequested]: { topic: Topics.provisioningCommands, data: CardCancelRequestedSchema },
-  [EventType.provisioned]: { topic: Topics.provisioningResults, data: CardProvisionedSchema },
-  [EventType.provisioningFailed]: { topic: Topics.provisioningResults, data: CardProvisioningFailedSchema },
-  [EventType.cancelled]: { topic: Topics.provisioningResults, data: CardCancelledSchema },
-} as const;
+  [EventType.provisionRequested]: { topic: 'provisioningCommands', data: CardProvisionRequestedSchema },
+  [EventType.cancelRequested]: { topic: 'provisioningCommands', data: CardCancelRequestedSchema },
+  [EventType.provisioned]: { topic: 'provisioningResults', data: CardProvisionedSchema },
+  [EventType.provisioningFailed]: { topic: 'provisioningResults', data: CardProvisioningFailedSchema },
+  [EventType.cancelled]: { topic: 'provisioningResults', data: CardCancelledSchema },
+} as const satisfies Record<EventType, { topic: keyof TopicNames; data: unknown }>;
 
 export type EventData<T extends EventType> = z.infer<(typeof EventCatalog)[T]['data']>;
 

@@ -6,6 +6,15 @@ export const Topics = {
 
 export type TopicName = (typeof Topics)[keyof typeof Topics];
 
+/**
+ * The topic names a process actually uses: the defaults above in production; tests give each file its own
+ * names so files never read each other's messages.
+ */
+export interface TopicNames {
+  provisioningCommands: string;
+  provisioningResults: string;
+}
+
 /** The dead-letter topic that receives what a consumer of `topic` could not handle. */
 export function deadLetterTopic(topic: string): string {
   return `${topic}.dlq`;

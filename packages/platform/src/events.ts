@@ -6,8 +6,10 @@ import {
   deadLetterTopic,
   encodeEvent,
   EventCatalog,
+  Topics,
   type AnyCardEvent,
   type EncodedEvent,
+  type TopicNames,
 } from '@cards/contracts';
 import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
 import type { Logger } from 'pino';
@@ -36,7 +38,10 @@ export class KafkaEventPublisher implements EventPublisher {
   private readonly producer: Producer;
   private connected: Promise<void> | undefined;
 
-  constructor(kafka: Kafka) {
+  constructor(
+    kafka: Kafka,
+    private readonly topics: TopicNames = Topics,
+  ) {
     this.producer = kafka.producer({
       idempotent: true,
       maxInFlightRequests: 1,
@@ -55,7 +60,7 @@ export class KafkaEventPublisher implements EventPublisher {
     }
     const byTopic = new Map<string, EncodedEvent[]>();
     for (const event of events) {
-      const topic = EventCatalog[event.type].topic;
+      const topic = this.topics[EventCatalog[event.type].topic];
       const encoded = encodeEvent(event);
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), encoded]);
     }
@@ -121,7 +126,7 @@ export interface EventConsumerOptions {
   /** How long a fetch waits for data; kafkajs's 5 s default would add seconds to every hop of the saga. */
   maxWaitTimeInMs?: number;
   fromBeginning?: boolean;
-  /** Publisher for dead letters; one is created from `kafka` if not given. */
+  /** Publisher for dead letters (to `<topic>.dlq` of the topic consumed); one is created if not given. */
   publisher?: KafkaEventPublisher;
 }
 
