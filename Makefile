@@ -112,6 +112,14 @@ kafka-down: ## Stop the local Kafka broker started by kafka-up
 setup: build ## Create the database if missing, migrate it, create the Kafka topics
 	node services/card-api/dist/main-setup.js
 
+.PHONY: openapi
+openapi: build ## Regenerate packages/contracts/openapi.json from the zod schemas
+	node scripts/write-openapi.js
+
+.PHONY: token
+token: build ## Mint a development token: make token SUB=<externalId> (default: the admin)
+	@node services/card-api/dist/main-mint-token.js $(SUB)
+
 .PHONY: clean
 clean: down ## Stop everything and delete build output, logs and local Kafka data
 	rm -rf .run packages/*/dist services/*/dist

@@ -11,6 +11,13 @@ const swc = [
   },
 ];
 
+/**
+ * jose ships only ES modules; Node 24 can require() them, jest's module system cannot, so swc turns it into
+ * CommonJS like our own sources.
+ */
+const transform = { '^.+\\.(ts|js)$': swc };
+const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
+
 /** Tests run against the workspaces' TypeScript sources, not their build output. */
 const moduleNameMapper = {
   '^@cards/(contracts|platform|test-support)$': '<rootDir>/packages/$1/src',
@@ -22,14 +29,16 @@ module.exports = {
     {
       displayName: 'unit',
       testEnvironment: 'node',
-      transform: { '^.+\\.ts$': swc },
+      transform,
+      transformIgnorePatterns,
       moduleNameMapper,
       testMatch: ['<rootDir>/packages/*/src/**/*.test.ts', '<rootDir>/services/*/src/**/*.test.ts'],
     },
     {
       displayName: 'integration',
       testEnvironment: 'node',
-      transform: { '^.+\\.ts$': swc },
+      transform,
+      transformIgnorePatterns,
       moduleNameMapper,
       testMatch: ['<rootDir>/services/*/test/integration/**/*.test.ts'],
       globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',

@@ -20,9 +20,11 @@ mkdir -p "$RUN_DIR/pids" "$LOG_DIR"
 declare -A ENTRY=(
   [mock-provider]="services/mock-provider/dist/main-provider.js"
   [card-api]="services/card-api/dist/main-api.js"
+  [outbox-relay]="services/card-api/dist/main-outbox-relay.js"
+  [card-events-consumer]="services/card-api/dist/main-card-events-consumer.js"
   [provider-worker]="services/provider-worker/dist/main-worker.js"
 )
-ORDER=(mock-provider card-api provider-worker)
+ORDER=(mock-provider card-api outbox-relay card-events-consumer provider-worker)
 
 pid_file() { echo "$RUN_DIR/pids/$1.pid"; }
 

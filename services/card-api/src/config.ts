@@ -1,3 +1,4 @@
+import { Topics, type TopicNames } from '@cards/contracts';
 import { baseConfigShape, env, parseEnv } from '@cards/platform';
 import { z } from 'zod';
 
@@ -19,6 +20,39 @@ const configSchema = z.object({
   KAFKA_TOPIC_PARTITIONS: env.int(6, { min: 1, max: 1000 }),
   /** How long /readyz waits for each dependency before calling it down. */
   READINESS_TIMEOUT_MS: env.int(2000, { min: 100, max: 30_000 }),
+  KAFKA_MAX_WAIT_MS: env.int(100, { min: 10, max: 10_000 }),
+  TOPIC_PROVISIONING_COMMANDS: z.string().min(1).default(Topics.provisioningCommands),
+  TOPIC_PROVISIONING_RESULTS: z.string().min(1).default(Topics.provisioningResults),
+  /** Consumer group of card-events-consumer. */
+  CARD_EVENTS_GROUP_ID: z.string().min(1).default('card-api.card-events'),
+
+  /** HS256 secret of the development token issuer (at least 32 characters). */
+  JWT_SECRET: z
+    .string()
+    .min(32, 'must be at least 32 characters')
+    .default('dev-secret-change-me-0123456789abcdef'),
+  JWT_ISSUER: z.string().min(1).default('card-issuing-dev'),
+  JWT_AUDIENCE: z.string().min(1).default('card-api'),
+  /** The first admin, created idempotently at start-up. */
+  ADMIN_EXTERNAL_ID: z.string().min(1).max(200).default('admin'),
+  ADMIN_EMAIL: z.email().default('admin@example.com'),
+
+  /** Cards a user may hold that are not FAILED. */
+  CARD_LIMIT_PER_USER: env.int(5, { min: 1, max: 1000 }),
+  /** Upper bound of `Prefer: wait=N`. */
+  LONG_POLL_MAX_SECONDS: env.int(30, { min: 0, max: 120 }),
+  /** Largest accepted request body. */
+  HTTP_BODY_LIMIT: z
+    .string()
+    .regex(/^\d+(b|kb|mb)$/i, 'must look like 16kb')
+    .default('16kb'),
+
+  /** Rows the relay publishes per batch. */
+  OUTBOX_BATCH_SIZE: env.int(500, { min: 1, max: 10_000 }),
+  /** The relay's polling fallback when no NOTIFY wakes it. */
+  OUTBOX_POLL_INTERVAL_MS: env.int(1000, { min: 10, max: 60_000 }),
+  /** How long published outbox rows are kept (for operators) before deletion. */
+  OUTBOX_RETENTION_HOURS: env.int(24, { min: 0, max: 24 * 90 }),
 });
 
 export type CardApiConfig = z.output<typeof configSchema>;
@@ -26,4 +60,12 @@ export type CardApiConfig = z.output<typeof configSchema>;
 /** Reads and validates the environment once, at start-up; the only reader of process.env in card-api. */
 export function loadConfig(environment: Record<string, string | undefined> = process.env): CardApiConfig {
   return parseEnv(configSchema, environment);
+}
+
+/** The topic names this process uses (configurable, so tests can give each file its own). */
+export function topicNames(config: CardApiConfig): TopicNames {
+  return {
+    provisioningCommands: config.TOPIC_PROVISIONING_COMMANDS,
+    provisioningResults: config.TOPIC_PROVISIONING_RESULTS,
+  };
 }

@@ -1,15 +1,12 @@
-import {
-  createLogger,
-  KafkaProbe,
-  listen,
-  type Logger,
-  runMain,
-  withTimeout,
-} from '@cards/platform';
+import { createLogger, KafkaProbe, listen, runMain, withTimeout, type Logger } from '@cards/platform';
 
-import { loadConfig, type CardApiConfig } from './config';
+import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
+import { CardChangeWaiters, Channels, CoalescingNotifier, PgListener } from './data-access/notifications';
+import { requestCardTransaction } from './data-access/transactions';
+import { ensureAdmin, findUserByExternalId } from './data-access/users.repository';
 import { createApp } from './entry-points/http/app';
+import { authenticate, hs256Verifier } from './entry-points/http/auth';
 
 /** The running HTTP API. */
 export interface RunningApi {
@@ -18,7 +15,7 @@ export interface RunningApi {
   stop(): Promise<void>;
 }
 
-/** Starts the card HTTP API: database pool, Kafka probe, HTTP server. Listens on HTTP_PORT (0 = any free port). */
+/** Starts the card HTTP API. Listens on HTTP_PORT (0 = any free port). */
 export async function start(config: CardApiConfig = loadConfig()): Promise<RunningApi> {
   const logger = createLogger({ service: 'card-api', level: config.LOG_LEVEL });
   const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
@@ -27,9 +24,47 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     logger,
     config.READINESS_TIMEOUT_MS,
   );
+  await ensureAdmin({ externalId: config.ADMIN_EXTERNAL_ID, email: config.ADMIN_EMAIL }, db);
+
+  const outboxNotifier = new CoalescingNotifier(db, Channels.outbox, logger);
+  const waiters = new CardChangeWaiters();
+  const shutdown = new AbortController();
+  // One LISTEN connection per process serves every long-poll; payloads are hints, handlers re-read the card.
+  const listener = new PgListener({
+    url: config.DATABASE_URL,
+    channels: [Channels.cardChanged],
+    logger,
+    onNotification: (_channel, payload) => {
+      waiters.notify(payload.split(','));
+    },
+    onReconnect: () => {
+      waiters.wakeAll();
+    },
+  });
+  await listener.started();
 
   const app = createApp({
     logger,
+    db,
+    waiters,
+    shutdown: shutdown.signal,
+    bodyLimit: config.HTTP_BODY_LIMIT,
+    longPollMaxSeconds: config.LONG_POLL_MAX_SECONDS,
+    authenticate: authenticate({
+      verify: hs256Verifier({
+        secret: config.JWT_SECRET,
+        issuer: config.JWT_ISSUER,
+        audience: config.JWT_AUDIENCE,
+      }),
+      findUser: (externalId) => findUserByExternalId(externalId, db),
+    }),
+    requestCardDeps: {
+      transaction: requestCardTransaction(db, topicNames(config)),
+      cardLimitPerUser: config.CARD_LIMIT_PER_USER,
+      outboxWritten: () => {
+        outboxNotifier.hint();
+      },
+    },
     readinessChecks: [
       {
         name: 'database',
@@ -53,8 +88,12 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     url,
     logger,
     async stop() {
-      // Stop taking requests first, then release what the requests used.
-      await close();
+      // Stop taking requests, let held long-polls answer now, then release what the requests used.
+      const closed = close();
+      shutdown.abort();
+      await closed;
+      await listener.stop();
+      await outboxNotifier.close();
       await kafkaProbe.close();
       await db.destroy();
     },

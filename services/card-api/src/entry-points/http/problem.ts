@@ -10,6 +10,7 @@ const statusByKind: Record<ErrorKind, number> = {
   forbidden: 403,
   'not-found': 404,
   conflict: 409,
+  'unsupported-media-type': 415,
   dependency: 503,
   internal: 500,
 };

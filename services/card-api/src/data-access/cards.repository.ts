@@ -1,0 +1,197 @@
+import type { CardColor, CardStatus, EventData, EventType, FailureCode } from '@cards/contracts';
+import type { Knex } from 'knex';
+
+import type { CardRecord } from '../domain/card';
+
+/** The cards table's row, as pg returns it. */
+interface CardRow {
+  id: string;
+  user_id: string;
+  color: CardColor;
+  status: CardStatus;
+  provider_card_id: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+  failure_code: FailureCode | null;
+  failure_message: string | null;
+  correlation_id: string | null;
+  created_at: Date;
+  updated_at: Date;
+  activated_at: Date | null;
+  failed_at: Date | null;
+  provider_cancel_requested_at: Date | null;
+  provider_cancelled_at: Date | null;
+}
+
+function toRecord(row: CardRow): CardRecord {
+  return {
+    id: row.id,
+    userId: row.user_id,
+    color: row.color,
+    status: row.status,
+    providerCardId: row.provider_card_id,
+    last4: row.last4,
+    expMonth: row.exp_month,
+    expYear: row.exp_year,
+    failureCode: row.failure_code,
+    failureMessage: row.failure_message,
+    correlationId: row.correlation_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+    activatedAt: row.activated_at,
+    failedAt: row.failed_at,
+    providerCancelRequestedAt: row.provider_cancel_requested_at,
+    providerCancelledAt: row.provider_cancelled_at,
+  };
+}
+
+/** Inserts a PENDING card. */
+export async function insertCard(
+  card: { id: string; userId: string; color: CardColor; correlationId: string | null },
+  db: Knex | Knex.Transaction,
+): Promise<CardRecord> {
+  const [row] = await db<CardRow>('cards')
+    .insert({ id: card.id, user_id: card.userId, color: card.color, correlation_id: card.correlationId })
+    .returning('*');
+  if (!row) {
+    throw new Error('insert returned no row');
+  }
+  return toRecord(row);
+}
+
+/** Takes a row lock on the user until the transaction ends: card requests of one user run one at a time. */
+export async function lockUser(userId: string, tx: Knex.Transaction): Promise<void> {
+  await tx.raw(/* sql */ 'SELECT 1 FROM users WHERE id = ? FOR UPDATE', [userId]);
+}
+
+/** Counts the cards that count towards the limit. */
+export async function countCardsNotFailed(userId: string, db: Knex | Knex.Transaction): Promise<number> {
+  const result = await db('cards')
+    .where({ user_id: userId })
+    .whereNot({ status: 'FAILED' })
+    .count<{ count: string }[]>({ count: '*' });
+  return Number(result[0]?.count ?? 0);
+}
+
+/** A card by id, whoever owns it. */
+export async function findCard(id: string, db: Knex | Knex.Transaction): Promise<CardRecord | undefined> {
+  const row = await db<CardRow>('cards').where({ id }).first();
+  return row && toRecord(row);
+}
+
+/** A card by id only if `userId` owns it: others' cards are indistinguishable from missing ones. */
+export async function findUserCard(
+  id: string,
+  userId: string,
+  db: Knex | Knex.Transaction,
+): Promise<CardRecord | undefined> {
+  const row = await db<CardRow>('cards').where({ id, user_id: userId }).first();
+  return row && toRecord(row);
+}
+
+/** Position in the newest-first order, for keyset pagination. */
+export interface CardPosition {
+  createdAt: Date;
+  id: string;
+}
+
+/** Cards newest first, after `after`, with filters; one extra row tells whether another page exists. */
+export async function listCards(
+  filters: {
+    userId?: string | undefined;
+    status?: CardStatus | undefined;
+    color?: CardColor | undefined;
+    createdFrom?: Date | undefined;
+    createdTo?: Date | undefined;
+    after?: CardPosition | undefined;
+    limit: number;
+  },
+  db: Knex,
+): Promise<{ cards: CardRecord[]; hasMore: boolean }> {
+  const query = db<CardRow>('cards')
+    .orderBy([
+      { column: 'created_at', order: 'desc' },
+      { column: 'id', order: 'desc' },
+    ])
+    .limit(filters.limit + 1);
+  if (filters.userId) {
+    void query.where('user_id', filters.userId);
+  }
+  if (filters.status) {
+    void query.where('status', filters.status);
+  }
+  if (filters.color) {
+    void query.where('color', filters.color);
+  }
+  if (filters.createdFrom) {
+    void query.where('created_at', '>=', filters.createdFrom);
+  }
+  if (filters.createdTo) {
+    void query.where('created_at', '<', filters.createdTo);
+  }
+  if (filters.after) {
+    void query.whereRaw(/* sql */ '(created_at, id) < (?, ?)', [filters.after.createdAt, filters.after.id]);
+  }
+  const rows = await query;
+  return { cards: rows.slice(0, filters.limit).map(toRecord), hasMore: rows.length > filters.limit };
+}
+
+/** The guarded transition PENDING → ACTIVE. */
+export async function activateCard(
+  id: string,
+  details: EventData<typeof EventType.provisioned>,
+  at: Date,
+  tx: Knex.Transaction,
+): Promise<boolean> {
+  const updated = await tx('cards').where({ id, status: 'PENDING' }).update({
+    status: 'ACTIVE',
+    provider_card_id: details.providerCardId,
+    last4: details.last4,
+    exp_month: details.expMonth,
+    exp_year: details.expYear,
+    activated_at: at,
+    updated_at: at,
+  });
+  return updated === 1;
+}
+
+/** The guarded transition PENDING → FAILED. */
+export async function failCard(
+  id: string,
+  failure: { code: string; message: string },
+  at: Date,
+  tx: Knex.Transaction,
+): Promise<boolean> {
+  const updated = await tx('cards')
+    .where({ id, status: 'PENDING' })
+    .update({
+      status: 'FAILED',
+      failure_code: failure.code,
+      failure_message: failure.message.slice(0, 1000),
+      failed_at: at,
+      updated_at: at,
+    });
+  return updated === 1;
+}
+
+/** Notes that compensation was asked of the provider. */
+export async function markProviderCancelRequested(id: string, at: Date, tx: Knex.Transaction): Promise<void> {
+  await tx('cards').where({ id }).update({ provider_cancel_requested_at: at, updated_at: at });
+}
+
+/** Notes that the provider cancelled its card for ours, and which one. */
+export async function markProviderCancelled(
+  id: string,
+  providerCardId: string,
+  at: Date,
+  tx: Knex.Transaction,
+): Promise<void> {
+  await tx('cards')
+    .where({ id })
+    .update({
+      provider_cancelled_at: at,
+      provider_card_id: tx.raw('COALESCE(provider_card_id, ?)', [providerCardId]),
+      updated_at: at,
+    });
+}

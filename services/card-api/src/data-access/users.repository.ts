@@ -1,0 +1,45 @@
+import type { Knex } from 'knex';
+
+import type { UserRecord } from '../domain/card';
+
+interface UserRow {
+  id: string;
+  external_id: string;
+  email: string;
+  role: 'user' | 'admin';
+  created_at: Date;
+}
+
+function toRecord(row: UserRow): UserRecord {
+  return {
+    id: row.id,
+    externalId: row.external_id,
+    email: row.email,
+    role: row.role,
+    createdAt: row.created_at,
+  };
+}
+
+/** The user a token's `sub` names. */
+export async function findUserByExternalId(externalId: string, db: Knex): Promise<UserRecord | undefined> {
+  const row = await db<UserRow>('users').where({ external_id: externalId }).first();
+  return row && toRecord(row);
+}
+
+/** Inserts a user; undefined when the external id is taken. */
+export async function insertUser(
+  user: { externalId: string; email: string; role: 'user' | 'admin' },
+  db: Knex,
+): Promise<UserRecord | undefined> {
+  const [row] = await db<UserRow>('users')
+    .insert({ external_id: user.externalId, email: user.email, role: user.role })
+    .onConflict('external_id')
+    .ignore()
+    .returning('*');
+  return row && toRecord(row);
+}
+
+/** Creates the first admin when missing; an existing user of that external id is left as it is. */
+export async function ensureAdmin(admin: { externalId: string; email: string }, db: Knex): Promise<void> {
+  await insertUser({ ...admin, role: 'admin' }, db);
+}

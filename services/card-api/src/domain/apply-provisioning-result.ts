@@ -1,0 +1,115 @@
+import { randomUUID } from 'node:crypto';
+
+import { EventType, type AnyCardEvent, type CardEvent, type EventData } from '@cards/contracts';
+
+import { EVENT_SOURCE, type CardRecord, type OutboxWriter } from './card';
+
+/** What applying a result needs inside its one transaction. */
+export interface ApplyResultTransaction extends OutboxWriter {
+  /** Records the event in the inbox; false when it was there already (a redelivery). */
+  recordInbox(event: { id: string; type: string; cardId: string }): Promise<boolean>;
+  setInboxOutcome(eventId: string, outcome: ApplyOutcome): Promise<void>;
+  findCard(cardId: string): Promise<CardRecord | undefined>;
+  /** The guarded transition PENDING → ACTIVE; false when the card was not PENDING. */
+  activate(cardId: string, details: EventData<typeof EventType.provisioned>, at: Date): Promise<boolean>;
+  /** The guarded transition PENDING → FAILED; false when the card was not PENDING. */
+  fail(cardId: string, failure: { code: string; message: string }, at: Date): Promise<boolean>;
+  markProviderCancelRequested(cardId: string, at: Date): Promise<void>;
+  markProviderCancelled(cardId: string, providerCardId: string, at: Date): Promise<void>;
+}
+
+export interface ApplyResultDeps {
+  transaction<T>(work: (tx: ApplyResultTransaction) => Promise<T>): Promise<T>;
+  /** Called after commit: these cards changed (wakes long-polls; coalesced). */
+  cardsChanged(cardIds: readonly string[]): void;
+  outboxWritten(): void;
+  now?: () => Date;
+  newId?: () => string;
+}
+
+/** What applying an event did; recorded in the inbox for operators. */
+export type ApplyOutcome =
+  | 'duplicate'
+  | 'activated'
+  | 'failed'
+  | 'ignored-not-pending'
+  | 'ignored-unknown-card'
+  | 'compensation-requested'
+  | 'provider-cancel-recorded'
+  | 'ignored-not-a-result';
+
+/**
+ * Applies a provider result to its card, exactly once: the inbox row and the guarded transition commit together,
+ * so a redelivered or late event changes nothing. A success that arrives for a card that already FAILED asks the
+ * provider to cancel its card (compensation), through the outbox like every other command.
+ */
+export async function applyProvisioningResult(
+  event: AnyCardEvent,
+  deps: ApplyResultDeps,
+): Promise<ApplyOutcome> {
+  const now = deps.now ?? (() => new Date());
+  const newId = deps.newId ?? randomUUID;
+  let wroteOutbox = false;
+  const outcome = await deps.transaction(async (tx): Promise<ApplyOutcome> => {
+    const cardId = event.data.cardId;
+    if (!(await tx.recordInbox({ id: event.id, type: event.type, cardId }))) {
+      return 'duplicate';
+    }
+    const decide = async (): Promise<ApplyOutcome> => {
+      const at = now();
+      switch (event.type) {
+        case EventType.provisioned: {
+          if (await tx.activate(cardId, event.data, at)) {
+            return 'activated';
+          }
+          const card = await tx.findCard(cardId);
+          if (!card) {
+            return 'ignored-unknown-card';
+          }
+          if (card.status === 'ACTIVE' && card.providerCardId === event.data.providerCardId) {
+            return 'ignored-not-pending';
+          }
+          // The provider issued a card we will not use (ours FAILED first, or holds another): cancel it.
+          const cancel: CardEvent<typeof EventType.cancelRequested> = {
+            id: newId(),
+            type: EventType.cancelRequested,
+            source: EVENT_SOURCE,
+            time: at.toISOString(),
+            subject: cardId,
+            ...(event.correlationId && { correlationId: event.correlationId }),
+            ...(event.traceparent && { traceparent: event.traceparent }),
+            data: {
+              cardId,
+              providerCardId: event.data.providerCardId,
+              reason: `provider card issued for a card that is ${card.status}`,
+            },
+          };
+          await tx.appendOutbox([cancel]);
+          await tx.markProviderCancelRequested(cardId, at);
+          wroteOutbox = true;
+          return 'compensation-requested';
+        }
+        case EventType.provisioningFailed:
+          return (await tx.fail(cardId, { code: event.data.code, message: event.data.message }, at))
+            ? 'failed'
+            : 'ignored-not-pending';
+        case EventType.cancelled:
+          await tx.markProviderCancelled(cardId, event.data.providerCardId, at);
+          return 'provider-cancel-recorded';
+        case EventType.provisionRequested:
+        case EventType.cancelRequested:
+          return 'ignored-not-a-result';
+      }
+    };
+    const result = await decide();
+    await tx.setInboxOutcome(event.id, result);
+    return result;
+  });
+  if (outcome === 'activated' || outcome === 'failed' || outcome === 'provider-cancel-recorded') {
+    deps.cardsChanged([event.data.cardId]);
+  }
+  if (wroteOutbox) {
+    deps.outboxWritten();
+  }
+  return outcome;
+}

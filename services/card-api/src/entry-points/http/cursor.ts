@@ -1,0 +1,35 @@
+import { ErrorCode } from '@cards/contracts';
+import { z } from 'zod';
+
+import type { CardPosition } from '../../data-access/cards.repository';
+import { AppError } from '../../domain/errors';
+
+const CursorSchema = z.strictObject({ c: z.iso.datetime(), i: z.uuid() });
+
+/**
+ * Opaque cursors: a position in the newest-first order, base64url-encoded. They carry no user: the query is
+ * always scoped to the caller, so a crafted cursor can move within the caller's cards but never reach others'.
+ */
+export function encodeCursor(position: CardPosition): string {
+  return Buffer.from(JSON.stringify({ c: position.createdAt.toISOString(), i: position.id })).toString(
+    'base64url',
+  );
+}
+
+/** Decodes a cursor, or throws a 422 that says the cursor is invalid. */
+export function decodeCursor(cursor: string): CardPosition {
+  try {
+    const parsed = CursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
+    return { createdAt: new Date(parsed.c), id: parsed.i };
+  } catch {
+    throw new AppError({
+      code: ErrorCode.VALIDATION_FAILED,
+      kind: 'validation',
+      message: 'Validation failed',
+      details: {
+        detail: 'The cursor is not valid.',
+        errors: [{ path: 'query.cursor', message: 'invalid cursor' }],
+      },
+    });
+  }
+}

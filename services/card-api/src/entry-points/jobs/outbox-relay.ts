@@ -1,0 +1,169 @@
+import { EventEmitter } from 'node:events';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { EventPublisher, Logger } from '@cards/platform';
+import type { Knex } from 'knex';
+import { Client } from 'pg';
+
+import { Channels } from '../../data-access/notifications';
+import {
+  deletePublishedBefore,
+  fetchUnpublished,
+  markPublished,
+  recordPublishFailure,
+} from '../../data-access/outbox.repository';
+
+/** Any fixed 64-bit number, shared by every relay of this database: whoever holds it is the one active relay. */
+export const RELAY_LOCK_KEY = 7_345_002_118;
+
+export interface OutboxRelayOptions {
+  db: Knex;
+  databaseUrl: string;
+  publisher: EventPublisher;
+  logger: Logger;
+  batchSize: number;
+  pollIntervalMs: number;
+  retentionHours: number;
+  /** How often the relay prunes published rows past the retention. */
+  cleanupIntervalMs?: number;
+}
+
+/** Signals for tests and metrics. */
+export interface RelaySignals {
+  leader: [];
+  standby: [];
+  published: [count: number];
+  'publish-failed': [error: unknown];
+}
+
+/**
+ * Publishes the outbox to Kafka. One relay at a time holds a session-level advisory lock and publishes in id
+ * order, which keeps every card's events in order; others wait as hot standbys and take over within a poll
+ * interval when the holder's session ends. Woken by NOTIFY, with polling as the fallback. At-least-once: a row is
+ * marked published only after Kafka acknowledged it, so a crash in between publishes it again.
+ */
+export class OutboxRelay {
+  readonly signals = new EventEmitter<RelaySignals>();
+  private stopping = false;
+  private wake: (() => void) | undefined;
+  private loop: Promise<void> | undefined;
+  private session: Client | undefined;
+  private lastCleanup = 0;
+
+  constructor(private readonly options: OutboxRelayOptions) {}
+
+  start(): void {
+    this.loop ??= this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.stopping = true;
+    this.wake?.();
+    await this.loop;
+  }
+
+  private async run(): Promise<void> {
+    const log = this.options.logger.child({ component: 'outbox-relay' });
+    let announcedStandby = false;
+    while (!this.stopping) {
+      const session = new Client({
+        connectionString: this.options.databaseUrl,
+        connectionTimeoutMillis: 5000,
+      });
+      let lost = false;
+      session.on('error', (error) => {
+        lost = true;
+        log.warn({ err: error }, 'relay session lost');
+        this.wake?.();
+      });
+      try {
+        await session.connect();
+        const result = await session.query<{ locked: boolean }>(
+          /* sql */ 'SELECT pg_try_advisory_lock($1) AS locked',
+          [RELAY_LOCK_KEY],
+        );
+        if (!result.rows[0]?.locked) {
+          if (!announcedStandby) {
+            log.info('another relay is active; standing by');
+            this.signals.emit('standby');
+            announcedStandby = true;
+          }
+          await session.end();
+          await this.idle(this.options.pollIntervalMs);
+          continue;
+        }
+        announcedStandby = false;
+        this.session = session;
+        session.on('notification', () => this.wake?.());
+        await session.query(`LISTEN ${session.escapeIdentifier(Channels.outbox)}`);
+        log.info('active relay');
+        this.signals.emit('leader');
+        while (!this.stopping && !lost) {
+          const published = await this.publishBatch(log);
+          await this.cleanupIfDue(log);
+          if (published < this.options.batchSize) {
+            await this.idle(this.options.pollIntervalMs);
+          }
+        }
+      } catch (error) {
+        log.warn({ err: error }, 'relay cycle failed; retrying');
+        await this.idle(Math.min(this.options.pollIntervalMs, 1000));
+      } finally {
+        this.session = undefined;
+        // Ending the session releases the advisory lock, so a standby takes over.
+        await session.end().catch(() => undefined);
+      }
+    }
+  }
+
+  /** Publishes one batch; returns how many rows it published. */
+  private async publishBatch(log: Logger): Promise<number> {
+    const entries = await fetchUnpublished(this.options.batchSize, this.options.db);
+    if (entries.length === 0) {
+      return 0;
+    }
+    const ids = entries.map((entry) => entry.id);
+    try {
+      await this.options.publisher.publish(entries.map((entry) => entry.event));
+    } catch (error) {
+      log.warn({ err: error, rows: ids.length }, 'publish failed; will retry');
+      this.signals.emit('publish-failed', error);
+      await recordPublishFailure(
+        ids,
+        error instanceof Error ? error.message : String(error),
+        this.options.db,
+      ).catch(() => undefined);
+      await this.idle(500);
+      return 0;
+    }
+    await markPublished(ids, this.options.db);
+    this.signals.emit('published', ids.length);
+    return ids.length;
+  }
+
+  private async cleanupIfDue(log: Logger): Promise<void> {
+    const interval = this.options.cleanupIntervalMs ?? 60_000;
+    if (Date.now() - this.lastCleanup < interval) {
+      return;
+    }
+    this.lastCleanup = Date.now();
+    const before = new Date(Date.now() - this.options.retentionHours * 3_600_000);
+    const deleted = await deletePublishedBefore(before, this.options.db);
+    if (deleted > 0) {
+      log.info({ deleted }, 'pruned published outbox rows');
+    }
+  }
+
+  /** Sleeps until woken (NOTIFY, stop, lost session) or `ms` pass. */
+  private async idle(ms: number): Promise<void> {
+    if (this.stopping) {
+      return;
+    }
+    const controller = new AbortController();
+    this.wake = () => {
+      controller.abort();
+    };
+    await sleep(ms, undefined, { signal: controller.signal }).catch(() => undefined);
+    this.wake = undefined;
+  }
+}
