@@ -83,6 +83,10 @@ wait_ready() {
 }
 
 start() {
+  mkdir -p "$RUN_DIR"
+  # Two starts at once (make up beside a test run) must not race to bind the same ports.
+  exec 9>"$RUN_DIR/start.lock"
+  flock 9
   if port_open "$PORT"; then
     log "something already listens on 127.0.0.1:$PORT; not starting another broker"
     wait_ready

@@ -1,4 +1,5 @@
 import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import { createServer, Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
@@ -69,8 +70,12 @@ export async function provisionInfrastructure(
       kafkaSource = 'local broker already running on 127.0.0.1:9092';
     } else {
       await run(kafkaScript(), ['start'], { timeout: 180_000 });
+      const startedPid = readKafkaPid();
       releases.push(async () => {
-        await run(kafkaScript(), ['stop'], { timeout: 60_000 });
+        // Stop only the broker this run started: someone may have replaced it since (make up, another run).
+        if (startedPid !== undefined && readKafkaPid() === startedPid) {
+          await run(kafkaScript(), ['stop'], { timeout: 60_000 });
+        }
       });
       kafkaSource = 'local broker started by scripts/kafka.sh';
     }
@@ -90,6 +95,14 @@ export async function provisionInfrastructure(
 
 function kafkaScript(): string {
   return path.resolve(__dirname, '../../../scripts/kafka.sh');
+}
+
+function readKafkaPid(): string | undefined {
+  try {
+    return readFileSync(path.resolve(__dirname, '../../../.run/kafka/kafka.pid'), 'utf8').trim();
+  } catch {
+    return undefined;
+  }
 }
 
 async function dockerAnswers(): Promise<boolean> {
