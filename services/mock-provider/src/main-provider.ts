@@ -1,7 +1,12 @@
-import { createLogger, healthRoutes, listen, type Logger, runMain } from '@cards/platform';
-import express from 'express';
+import { ProviderFaultsSchema, type ProviderFaults } from '@cards/contracts';
+import { createLogger, listen, type Logger, runMain, withTimeout } from '@cards/platform';
 
 import { loadConfig, type MockProviderConfig } from './config';
+import { createCardRepository } from './data-access/card.repository';
+import { createDatabase, ensureDatabaseExists, prepareSchema } from './data-access/database';
+import { FaultSettings } from './domain/faults';
+import { createApp } from './http/app';
+import type { ProviderStats } from './http/control.routes';
 
 /** The running mock provider. */
 export interface RunningProvider {
@@ -10,19 +15,85 @@ export interface RunningProvider {
   stop(): Promise<void>;
 }
 
-/** Starts the mock card provider: for now its health endpoint; the card API joins in the saga issue. */
+/** The fault settings the environment asks for; POST /control/faults/reset returns to them. */
+export function faultsFromConfig(config: MockProviderConfig): ProviderFaults {
+  return ProviderFaultsSchema.parse({
+    latencyMs: config.PROVIDER_LATENCY_MS,
+    errorRate: config.PROVIDER_ERROR_RATE,
+    rejectRate: config.PROVIDER_REJECT_RATE,
+    hangRate: config.PROVIDER_HANG_RATE,
+    malformedRate: config.PROVIDER_MALFORMED_RATE,
+    outage: config.PROVIDER_OUTAGE,
+  });
+}
+
+/**
+ * Starts the mock card provider: creates its database and schema when missing, migrates it, then serves the
+ * provider API with fault injection. Listens on HTTP_PORT (0 = any free port).
+ */
 export async function start(config: MockProviderConfig = loadConfig()): Promise<RunningProvider> {
   const logger = createLogger({ service: 'mock-provider', level: config.LOG_LEVEL });
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(healthRoutes([]));
-  const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
-  logger.info({ url }, 'mock-provider listening');
+  await ensureDatabaseExists(config.DATABASE_URL);
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    schema: config.PROVIDER_DB_SCHEMA,
+    poolMax: config.DATABASE_POOL_MAX,
+    logger,
+  });
+  try {
+    const applied = await prepareSchema(db, config.PROVIDER_DB_SCHEMA);
+    logger.info({ schema: config.PROVIDER_DB_SCHEMA, applied }, 'provider schema ready');
+  } catch (error) {
+    await db.destroy();
+    throw error;
+  }
+
+  const faults = new FaultSettings(faultsFromConfig(config));
+  const stats: ProviderStats = { createRequests: 0, createdCards: 0 };
+  const shutdown = new AbortController();
+  const app = createApp({
+    logger,
+    store: createCardRepository(db),
+    faults,
+    random: Math.random,
+    hangMs: config.PROVIDER_HANG_MS,
+    stats,
+    shutdown: shutdown.signal,
+    readinessChecks: [
+      {
+        name: 'database',
+        check: async () => {
+          try {
+            await withTimeout(db.raw(/* sql */ 'SELECT 1'), config.READINESS_TIMEOUT_MS);
+            return { up: true };
+          } catch (error) {
+            return { up: false, reason: error instanceof Error ? error.message : String(error) };
+          }
+        },
+      },
+    ],
+  });
+
+  const { url, server, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
+  logger.info({ url, faults: faults.get(), hangMs: config.PROVIDER_HANG_MS }, 'mock-provider listening');
+
   return {
     url,
     logger,
     async stop() {
-      await close();
+      // Cut injected stalls short, stop taking requests, let in-flight ones finish, then release the pool.
+      shutdown.abort();
+      // close() drops the connections idle at the time; one whose request finishes later would stay open for
+      // keep-alive and hold the drain until the client lets go, so those are dropped as they fall idle.
+      const dropIdle = setInterval(() => {
+        server.closeIdleConnections();
+      }, 50);
+      try {
+        await close();
+      } finally {
+        clearInterval(dropIdle);
+      }
+      await db.destroy();
     },
   };
 }

@@ -1,0 +1,81 @@
+import type { ProviderFaults } from '@cards/contracts';
+
+/** A source of uniform numbers in [0, 1); Math.random in production, a scripted sequence in tests. */
+export type Random = () => number;
+
+/** Which provider operation a request asks for; only creates can be rejected. */
+export type ProviderOperation = 'create' | 'other';
+
+/**
+ * What to do with one request. `none` means serve it normally; every other outcome answers without any effect on
+ * the provider's cards, so a faulty answer never leaves a card behind that the caller does not know about.
+ */
+export type FaultOutcome = 'none' | 'outage' | 'hang' | 'error' | 'reject' | 'malformed';
+
+/** The decision for one request: how long to wait first, then what to answer. */
+export interface FaultDecision {
+  delayMs: number;
+  outcome: FaultOutcome;
+}
+
+/**
+ * Decides the fault for one request, in a fixed order: an outage answers at once (no latency, as a load balancer
+ * with no healthy backend would); otherwise the latency applies, then hang, error, reject (creates only) and
+ * malformed each get their own roll. A rate of 0 never draws, so a scripted random in tests is consumed only by the
+ * faults that are switched on.
+ */
+export function decideFault(
+  faults: ProviderFaults,
+  operation: ProviderOperation,
+  random: Random,
+): FaultDecision {
+  if (faults.outage) {
+    return { delayMs: 0, outcome: 'outage' };
+  }
+  const roll = (rate: number): boolean => rate > 0 && random() < rate;
+  const delayMs = faults.latencyMs;
+  if (roll(faults.hangRate)) {
+    return { delayMs, outcome: 'hang' };
+  }
+  if (roll(faults.errorRate)) {
+    return { delayMs, outcome: 'error' };
+  }
+  if (operation === 'create' && roll(faults.rejectRate)) {
+    return { delayMs, outcome: 'reject' };
+  }
+  // Decided before the effect: a malformed answer to a create must not leave an orphan provider card that the
+  // caller, unable to read the answer, would never learn about (and so never cancel).
+  if (roll(faults.malformedRate)) {
+    return { delayMs, outcome: 'malformed' };
+  }
+  return { delayMs, outcome: 'none' };
+}
+
+/**
+ * The fault settings in force: starts from the environment's, changed at runtime by operators and tests, and
+ * reset back to the environment's. Changes replace whole fields; a field left out keeps its current value.
+ */
+export class FaultSettings {
+  private current: ProviderFaults;
+
+  constructor(private readonly initial: ProviderFaults) {
+    this.current = { ...initial };
+  }
+
+  /** The settings in force now (a copy, so a caller cannot change them behind this object's back). */
+  get(): ProviderFaults {
+    return { ...this.current };
+  }
+
+  /** Replaces the given fields and returns the settings now in force. */
+  update(changes: Partial<ProviderFaults>): ProviderFaults {
+    this.current = { ...this.current, ...changes };
+    return this.get();
+  }
+
+  /** Back to the settings the process started with. */
+  reset(): ProviderFaults {
+    this.current = { ...this.initial };
+    return this.get();
+  }
+}

@@ -1,0 +1,118 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import type { Logger } from '@cards/platform';
+import type { Request, RequestHandler } from 'express';
+
+import { decideFault, type FaultSettings, type Random } from '../domain/faults';
+import type { ProviderStats } from './control.routes';
+import { ProviderErrorCode, sendProviderError } from './provider-errors';
+
+/** Waits `ms`, or less when `signal` aborts; never rejects. */
+async function pause(ms: number, signal: AbortSignal): Promise<void> {
+  if (ms <= 0) {
+    return;
+  }
+  await sleep(ms, undefined, { signal }).catch(() => undefined);
+}
+
+function isCreate(req: Request): boolean {
+  return req.method === 'POST' && req.path === '/cards';
+}
+
+/**
+ * A 2xx body that breaks ProviderCardSchema the way a buggy provider might: last4 is not four digits, expYear is
+ * missing. A listing wraps it, so the envelope is right and the card inside is not.
+ */
+function malformedBody(req: Request): object {
+  const card = {
+    id: `pc_${randomBytes(12).toString('hex')}`,
+    reference: randomUUID(),
+    color: 'black',
+    cardholderRef: randomUUID(),
+    status: 'ACTIVE',
+    last4: '12x',
+    expMonth: 1,
+    createdAt: new Date().toISOString(),
+    cancelledAt: null,
+  };
+  return req.method === 'GET' && req.path === '/cards' ? { data: [card] } : card;
+}
+
+/**
+ * Injects the configured faults into the provider API (mounted on /v1 only, so health and control stay reliable).
+ * Every fault answers without calling the routes, so a faulted request has no effect on the provider's cards.
+ */
+export function faultInjection(deps: {
+  faults: FaultSettings;
+  random: Random;
+  hangMs: number;
+  stats: ProviderStats;
+  /** Aborted when the process stops: a stalled request then answers at once instead of holding up the drain. */
+  shutdown: AbortSignal;
+  logger: Logger;
+}): RequestHandler {
+  return async (req, res, next) => {
+    const create = isCreate(req);
+    if (create) {
+      deps.stats.createRequests += 1;
+    }
+    const { delayMs, outcome } = decideFault(deps.faults.get(), create ? 'create' : 'other', deps.random);
+    if (outcome !== 'none') {
+      deps.logger.debug({ method: req.method, path: req.originalUrl, outcome, delayMs }, 'fault injected');
+    }
+    if (outcome === 'outage') {
+      sendProviderError(
+        res,
+        503,
+        ProviderErrorCode.SERVICE_UNAVAILABLE,
+        'The provider is down (injected outage).',
+      );
+      return;
+    }
+    // A caller that gives up during the latency does not stop the request, as with a real provider: the card may
+    // still be created, which is the late success the saga's compensation exists for.
+    await pause(delayMs, deps.shutdown);
+    switch (outcome) {
+      case 'none':
+        next();
+        return;
+      case 'hang': {
+        // Nothing happens at the end of a hang, so a caller that has given up frees the stall at once.
+        const clientGone = new AbortController();
+        res.once('close', () => {
+          clientGone.abort();
+        });
+        await pause(deps.hangMs, AbortSignal.any([deps.shutdown, clientGone.signal]));
+        if (!res.destroyed) {
+          sendProviderError(
+            res,
+            503,
+            ProviderErrorCode.SERVICE_UNAVAILABLE,
+            'The provider did not answer in time (injected hang).',
+          );
+        }
+        return;
+      }
+      case 'error':
+        sendProviderError(
+          res,
+          500,
+          ProviderErrorCode.INTERNAL_ERROR,
+          'The provider failed (injected error).',
+        );
+        return;
+      case 'reject':
+        sendProviderError(
+          res,
+          422,
+          ProviderErrorCode.CARD_REJECTED,
+          'The provider declined to issue the card (injected rejection).',
+        );
+        return;
+      case 'malformed':
+        res.status(create ? 201 : 200).json(malformedBody(req));
+        return;
+    }
+  };
+}
