@@ -1,16 +1,40 @@
+import { Topics } from '@cards/contracts';
 import { baseConfigShape, env, parseEnv } from '@cards/platform';
 import { z } from 'zod';
 
 /** Every setting of provider-worker; `.env.example` documents each one. */
-const configSchema = z.object({
-  ...baseConfigShape,
-  /** Interface and port of the worker's own small HTTP server (health and metrics). */
-  HTTP_HOST: z.string().min(1).default('127.0.0.1'),
-  HTTP_PORT: env.int(3101, { min: 0, max: 65_535 }),
-  KAFKA_BROKERS: env.list('127.0.0.1:9092'),
-  KAFKA_CLIENT_ID: z.string().min(1).default('provider-worker'),
-  READINESS_TIMEOUT_MS: env.int(2000, { min: 100, max: 30_000 }),
-});
+const configSchema = z
+  .object({
+    ...baseConfigShape,
+    /** Interface and port of the worker's own small HTTP server (health). */
+    HTTP_HOST: z.string().min(1).default('127.0.0.1'),
+    HTTP_PORT: env.int(3101, { min: 0, max: 65_535 }),
+    /** Comma-separated bootstrap brokers. */
+    KAFKA_BROKERS: env.list('127.0.0.1:9092'),
+    KAFKA_CLIENT_ID: z.string().min(1).default('provider-worker'),
+    /** Consumer group of the commands topic; replicas share it, so each command goes to one of them. */
+    KAFKA_GROUP_ID: z.string().min(1).default('provider-worker'),
+    /** How long a fetch waits for data; kafkajs's 5 s default would add seconds to every hop. */
+    KAFKA_MAX_WAIT_MS: env.int(100, { min: 1, max: 10_000 }),
+    TOPIC_PROVISIONING_COMMANDS: z.string().min(1).default(Topics.provisioningCommands),
+    TOPIC_PROVISIONING_RESULTS: z.string().min(1).default(Topics.provisioningResults),
+    /** How long /readyz waits for Kafka before calling it down. */
+    READINESS_TIMEOUT_MS: env.int(2000, { min: 100, max: 30_000 }),
+    /** Base URL of the card provider's HTTP API. */
+    PROVIDER_URL: env.url('http://127.0.0.1:3200', ['http', 'https']),
+    /** Bound on each provider call, body included; a hung call counts as a transient failure. */
+    PROVIDER_TIMEOUT_MS: env.int(3000, { min: 1, max: 60_000 }),
+    /** Provider calls per command, the first included, before a transient failure becomes final. */
+    PROVIDER_MAX_ATTEMPTS: env.int(5, { min: 1, max: 20 }),
+    /** Upper bound of the first backoff delay; each later one doubles, with full jitter. */
+    PROVIDER_RETRY_BASE_MS: env.int(200, { min: 1, max: 60_000 }),
+    /** Cap of any one backoff delay. */
+    PROVIDER_RETRY_MAX_DELAY_MS: env.int(5000, { min: 1, max: 300_000 }),
+  })
+  .refine((config) => config.PROVIDER_RETRY_BASE_MS <= config.PROVIDER_RETRY_MAX_DELAY_MS, {
+    path: ['PROVIDER_RETRY_BASE_MS'],
+    error: 'must not exceed PROVIDER_RETRY_MAX_DELAY_MS',
+  });
 
 export type WorkerConfig = z.output<typeof configSchema>;
 

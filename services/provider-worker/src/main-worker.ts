@@ -1,41 +1,88 @@
+import type { EventEmitter } from 'node:events';
+
 import {
+  createKafka,
   createLogger,
-  healthRoutes,
+  KafkaEventPublisher,
   KafkaProbe,
   listen,
+  type ConsumerSignals,
   type Logger,
+  type RunningConsumer,
   runMain,
 } from '@cards/platform';
-import express from 'express';
 
+import { HttpProviderClient } from './adapters/http-provider-client';
+import { createProviderRetryPolicy } from './adapters/provider-retry-policy';
 import { loadConfig, type WorkerConfig } from './config';
+import { createHealthApp } from './entry-points/http/health-app';
+import { startProvisioningCommandsConsumer } from './entry-points/kafka/provisioning-commands.consumer';
 
 /** The running worker. */
 export interface RunningWorker {
+  /** Base URL of the health server. */
   url: string;
   logger: Logger;
+  /** The commands consumer's signals (handled, retried, dead-lettered, group-joined). */
+  signals: EventEmitter<ConsumerSignals>;
   stop(): Promise<void>;
 }
 
-/** Starts provider-worker: for now its health endpoints; the provisioning consumer joins in the saga issue. */
+/**
+ * Starts provider-worker: the health server, then the commands consumer, which calls the provider and publishes
+ * each command's result to the results topic.
+ */
 export async function start(config: WorkerConfig = loadConfig()): Promise<RunningWorker> {
   const logger = createLogger({ service: 'provider-worker', level: config.LOG_LEVEL });
-  const kafkaProbe = new KafkaProbe(
-    { clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS },
-    logger,
-    config.READINESS_TIMEOUT_MS,
-  );
+  const kafkaSettings = { clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS };
+  const kafkaProbe = new KafkaProbe(kafkaSettings, logger, config.READINESS_TIMEOUT_MS);
+  const kafka = createKafka(kafkaSettings, logger);
+  const publisher = new KafkaEventPublisher(kafka, {
+    provisioningCommands: config.TOPIC_PROVISIONING_COMMANDS,
+    provisioningResults: config.TOPIC_PROVISIONING_RESULTS,
+  });
 
-  const app = express();
-  app.disable('x-powered-by');
-  app.use(healthRoutes([{ name: 'kafka', check: () => kafkaProbe.check() }]));
+  // The health server comes first, so /healthz answers while the consumer is still joining its group.
+  const app = createHealthApp([{ name: 'kafka', check: () => kafkaProbe.check() }]);
   const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
-  logger.info({ url }, 'provider-worker listening');
+
+  let consumer: RunningConsumer;
+  try {
+    consumer = await startProvisioningCommandsConsumer({
+      kafka,
+      groupId: config.KAFKA_GROUP_ID,
+      topic: config.TOPIC_PROVISIONING_COMMANDS,
+      maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
+      publisher,
+      provider: new HttpProviderClient({
+        baseUrl: config.PROVIDER_URL,
+        timeoutMs: config.PROVIDER_TIMEOUT_MS,
+      }),
+      retry: createProviderRetryPolicy({
+        maxAttempts: config.PROVIDER_MAX_ATTEMPTS,
+        initialDelayMs: config.PROVIDER_RETRY_BASE_MS,
+        maxDelayMs: config.PROVIDER_RETRY_MAX_DELAY_MS,
+      }),
+      logger,
+    });
+  } catch (error) {
+    await Promise.allSettled([publisher.disconnect(), close(), kafkaProbe.close()]);
+    throw error;
+  }
+  logger.info(
+    { url, topic: config.TOPIC_PROVISIONING_COMMANDS, groupId: config.KAFKA_GROUP_ID },
+    'provider-worker started',
+  );
 
   return {
     url,
     logger,
+    signals: consumer.signals,
     async stop() {
+      // The consumer finishes the message in hand (and publishes its result) before it lets go; only then may
+      // the publisher go, and the health server last, so probes see the worker until it is gone.
+      await consumer.stop();
+      await publisher.disconnect();
       await close();
       await kafkaProbe.close();
     },

@@ -1,0 +1,277 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+import type { ProviderCreateCardRequest } from '@cards/contracts';
+
+import { HttpProviderClient } from './http-provider-client';
+
+/** What the fake provider saw of one request. */
+interface SeenRequest {
+  method: string;
+  url: string;
+  headers: IncomingMessage['headers'];
+  body: string;
+}
+
+type Answer = (res: ServerResponse) => void;
+
+/** A tiny HTTP server standing in for the provider: each test says how it answers. */
+class FakeProviderServer {
+  readonly seen: SeenRequest[] = [];
+  answer: Answer = (res) => {
+    json(res, 500, { error: 'unset', message: 'no answer set' });
+  };
+  private readonly server: Server;
+
+  constructor() {
+    this.server = createServer((req, res) => {
+      const chunks: Buffer[] = [];
+      req.on('data', (chunk: Buffer) => chunks.push(chunk));
+      req.on('end', () => {
+        this.seen.push({
+          method: req.method ?? '',
+          url: req.url ?? '',
+          headers: req.headers,
+          body: Buffer.concat(chunks).toString(),
+        });
+        this.answer(res);
+      });
+    });
+  }
+
+  async start(): Promise<string> {
+    await new Promise<void>((resolve) => this.server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) =>
+      this.server.close(() => {
+        resolve();
+      }),
+    );
+  }
+}
+
+function json(res: ServerResponse, status: number, body: unknown): void {
+  res.writeHead(status, { 'content-type': 'application/json' }).end(JSON.stringify(body));
+}
+
+function buildRequest(): ProviderCreateCardRequest {
+  return { reference: randomUUID(), color: 'blue', cardholderRef: randomUUID() };
+}
+
+function providerCard(request: ProviderCreateCardRequest): Record<string, unknown> {
+  return {
+    id: 'pc_123',
+    ...request,
+    status: 'ACTIVE',
+    last4: '4242',
+    expMonth: 12,
+    expYear: 2030,
+    createdAt: '2026-11-28T10:00:00.000Z',
+    cancelledAt: null,
+  };
+}
+
+describe('HttpProviderClient', () => {
+  const provider = new FakeProviderServer();
+  let client: HttpProviderClient;
+  let baseUrl: string;
+
+  beforeAll(async () => {
+    baseUrl = await provider.start();
+    client = new HttpProviderClient({ baseUrl, timeoutMs: 300 });
+  });
+
+  afterAll(async () => {
+    await provider.stop();
+  });
+
+  describe('createCard', () => {
+    it('when the provider answers 201 with a card, then it is created, and the request carried the idempotency key and body', async () => {
+      const request = buildRequest();
+      provider.answer = (res) => {
+        json(res, 201, providerCard(request));
+      };
+
+      const outcome = await client.createCard(request, request.reference);
+
+      expect(outcome).toEqual({ kind: 'created', card: providerCard(request) });
+      const seen = provider.seen.at(-1);
+      expect(seen).toMatchObject({ method: 'POST', url: '/v1/cards' });
+      expect(seen?.headers['idempotency-key']).toBe(request.reference);
+      expect(seen?.headers['content-type']).toBe('application/json');
+      expect(JSON.parse(seen?.body ?? '')).toEqual(request);
+    });
+
+    it('when the provider answers 200 (the same key again), then it is created too', async () => {
+      const request = buildRequest();
+      provider.answer = (res) => {
+        json(res, 200, providerCard(request));
+      };
+
+      await expect(client.createCard(request, request.reference)).resolves.toMatchObject({ kind: 'created' });
+    });
+
+    it('when the card breaks the schema, then it is a contract violation naming the fields, not their values', async () => {
+      const request = buildRequest();
+      provider.answer = (res) => {
+        json(res, 201, { ...providerCard(request), last4: '42x2', expMonth: 13, id: undefined });
+      };
+
+      const outcome = await client.createCard(request, request.reference);
+
+      expect(outcome.kind).toBe('contract-violation');
+      const reason = outcome.kind === 'contract-violation' ? outcome.reason : '';
+      expect(reason).toContain('last4');
+      expect(reason).toContain('expMonth');
+      expect(reason).toContain('id');
+      expect(reason).not.toContain('42x2');
+    });
+
+    it('when a 2xx body is not JSON, then it is a contract violation', async () => {
+      provider.answer = (res) => res.writeHead(201, { 'content-type': 'text/plain' }).end('card created!');
+
+      await expect(client.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+        kind: 'contract-violation',
+        reason: 'HTTP 201 answer is not JSON',
+      });
+    });
+
+    it('when the provider answers a redirect, then it is a contract violation and the redirect is not followed', async () => {
+      provider.answer = (res) => res.writeHead(302, { location: `${baseUrl}/elsewhere` }).end();
+      const before = provider.seen.length;
+
+      await expect(client.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+        kind: 'contract-violation',
+        reason: 'unexpected HTTP 302',
+      });
+      expect(provider.seen).toHaveLength(before + 1);
+    });
+
+    it('when the provider answers 422 with an error, then it is rejected with the provider message', async () => {
+      provider.answer = (res) => {
+        json(res, 422, { error: 'cardholder_blocked', message: 'Cardholder is blocked' });
+      };
+
+      await expect(client.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+        kind: 'rejected',
+        status: 422,
+        message: 'Cardholder is blocked',
+      });
+    });
+
+    it('when a 4xx carries no error body, then it is rejected with a message naming the status', async () => {
+      provider.answer = (res) => res.writeHead(400).end('bad');
+
+      await expect(client.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+        kind: 'rejected',
+        status: 400,
+        message: 'Provider refused the request with HTTP 400',
+      });
+    });
+
+    it.each([500, 502, 503, 429, 408])(
+      'when the provider answers %i, then it is unavailable (worth another attempt)',
+      async (status) => {
+        provider.answer = (res) => {
+          json(res, status, { error: 'oops', message: 'try later' });
+        };
+
+        await expect(client.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+          kind: 'unavailable',
+          reason: `HTTP ${status}`,
+        });
+      },
+    );
+
+    it('when the provider does not answer in time, then it is unavailable, within the timeout', async () => {
+      provider.answer = () => undefined;
+      const startedAt = Date.now();
+
+      const outcome = await client.createCard(buildRequest(), randomUUID());
+
+      expect(outcome).toEqual({ kind: 'unavailable', reason: 'no answer within 300 ms' });
+      expect(Date.now() - startedAt).toBeLessThan(2000);
+    });
+
+    it('when the provider sends headers and then stalls the body, then it is unavailable (the timeout covers the body)', async () => {
+      provider.answer = (res) => {
+        res.writeHead(201, { 'content-type': 'application/json' });
+        res.write('{"id":');
+      };
+
+      await expect(client.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+        kind: 'unavailable',
+        reason: 'no answer within 300 ms',
+      });
+    });
+
+    it('when nothing listens, then it is unavailable with the connection error', async () => {
+      // A port that was just free: fetch refuses well-known ports such as 1 outright ("bad port").
+      const gone = new FakeProviderServer();
+      const goneUrl = await gone.start();
+      await gone.stop();
+      const closed = new HttpProviderClient({ baseUrl: goneUrl, timeoutMs: 1000 });
+
+      await expect(closed.createCard(buildRequest(), randomUUID())).resolves.toEqual({
+        kind: 'unavailable',
+        reason: 'connection failed: ECONNREFUSED',
+      });
+    });
+
+    it('when the base URL ends with a slash, then the path is still /v1/cards', async () => {
+      const request = buildRequest();
+      provider.answer = (res) => {
+        json(res, 201, providerCard(request));
+      };
+      const slashed = new HttpProviderClient({ baseUrl: `${baseUrl}/`, timeoutMs: 300 });
+
+      await slashed.createCard(request, request.reference);
+
+      expect(provider.seen.at(-1)?.url).toBe('/v1/cards');
+    });
+  });
+
+  describe('cancelCard', () => {
+    it('when the provider answers 200, then it is cancelled, and the card id was encoded into the path', async () => {
+      provider.answer = (res) => {
+        json(res, 200, { id: 'pc/1', status: 'CANCELLED' });
+      };
+
+      await expect(client.cancelCard('pc/1')).resolves.toEqual({ kind: 'cancelled' });
+      expect(provider.seen.at(-1)).toMatchObject({ method: 'POST', url: '/v1/cards/pc%2F1/cancel' });
+    });
+
+    it('when the provider answers 404, then the card is not found (nothing left to cancel)', async () => {
+      provider.answer = (res) => {
+        json(res, 404, { error: 'not_found', message: 'No such card' });
+      };
+
+      await expect(client.cancelCard('pc_missing')).resolves.toEqual({ kind: 'not-found' });
+    });
+
+    it('when the provider answers another 4xx, then it is rejected', async () => {
+      provider.answer = (res) => {
+        json(res, 409, { error: 'locked', message: 'Card is locked' });
+      };
+
+      await expect(client.cancelCard('pc_1')).resolves.toEqual({
+        kind: 'rejected',
+        status: 409,
+        message: 'Card is locked',
+      });
+    });
+
+    it('when the provider answers 5xx, then it is unavailable', async () => {
+      provider.answer = (res) => {
+        json(res, 503, { error: 'outage', message: 'down' });
+      };
+
+      await expect(client.cancelCard('pc_1')).resolves.toEqual({ kind: 'unavailable', reason: 'HTTP 503' });
+    });
+  });
+});

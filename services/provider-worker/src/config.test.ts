@@ -1,0 +1,36 @@
+import { ConfigError } from '@cards/platform';
+
+import { loadConfig } from './config';
+
+describe('provider-worker config', () => {
+  it('when the environment is empty, then the defaults suit a developer machine', () => {
+    expect(loadConfig({})).toMatchObject({
+      HTTP_PORT: 3101,
+      KAFKA_BROKERS: ['127.0.0.1:9092'],
+      KAFKA_GROUP_ID: 'provider-worker',
+      KAFKA_MAX_WAIT_MS: 100,
+      TOPIC_PROVISIONING_COMMANDS: 'cards.provisioning.commands.v1',
+      TOPIC_PROVISIONING_RESULTS: 'cards.provisioning.results.v1',
+      PROVIDER_URL: 'http://127.0.0.1:3200',
+      PROVIDER_TIMEOUT_MS: 3000,
+      PROVIDER_MAX_ATTEMPTS: 5,
+      PROVIDER_RETRY_BASE_MS: 200,
+      PROVIDER_RETRY_MAX_DELAY_MS: 5000,
+    });
+  });
+
+  it('when a value is bad, then start-up fails naming the variable', () => {
+    expect(() => loadConfig({ PROVIDER_URL: 'localhost:3200' })).toThrow(ConfigError);
+    expect(() => loadConfig({ PROVIDER_URL: 'localhost:3200' })).toThrow(/PROVIDER_URL/);
+    expect(() => loadConfig({ PROVIDER_MAX_ATTEMPTS: '0' })).toThrow(/PROVIDER_MAX_ATTEMPTS/);
+    expect(() => loadConfig({ PROVIDER_TIMEOUT_MS: 'soon' })).toThrow(
+      /PROVIDER_TIMEOUT_MS: must be a number/,
+    );
+  });
+
+  it('when the first backoff delay exceeds the cap, then start-up fails naming it', () => {
+    expect(() =>
+      loadConfig({ PROVIDER_RETRY_BASE_MS: '10000', PROVIDER_RETRY_MAX_DELAY_MS: '5000' }),
+    ).toThrow(/PROVIDER_RETRY_BASE_MS: must not exceed PROVIDER_RETRY_MAX_DELAY_MS/);
+  });
+});

@@ -1,0 +1,23 @@
+/**
+ * A command no retry can fix (a type this worker does not handle, a provider that refuses a cancellation): the
+ * Kafka edge sends it straight to the dead-letter topic instead of retrying it.
+ */
+export class PermanentCommandError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'PermanentCommandError';
+  }
+}
+
+/** The provider could not be reached or failed on its side; another attempt may succeed. */
+export class ProviderUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderUnavailableError';
+  }
+}
+
+/** Whether a failure is worth another attempt; the retry policy retries these and nothing else. */
+export function isTransient(error: unknown): error is ProviderUnavailableError {
+  return error instanceof ProviderUnavailableError;
+}

@@ -1,0 +1,199 @@
+import { EventType, FailureCode } from '@cards/contracts';
+import { createLogger } from '@cards/platform';
+
+import {
+  buildProviderCard,
+  buildProvisionCommand,
+  RecordingPublisher,
+  retryWithoutDelay,
+  ScriptedProvider,
+} from '../../test/support/fakes';
+import type { CreateCardOutcome } from './provider-client';
+import { provisionCard } from './provision-card';
+import { resultEventId } from './result-events';
+
+const logger = createLogger({ service: 'test', level: 'silent' });
+const now = new Date('2026-11-28T10:00:00.000Z');
+
+function setUp(create: CreateCardOutcome[], maxAttempts = 5) {
+  const provider = new ScriptedProvider({ create });
+  const publisher = new RecordingPublisher();
+  const deps = { provider, publisher, retry: retryWithoutDelay(maxAttempts), logger, now: () => now };
+  return { provider, publisher, deps };
+}
+
+describe('provisionCard', () => {
+  it('when the provider creates the card, then card.provisioned carries its last4 and expiry', async () => {
+    const command = buildProvisionCommand();
+    const card = buildProviderCard(command, { last4: '1234', expMonth: 3, expYear: 2031 });
+    const { provider, publisher, deps } = setUp([{ kind: 'created', card }]);
+
+    await provisionCard(command, deps);
+
+    expect(provider.createCalls).toEqual([
+      {
+        request: {
+          reference: command.data.cardId,
+          color: command.data.color,
+          cardholderRef: command.data.cardholderRef,
+        },
+        idempotencyKey: command.data.cardId,
+      },
+    ]);
+    expect(publisher.published).toEqual([
+      {
+        id: resultEventId(command.id, EventType.provisioned),
+        type: EventType.provisioned,
+        source: 'provider-worker',
+        time: now.toISOString(),
+        subject: command.data.cardId,
+        correlationId: command.correlationId,
+        traceparent: command.traceparent,
+        data: {
+          cardId: command.data.cardId,
+          providerCardId: card.id,
+          last4: '1234',
+          expMonth: 3,
+          expYear: 2031,
+        },
+      },
+    ]);
+  });
+
+  it('when the provider rejects the card, then card.provisioning.failed says PROVIDER_REJECTED with its message, after one call', async () => {
+    const command = buildProvisionCommand();
+    const { provider, publisher, deps } = setUp([
+      { kind: 'rejected', status: 422, message: 'cardholder is blocked' },
+    ]);
+
+    await provisionCard(command, deps);
+
+    expect(provider.createCalls).toHaveLength(1);
+    expect(publisher.published).toEqual([
+      expect.objectContaining({
+        id: resultEventId(command.id, EventType.provisioningFailed),
+        type: EventType.provisioningFailed,
+        subject: command.data.cardId,
+        data: {
+          cardId: command.data.cardId,
+          code: FailureCode.PROVIDER_REJECTED,
+          message: 'cardholder is blocked',
+          attempts: 1,
+        },
+      }),
+    ]);
+  });
+
+  it('when the provider answer breaks the contract, then it fails PROVIDER_CONTRACT_VIOLATION without a retry', async () => {
+    const command = buildProvisionCommand();
+    const { provider, publisher, deps } = setUp([
+      { kind: 'contract-violation', reason: 'Provider card breaks the contract: last4: Invalid string' },
+    ]);
+
+    await provisionCard(command, deps);
+
+    expect(provider.createCalls).toHaveLength(1);
+    expect(publisher.published.map((event) => event.data)).toEqual([
+      {
+        cardId: command.data.cardId,
+        code: FailureCode.PROVIDER_CONTRACT_VIOLATION,
+        message: 'Provider card breaks the contract: last4: Invalid string',
+        attempts: 1,
+      },
+    ]);
+  });
+
+  it('when the provider answers a card of another reference, then it fails PROVIDER_CONTRACT_VIOLATION and publishes none of that card', async () => {
+    const command = buildProvisionCommand();
+    const foreign = buildProviderCard(buildProvisionCommand(), { last4: '9876' });
+    const { publisher, deps } = setUp([{ kind: 'created', card: foreign }]);
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published).toHaveLength(1);
+    const [result] = publisher.published;
+    expect(result?.type).toBe(EventType.provisioningFailed);
+    expect(result?.data).toMatchObject({ code: FailureCode.PROVIDER_CONTRACT_VIOLATION, attempts: 1 });
+    expect(JSON.stringify(result)).not.toContain(foreign.id);
+    expect(JSON.stringify(result)).not.toContain(foreign.reference);
+    expect(JSON.stringify(result)).not.toContain('9876');
+  });
+
+  it('when the provider is unavailable twice and then creates the card, then card.provisioned follows the third call', async () => {
+    const command = buildProvisionCommand();
+    const card = buildProviderCard(command);
+    const { provider, publisher, deps } = setUp([
+      { kind: 'unavailable', reason: 'HTTP 503' },
+      { kind: 'unavailable', reason: 'no answer within 3000 ms' },
+      { kind: 'created', card },
+    ]);
+
+    await provisionCard(command, deps);
+
+    expect(provider.createCalls).toHaveLength(3);
+    expect(new Set(provider.createCalls.map((call) => call.idempotencyKey))).toEqual(
+      new Set([command.data.cardId]),
+    );
+    expect(publisher.published.map((event) => event.type)).toEqual([EventType.provisioned]);
+  });
+
+  it('when the provider stays unavailable, then it fails PROVIDER_UNAVAILABLE after the attempts are used up', async () => {
+    const command = buildProvisionCommand();
+    const { provider, publisher, deps } = setUp([{ kind: 'unavailable', reason: 'HTTP 503' }], 4);
+
+    await provisionCard(command, deps);
+
+    expect(provider.createCalls).toHaveLength(4);
+    expect(publisher.published.map((event) => event.data)).toEqual([
+      {
+        cardId: command.data.cardId,
+        code: FailureCode.PROVIDER_UNAVAILABLE,
+        message: 'Provider unavailable after 4 attempts: HTTP 503',
+        attempts: 4,
+      },
+    ]);
+  });
+
+  it('when a transient failure is followed by a rejection, then the failure counts every attempt', async () => {
+    const command = buildProvisionCommand();
+    const { publisher, deps } = setUp([
+      { kind: 'unavailable', reason: 'connection failed: ECONNRESET' },
+      { kind: 'rejected', status: 409, message: 'duplicate' },
+    ]);
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published.map((event) => event.data)).toEqual([
+      expect.objectContaining({ code: FailureCode.PROVIDER_REJECTED, attempts: 2 }),
+    ]);
+  });
+
+  it('when the provider message is longer than an event allows, then it is cut to 1000 characters', async () => {
+    const command = buildProvisionCommand();
+    const { publisher, deps } = setUp([{ kind: 'rejected', status: 400, message: 'x'.repeat(5000) }]);
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published[0]?.data).toMatchObject({ message: 'x'.repeat(1000) });
+  });
+
+  it('when publishing fails, then the error reaches the caller, so the command is not committed', async () => {
+    const command = buildProvisionCommand();
+    const { deps } = setUp([{ kind: 'created', card: buildProviderCard(command) }]);
+    deps.publisher.publish = () => Promise.reject(new Error('broker down'));
+
+    await expect(provisionCard(command, deps)).rejects.toThrow('broker down');
+  });
+
+  it('when the same command is handled twice, then both results have the same id', async () => {
+    const command = buildProvisionCommand();
+    const card = buildProviderCard(command);
+    const { publisher, deps } = setUp([{ kind: 'created', card }]);
+
+    await provisionCard(command, deps);
+    await provisionCard(command, deps);
+
+    const [first, second] = publisher.published;
+    expect(first?.id).toBe(second?.id);
+  });
+});

@@ -1,0 +1,118 @@
+import { EventType, FailureCode, type CardEvent, type EventData } from '@cards/contracts';
+import type { EventPublisher, Logger } from '@cards/platform';
+
+import { isTransient, ProviderUnavailableError } from './errors';
+import type { CreateCardOutcome, ProviderClient } from './provider-client';
+import { resultEvent } from './result-events';
+import type { RetryPolicy } from './retry-policy';
+
+/** What provisionCard needs; all passed in, so a unit test hands in fakes. */
+export interface ProvisionCardDeps {
+  provider: ProviderClient;
+  publisher: EventPublisher;
+  /** Retries transient provider failures (cockatiel in production). */
+  retry: RetryPolicy;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** The card.provision.requested command. */
+export type ProvisionCommand = CardEvent<typeof EventType.provisionRequested>;
+
+/** The result a provisioning command leads to. */
+export type ProvisioningResult =
+  CardEvent<typeof EventType.provisioned> | CardEvent<typeof EventType.provisioningFailed>;
+
+// The failure message reaches the card's `failureMessage`; the schema caps it.
+const MAX_MESSAGE_LENGTH = 1000;
+
+/**
+ * Orders the card from the provider (idempotency key = card id, so a redelivered command never orders twice),
+ * retrying transient failures, and publishes what came of it: card.provisioned, or card.provisioning.failed with
+ * the reason. Resolves only once Kafka has the result, so the command's offset moves on only after that.
+ */
+export async function provisionCard(
+  command: ProvisionCommand,
+  deps: ProvisionCardDeps,
+): Promise<ProvisioningResult> {
+  const { cardId, color, cardholderRef } = command.data;
+  const log = deps.logger.child({ cardId, commandId: command.id });
+  let attempts = 0;
+
+  let outcome: Exclude<CreateCardOutcome, { kind: 'unavailable' }> | { kind: 'exhausted'; reason: string };
+  try {
+    outcome = await deps.retry.execute(async () => {
+      attempts += 1;
+      const answer = await deps.provider.createCard({ reference: cardId, color, cardholderRef }, cardId);
+      if (answer.kind === 'unavailable') {
+        log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
+        throw new ProviderUnavailableError(answer.reason);
+      }
+      return answer;
+    });
+  } catch (error) {
+    if (!isTransient(error)) {
+      throw error;
+    }
+    outcome = { kind: 'exhausted', reason: error.message };
+  }
+
+  const now = (deps.now ?? (() => new Date()))();
+  const failed = (code: FailureCode, message: string): ProvisioningResult => {
+    const data: EventData<typeof EventType.provisioningFailed> = {
+      cardId,
+      code,
+      message: message.slice(0, MAX_MESSAGE_LENGTH),
+      attempts,
+    };
+    return resultEvent(command, EventType.provisioningFailed, data, now);
+  };
+
+  let result: ProvisioningResult;
+  switch (outcome.kind) {
+    case 'created': {
+      const { card } = outcome;
+      if (card.reference !== cardId) {
+        // The idempotency key and the reference are both our card id; another card here would be someone else's.
+        result = failed(
+          FailureCode.PROVIDER_CONTRACT_VIOLATION,
+          'Provider answered with a card for another reference',
+        );
+        break;
+      }
+      result = resultEvent(
+        command,
+        EventType.provisioned,
+        {
+          cardId,
+          providerCardId: card.id,
+          last4: card.last4,
+          expMonth: card.expMonth,
+          expYear: card.expYear,
+        },
+        now,
+      );
+      break;
+    }
+    case 'rejected':
+      result = failed(FailureCode.PROVIDER_REJECTED, outcome.message);
+      break;
+    case 'contract-violation':
+      result = failed(FailureCode.PROVIDER_CONTRACT_VIOLATION, outcome.reason);
+      break;
+    case 'exhausted':
+      result = failed(
+        FailureCode.PROVIDER_UNAVAILABLE,
+        `Provider unavailable after ${attempts} attempts: ${outcome.reason}`,
+      );
+      break;
+  }
+
+  await deps.publisher.publish([result]);
+  if (result.type === EventType.provisioned) {
+    log.info({ attempts, providerCardId: result.data.providerCardId }, 'card provisioned');
+  } else {
+    log.warn({ attempts, code: result.data.code, reason: result.data.message }, 'card provisioning failed');
+  }
+  return result;
+}

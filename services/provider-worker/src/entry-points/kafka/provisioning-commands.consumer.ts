@@ -1,0 +1,74 @@
+import { EventType, type AnyCardEvent } from '@cards/contracts';
+import {
+  startEventConsumer,
+  type EventConsumerOptions,
+  type EventPublisher,
+  type KafkaEventPublisher,
+  type Logger,
+  type RunningConsumer,
+} from '@cards/platform';
+
+import { cancelProviderCard } from '../../domain/cancel-provider-card';
+import { PermanentCommandError } from '../../domain/errors';
+import type { ProviderClient } from '../../domain/provider-client';
+import { provisionCard } from '../../domain/provision-card';
+import type { RetryPolicy } from '../../domain/retry-policy';
+
+/** What the command handler hands to the use cases. */
+export interface CommandHandlerDeps {
+  provider: ProviderClient;
+  publisher: EventPublisher;
+  retry: RetryPolicy;
+  logger: Logger;
+  now?: () => Date;
+}
+
+/** Routes each command to its use case; any other event on the commands topic is a permanent error. */
+export function createCommandHandler(deps: CommandHandlerDeps): (event: AnyCardEvent) => Promise<void> {
+  return async (event) => {
+    switch (event.type) {
+      case EventType.provisionRequested:
+        await provisionCard(event, deps);
+        return;
+      case EventType.cancelRequested:
+        await cancelProviderCard(event, deps);
+        return;
+      case EventType.provisioned:
+      case EventType.provisioningFailed:
+      case EventType.cancelled:
+        throw new PermanentCommandError(`${event.type} is not a command provider-worker handles`);
+    }
+  };
+}
+
+/** Whether a handler error must skip the in-place retries and go to the dead-letter topic at once. */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof PermanentCommandError;
+}
+
+/**
+ * Consumes the commands topic in the worker's group. The handler awaits the result's publish, so an offset is
+ * committed only after Kafka has the result: a crash in between redelivers the command, and the provider's
+ * idempotency key plus the derived result id make the redelivery harmless.
+ */
+export async function startProvisioningCommandsConsumer(
+  options: CommandHandlerDeps & {
+    /** Publishes the results and the dead letters; the caller disconnects it after the consumer stops. */
+    publisher: KafkaEventPublisher;
+    kafka: EventConsumerOptions['kafka'];
+    groupId: string;
+    topic: string;
+    maxWaitTimeInMs: number;
+  },
+): Promise<RunningConsumer> {
+  return startEventConsumer({
+    kafka: options.kafka,
+    groupId: options.groupId,
+    topics: [options.topic],
+    logger: options.logger,
+    handle: createCommandHandler(options),
+    isPermanent,
+    maxWaitTimeInMs: options.maxWaitTimeInMs,
+    publisher: options.publisher,
+  });
+}
