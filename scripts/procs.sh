@@ -26,6 +26,12 @@ declare -A ENTRY=(
 )
 ORDER=(mock-provider card-api outbox-relay card-events-consumer provider-worker)
 
+# Every process reads HTTP_PORT; the helpers' ports are set here so one .env can serve all of them.
+declare -A EXTRA_ENV=(
+  [mock-provider]="HTTP_PORT=${MOCK_PROVIDER_PORT:-3200}"
+  [provider-worker]="HTTP_PORT=${PROVIDER_WORKER_PORT:-3101} PROVIDER_URL=${PROVIDER_URL:-http://127.0.0.1:${MOCK_PROVIDER_PORT:-3200}}"
+)
+
 pid_file() { echo "$RUN_DIR/pids/$1.pid"; }
 
 running() {
@@ -49,7 +55,8 @@ start() {
   # A session of its own (setsid -f), so the process outlives make and the terminal; only `stop` ends it.
   # The inner shell records its pid and then becomes the node process, so the pid file names node itself.
   rm -f "$(pid_file "$1")"
-  (cd "$ROOT" && setsid -f bash -c 'echo $$ >"$0"; exec node "$1"' "$(pid_file "$1")" "$entry" \
+  # shellcheck disable=SC2086 # EXTRA_ENV entries are several NAME=value words on purpose
+  (cd "$ROOT" && setsid -f env ${EXTRA_ENV[$1]:-} bash -c 'echo $$ >"$0"; exec node "$1"' "$(pid_file "$1")" "$entry" \
     >>"$LOG_DIR/$1.log" 2>&1 </dev/null)
   local waited=0
   until [[ -s "$(pid_file "$1")" ]] || ((waited++ > 50)); do sleep 0.1; done

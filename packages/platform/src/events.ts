@@ -11,7 +11,7 @@ import {
   type EncodedEvent,
   type TopicNames,
 } from '@cards/contracts';
-import type { IHeaders, Kafka, KafkaMessage, Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /** Publishes our events; resolves only once Kafka has acknowledged every one (acks=all). */
@@ -46,6 +46,8 @@ export class KafkaEventPublisher implements EventPublisher {
       idempotent: true,
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
+      // Java-compatible murmur2 hashing: a card id maps to the same partition as Kafka's own tools would pick.
+      createPartitioner: Partitioners.DefaultPartitioner,
     });
   }
 

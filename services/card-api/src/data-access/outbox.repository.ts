@@ -34,7 +34,7 @@ export async function fetchUnpublished(limit: number, db: Knex): Promise<OutboxE
     .orderBy('id')
     .limit(limit)
     .select<{ id: string; event: AnyCardEvent }[]>('id', 'event');
-  return rows.map((row) => ({ id: String(row.id), event: row.event }));
+  return rows.map((row) => ({ id: row.id, event: row.event }));
 }
 
 /** Marks rows published. */

@@ -49,7 +49,7 @@ export async function applyProvisioningResult(
 ): Promise<ApplyOutcome> {
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? randomUUID;
-  let wroteOutbox = false;
+  const effects = { wroteOutbox: false };
   const outcome = await deps.transaction(async (tx): Promise<ApplyOutcome> => {
     const cardId = event.data.cardId;
     if (!(await tx.recordInbox({ id: event.id, type: event.type, cardId }))) {
@@ -86,7 +86,7 @@ export async function applyProvisioningResult(
           };
           await tx.appendOutbox([cancel]);
           await tx.markProviderCancelRequested(cardId, at);
-          wroteOutbox = true;
+          effects.wroteOutbox = true;
           return 'compensation-requested';
         }
         case EventType.provisioningFailed:
@@ -108,7 +108,7 @@ export async function applyProvisioningResult(
   if (outcome === 'activated' || outcome === 'failed' || outcome === 'provider-cancel-recorded') {
     deps.cardsChanged([event.data.cardId]);
   }
-  if (wroteOutbox) {
+  if (effects.wroteOutbox) {
     deps.outboxWritten();
   }
   return outcome;

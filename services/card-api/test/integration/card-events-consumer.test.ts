@@ -109,7 +109,10 @@ describe('card-events-consumer', () => {
     await send(event);
     await send(event);
     const handled = await eventually(async () => {
-      const rows = await harness.db('inbox').where({ card_id: cardId }).select('event_id', 'outcome');
+      const rows = await harness
+        .db('inbox')
+        .where({ card_id: cardId })
+        .select<{ event_id: string; outcome: string }[]>('event_id', 'outcome');
       expect(rows).toEqual([{ event_id: event.id, outcome: 'activated' }]);
       return rows;
     });
@@ -118,15 +121,12 @@ describe('card-events-consumer', () => {
 
   it('when a success arrives for a card that already FAILED, then the card stays FAILED and a cancel is requested', async () => {
     const cardId = await newCard();
-    await harness
-      .db('cards')
-      .where({ id: cardId })
-      .update({
-        status: 'FAILED',
-        failure_code: 'TIMED_OUT',
-        failure_message: 'deadline',
-        failed_at: new Date(),
-      });
+    await harness.db('cards').where({ id: cardId }).update({
+      status: 'FAILED',
+      failure_code: 'TIMED_OUT',
+      failure_message: 'deadline',
+      failed_at: new Date(),
+    });
     await send(provisioned(cardId, 'pc_late'));
 
     await eventually(async () => {
@@ -136,7 +136,7 @@ describe('card-events-consumer', () => {
         .first<{
           event: { data: { providerCardId: string } };
         }>('event');
-      expect(cancel?.event.data.providerCardId).toBe('pc_late');
+      expect(cancel.event.data.providerCardId).toBe('pc_late');
     });
     expect(await card(cardId)).toMatchObject({ status: 'FAILED', failureCode: 'TIMED_OUT' });
   });

@@ -62,6 +62,11 @@ export class OutboxRelay {
     await this.loop;
   }
 
+  /** Read through a method: `stop()` flips the flag while `run()` awaits, which narrowing cannot see. */
+  private isStopping(): boolean {
+    return this.stopping;
+  }
+
   private async run(): Promise<void> {
     const log = this.options.logger.child({ component: 'outbox-relay' });
     let announcedStandby = false;
@@ -70,9 +75,9 @@ export class OutboxRelay {
         connectionString: this.options.databaseUrl,
         connectionTimeoutMillis: 5000,
       });
-      let lost = false;
+      const connection = { lost: false };
       session.on('error', (error) => {
-        lost = true;
+        connection.lost = true;
         log.warn({ err: error }, 'relay session lost');
         this.wake?.();
       });
@@ -98,7 +103,7 @@ export class OutboxRelay {
         await session.query(`LISTEN ${session.escapeIdentifier(Channels.outbox)}`);
         log.info('active relay');
         this.signals.emit('leader');
-        while (!this.stopping && !lost) {
+        while (!this.isStopping() && !connection.lost) {
           const published = await this.publishBatch(log);
           await this.cleanupIfDue(log);
           if (published < this.options.batchSize) {

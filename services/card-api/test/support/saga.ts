@@ -1,0 +1,91 @@
+import {
+  createTestDatabase,
+  freeTcpPort,
+  startServiceProcess,
+  uniqueSuffix,
+  type ServiceProcess,
+  type TestDatabase,
+} from '@cards/test-support';
+
+import { startCardApi, type CardApiHarness } from './card-api';
+
+/** The whole saga for one test file: card-api in this process, every other process of DESIGN.md as an OS process. */
+export interface SagaHarness extends CardApiHarness {
+  providerUrl: string;
+  processes: Record<'mockProvider' | 'providerWorker' | 'outboxRelay' | 'cardEventsConsumer', ServiceProcess>;
+  /** Changes the provider's faults (a partial ProviderFaults). */
+  setProviderFaults(faults: Record<string, unknown>): Promise<void>;
+}
+
+/** Starts card-api, outbox-relay, card-events-consumer, provider-worker and mock-provider over fresh state. */
+export async function startSaga(label: string): Promise<SagaHarness> {
+  const api = await startCardApi(label);
+  const providerDatabase: TestDatabase = await createTestDatabase(`${label}-provider`);
+  const [providerPort, workerPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
+  const providerUrl = `http://127.0.0.1:${providerPort}`;
+  const common = {
+    LOG_LEVEL: 'info',
+    NODE_ENV: 'test',
+    DATABASE_URL: api.database.url,
+    KAFKA_BROKERS: api.config.KAFKA_BROKERS.join(','),
+    ...api.topicEnv,
+  };
+  const suffix = uniqueSuffix();
+  const mockProvider = await startServiceProcess({
+    name: `${label}-mock-provider`,
+    service: 'mock-provider',
+    entry: 'main-provider',
+    env: { ...common, HTTP_PORT: String(providerPort), DATABASE_URL: providerDatabase.url },
+    readyUrl: `${providerUrl}/healthz`,
+  });
+  const [providerWorker, outboxRelay, cardEventsConsumer] = await Promise.all([
+    startServiceProcess({
+      name: `${label}-provider-worker`,
+      service: 'provider-worker',
+      entry: 'main-worker',
+      env: {
+        ...common,
+        HTTP_PORT: String(workerPort),
+        PROVIDER_URL: providerUrl,
+        KAFKA_GROUP_ID: `test.provider-worker.${suffix}`,
+        PROVIDER_TIMEOUT_MS: '1000',
+        PROVIDER_RETRY_BASE_MS: '50',
+      },
+      readyUrl: `http://127.0.0.1:${workerPort}/healthz`,
+    }),
+    startServiceProcess({
+      name: `${label}-outbox-relay`,
+      service: 'card-api',
+      entry: 'main-outbox-relay',
+      env: common,
+    }),
+    startServiceProcess({
+      name: `${label}-card-events-consumer`,
+      service: 'card-api',
+      entry: 'main-card-events-consumer',
+      env: common,
+    }),
+  ]);
+  const processes = { mockProvider, providerWorker, outboxRelay, cardEventsConsumer };
+
+  return {
+    ...api,
+    providerUrl,
+    processes,
+    async setProviderFaults(faults) {
+      const response = await fetch(`${providerUrl}/control/faults`, {
+        method: 'PUT',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(faults),
+      });
+      if (!response.ok) {
+        throw new Error(`setting provider faults answered ${response.status}: ${await response.text()}`);
+      }
+    },
+    async stop() {
+      await Promise.all(Object.values(processes).map((process) => process.stop()));
+      await api.stop();
+      await providerDatabase.drop();
+    },
+  };
+}
