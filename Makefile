@@ -77,6 +77,9 @@ up: install build kafka-up setup ## Start the whole system in the background (lo
 	@echo
 	@echo "  API         $(API_URL)"
 	@echo "  Readiness   $(API_URL)/readyz"
+	@echo "  Swagger UI  $(API_URL)/docs"
+	@echo "  OpenAPI     $(API_URL)/openapi.json"
+	@echo "  Provider    http://127.0.0.1:$(or $(MOCK_PROVIDER_PORT),3200)  (fault control: /control/faults)"
 	@echo "  Logs        .run/logs/   (make logs)"
 	@echo "  Stop        make down"
 
@@ -117,7 +120,7 @@ openapi: build ## Regenerate packages/contracts/openapi.json from the zod schema
 	node scripts/write-openapi.js
 
 .PHONY: token
-token: build ## Mint a development token: make token SUB=<externalId> (default: the admin)
+token: ## Mint a development token (after make up/build): make -s token SUB=<externalId>, default the admin
 	@node services/card-api/dist/main-mint-token.js $(SUB)
 
 .PHONY: clean

@@ -107,7 +107,8 @@ start() {
   local args
   mapfile -t args < <(jvm_args)
   # setsid: the broker outlives the shell (and make) that started it, and ignores that terminal's signals.
-  setsid nohup "$(java_cmd)" "${args[@]}" kafka.Kafka "$props" >>"$LOG_DIR/kafka.log" 2>&1 </dev/null &
+  # 9>&-: the broker must not inherit the start lock, or it would hold it for its whole life.
+  setsid nohup "$(java_cmd)" "${args[@]}" kafka.Kafka "$props" >>"$LOG_DIR/kafka.log" 2>&1 </dev/null 9>&- &
   echo $! >"$PID_FILE"
   wait_ready
   log "ready on 127.0.0.1:$PORT (pid $(cat "$PID_FILE"))"
