@@ -1,4 +1,5 @@
 export * from './config';
+export * from './database';
 export * from './events';
 export * from './health';
 export * from './http-server';

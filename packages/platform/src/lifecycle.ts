@@ -67,3 +67,19 @@ export function runOnce(name: string, task: () => Promise<void>): void {
     },
   );
 }
+
+/** Runs a long-lived process's `start(config)` as the main program (see runMain), with its shutdown budget. */
+export function runService<Config extends { SHUTDOWN_TIMEOUT_MS: number }>(
+  name: string,
+  loadConfig: () => Config,
+  start: (config: Config) => Promise<Stoppable & { logger: Logger }>,
+): void {
+  runMain({
+    name,
+    start: async () => {
+      const config = loadConfig();
+      const running = await start(config);
+      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
+    },
+  });
+}

@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer, Socket } from 'node:net';
+import { Socket } from 'node:net';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { Client } from 'pg';
+
+import { freeTcpPort } from './processes';
 
 const run = promisify(execFile);
 
@@ -130,7 +132,7 @@ async function assertDatabaseAnswers(url: string, source: string): Promise<void>
 async function startKafkaContainer(): Promise<{ broker: string; stop: () => Promise<void> }> {
   const { GenericContainer, Wait } = await import('testcontainers');
   // The broker must advertise the address clients dial, so the host port is chosen before the container starts.
-  const hostPort = await freePort();
+  const hostPort = await freeTcpPort();
   const container = await new GenericContainer(KAFKA_IMAGE)
     .withExposedPorts({ container: 9092, host: hostPort })
     .withEnvironment({
@@ -175,23 +177,6 @@ export function portOpen(host: string, port: number, timeoutMs = 1000): Promise<
     });
     socket.connect(port, host, () => {
       done(true);
-    });
-  });
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => {
-        if (typeof address === 'object' && address) {
-          resolve(address.port);
-        } else {
-          reject(new Error('no port was assigned'));
-        }
-      });
     });
   });
 }

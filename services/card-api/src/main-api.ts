@@ -1,4 +1,4 @@
-import { createLogger, KafkaProbe, listen, runMain, withTimeout, type Logger } from '@cards/platform';
+import { createLogger, KafkaProbe, listen, runService, withTimeout, type Logger } from '@cards/platform';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
@@ -101,12 +101,5 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
 }
 
 if (require.main === module) {
-  runMain({
-    name: 'card-api',
-    start: async () => {
-      const config = loadConfig();
-      const running = await start(config);
-      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
-    },
-  });
+  runService('card-api', loadConfig, start);
 }

@@ -1,4 +1,4 @@
-import { createKafka, createLogger, runMain, type Logger, type RunningConsumer } from '@cards/platform';
+import { createKafka, createLogger, runService, type Logger, type RunningConsumer } from '@cards/platform';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
@@ -53,12 +53,5 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
 }
 
 if (require.main === module) {
-  runMain({
-    name: 'card-events-consumer',
-    start: async () => {
-      const config = loadConfig();
-      const running = await start(config);
-      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
-    },
-  });
+  runService('card-events-consumer', loadConfig, start);
 }

@@ -1,4 +1,4 @@
-import { createKafka, createLogger, KafkaEventPublisher, runMain, type Logger } from '@cards/platform';
+import { createKafka, createLogger, KafkaEventPublisher, runService, type Logger } from '@cards/platform';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
@@ -44,12 +44,5 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
 }
 
 if (require.main === module) {
-  runMain({
-    name: 'outbox-relay',
-    start: async () => {
-      const config = loadConfig();
-      const running = await start(config);
-      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
-    },
-  });
+  runService('outbox-relay', loadConfig, start);
 }

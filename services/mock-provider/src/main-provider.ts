@@ -1,5 +1,5 @@
 import { ProviderFaultsSchema, type ProviderFaults } from '@cards/contracts';
-import { createLogger, listen, type Logger, runMain, withTimeout } from '@cards/platform';
+import { createLogger, listen, type Logger, runService, withTimeout } from '@cards/platform';
 
 import { loadConfig, type MockProviderConfig } from './config';
 import { createCardRepository } from './data-access/card.repository';
@@ -99,12 +99,5 @@ export async function start(config: MockProviderConfig = loadConfig()): Promise<
 }
 
 if (require.main === module) {
-  runMain({
-    name: 'mock-provider',
-    start: async () => {
-      const config = loadConfig();
-      const running = await start(config);
-      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
-    },
-  });
+  runService('mock-provider', loadConfig, start);
 }

@@ -9,7 +9,7 @@ import {
   type ConsumerSignals,
   type Logger,
   type RunningConsumer,
-  runMain,
+  runService,
 } from '@cards/platform';
 
 import { HttpProviderClient } from './adapters/http-provider-client';
@@ -90,12 +90,5 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
 }
 
 if (require.main === module) {
-  runMain({
-    name: 'provider-worker',
-    start: async () => {
-      const config = loadConfig();
-      const running = await start(config);
-      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
-    },
-  });
+  runService('provider-worker', loadConfig, start);
 }
