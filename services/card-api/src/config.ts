@@ -47,6 +47,18 @@ const configSchema = z.object({
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 16kb')
     .default('16kb'),
 
+  /** How long an Idempotency-Key is remembered (per user) before it is purged. */
+  IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, { min: 1, max: 24 * 30 }),
+  /** A card still PENDING this long after its request is failed with TIMED_OUT by the reaper. */
+  SAGA_DEADLINE_SECONDS: env.int(120, { min: 1, max: 7 * 24 * 3600 }),
+  /** How often the saga-deadline reaper (and the idempotency-key purge) runs in each card-api process. */
+  SAGA_REAPER_INTERVAL_MS: env.int(5000, { min: 100, max: 3_600_000 }),
+  /** The card provider's API, read by reconciliation (which repairs through the saga, never behind its back). */
+  PROVIDER_URL: env.url('http://127.0.0.1:3200', ['http', 'https']),
+  /** How often reconciliation runs in card-api (0 = only as an operator command), and the window it compares. */
+  RECONCILIATION_INTERVAL_MS: env.int(300_000, { min: 0, max: 24 * 3_600_000 }),
+  RECONCILIATION_WINDOW_HOURS: env.int(24, { min: 1, max: 24 * 90 }),
+
   /** Rows the relay publishes per batch. */
   OUTBOX_BATCH_SIZE: env.int(500, { min: 1, max: 10_000 }),
   /** The relay's polling fallback when no NOTIFY wakes it. */
