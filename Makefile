@@ -65,6 +65,15 @@ test-integration: node_modules/.package-lock.json ## Run the integration tests (
 	@mkdir -p $(RESULTS)
 	npx jest --selectProjects integration --json --outputFile=$(RESULTS)/integration.json
 
+.PHONY: test-faults-bounded
+test-faults-bounded: node_modules/.package-lock.json ## The fault-injection suite, bounded (about two minutes)
+	@mkdir -p $(RESULTS)
+	FAULT_PROFILE=bounded npx jest --selectProjects faults --json --outputFile=$(RESULTS)/faults.json
+
+.PHONY: test-faults
+test-faults: build ## The long fault-injection run; replay one with FAULT_SEED=<seed> make test-faults
+	FAULT_PROFILE=full npx jest --selectProjects faults
+
 .PHONY: test-file
 test-file: node_modules/.package-lock.json ## Run one test file: make test-file FILE=path/to/file.test.ts
 	npx jest $(FILE)

@@ -45,6 +45,17 @@ module.exports = {
       globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
       slowTestThreshold: 30,
     },
+    {
+      // The fault-injection suite: every process for real, its own broker, faults at random (make test-faults).
+      displayName: 'faults',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      moduleNameMapper,
+      testMatch: ['<rootDir>/test/faults/**/*.test.ts'],
+      globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
+      globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
+    },
   ],
   testTimeout: 60_000,
 };

@@ -7,7 +7,8 @@
 #   scripts/kafka.sh status   exit 0 when a broker answers on the configured port
 #   scripts/kafka.sh wait     wait until a broker answers (KAFKA_WAIT_SECONDS, default 60)
 #
-# Needs a JDK (17+) and Maven. Port: KAFKA_PORT (default 9092); controller: KAFKA_CONTROLLER_PORT (9093).
+# Needs a JDK (17+) and Maven. Port: KAFKA_PORT (default 9092); controller: KAFKA_CONTROLLER_PORT (9093);
+# KAFKA_ADVERTISED_PORT (default KAFKA_PORT); KAFKA_RUN_DIR for a second, independent broker.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -16,6 +17,8 @@ RUN_DIR="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
 LOG_DIR="${RUN_LOG_DIR:-$ROOT/.run/logs}"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
+# The address clients are told to dial after bootstrap; differs from PORT only behind a proxy (fault tests).
+ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
 PID_FILE="$RUN_DIR/kafka.pid"
 POM="$ROOT/infra/kafka/pom.xml"
 
@@ -95,7 +98,8 @@ start() {
   fetch
   mkdir -p "$RUN_DIR/data" "$LOG_DIR"
   local props="$RUN_DIR/server.properties"
-  sed -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$RUN_DIR/data|g" \
+  sed -e "s|@PORT@|$PORT|g" -e "s|@ADVERTISED_PORT@|$ADVERTISED_PORT|g" \
+    -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$RUN_DIR/data|g" \
     "$ROOT/infra/kafka/server.properties.template" >"$props"
   if [[ ! -f "$RUN_DIR/cluster-id" ]]; then
     run_class kafka.tools.StorageTool random-uuid >"$RUN_DIR/cluster-id"

@@ -3,3 +3,4 @@ export * from './eventually';
 export * from './infrastructure';
 export * from './kafka';
 export * from './processes';
+export * from './tcp-proxy';

@@ -19,6 +19,10 @@ export function startCardEventsConsumer(options: {
     topics: [options.topic],
     logger: options.logger,
     maxWaitTimeInMs: options.maxWaitTimeInMs,
+    // A result that cannot be applied is almost always the database being away (a failover, a cut link), not a
+    // bad message: retry for about a minute (250 ms doubling, 8 attempts) before the dead-letter topic.
+    maxAttempts: 8,
+    retryBackoffMs: 250,
     handle: async (event, context) => {
       const outcome = await applyProvisioningResult(event, options.deps);
       log.info(

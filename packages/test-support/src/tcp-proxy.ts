@@ -1,0 +1,99 @@
+import { createServer, Socket, type Server } from 'node:net';
+
+/**
+ * A TCP proxy the fault tests control, standing between the services and Kafka or PostgreSQL: it can add latency
+ * to every chunk, cut every open connection, and refuse new ones until restored. (Toxiproxy cannot be installed
+ * here; this covers the faults the suite needs.)
+ */
+export class TcpProxy {
+  private server: Server | undefined;
+  private readonly connections = new Set<Socket>();
+  private latencyMs = 0;
+  private refusing = false;
+
+  constructor(
+    readonly listenPort: number,
+    private readonly target: { host: string; port: number },
+  ) {}
+
+  async start(): Promise<void> {
+    this.server = createServer((client) => {
+      this.accept(client);
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server?.once('error', reject);
+      this.server?.listen(this.listenPort, '127.0.0.1', () => {
+        resolve();
+      });
+    });
+  }
+
+  /** Delays every chunk in both directions by `ms`. */
+  setLatency(ms: number): void {
+    this.latencyMs = ms;
+  }
+
+  /** Cuts every open connection and refuses new ones until restore(). */
+  cut(): void {
+    this.refusing = true;
+    for (const socket of this.connections) {
+      socket.destroy();
+    }
+  }
+
+  /** Accepts connections again, with no latency. */
+  restore(): void {
+    this.refusing = false;
+    this.latencyMs = 0;
+  }
+
+  async stop(): Promise<void> {
+    this.cut();
+    await new Promise<void>((resolve) => {
+      if (this.server) {
+        this.server.close(() => {
+          resolve();
+        });
+      } else {
+        resolve();
+      }
+    });
+  }
+
+  private accept(client: Socket): void {
+    if (this.refusing) {
+      client.destroy();
+      return;
+    }
+    const upstream = new Socket();
+    this.connections.add(client);
+    this.connections.add(upstream);
+    const close = (): void => {
+      client.destroy();
+      upstream.destroy();
+      this.connections.delete(client);
+      this.connections.delete(upstream);
+    };
+    client.on('error', close).on('close', close);
+    upstream.on('error', close).on('close', close);
+    this.pipe(client, upstream);
+    this.pipe(upstream, client);
+    upstream.connect(this.target.port, this.target.host);
+  }
+
+  /** Forwards chunks in order, each after the latency in force when it arrived. */
+  private pipe(from: Socket, to: Socket): void {
+    let chain = Promise.resolve();
+    from.on('data', (chunk: Buffer) => {
+      const delay = this.latencyMs;
+      chain = chain.then(async () => {
+        if (delay > 0) {
+          await new Promise((resolve) => setTimeout(resolve, delay));
+        }
+        if (!to.destroyed) {
+          to.write(chunk);
+        }
+      });
+    });
+  }
+}

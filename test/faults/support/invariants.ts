@@ -1,0 +1,248 @@
+import type { Kafka } from 'kafkajs';
+import { Client } from 'pg';
+
+/** One checked invariant: its name, how many rows break it, and a sample of them. */
+export interface InvariantResult {
+  name: string;
+  violations: number;
+  examined: number;
+  sample: string[];
+}
+
+interface LocalCard {
+  id: string;
+  status: string;
+  provider_card_id: string | null;
+  last4: string | null;
+  exp_month: number | null;
+  exp_year: number | null;
+}
+
+interface ProviderCardRow {
+  id: string;
+  reference: string;
+  status: string;
+  last4: string;
+  exp_month: number;
+  exp_year: number;
+}
+
+async function query<T>(url: string, sql: string): Promise<T[]> {
+  const client = new Client({ connectionString: url });
+  await client.connect();
+  try {
+    return (await client.query(sql)).rows as T[];
+  } finally {
+    await client.end();
+  }
+}
+
+/** Messages behind each group's committed offsets, summed over the topic's partitions. */
+export async function consumerLag(kafka: Kafka, groupId: string, topic: string): Promise<number> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const ends = await admin.fetchTopicOffsets(topic);
+    const [committed] = await admin.fetchOffsets({ groupId, topics: [topic] });
+    let lag = 0;
+    for (const end of ends) {
+      const offset =
+        committed?.partitions.find((partition) => partition.partition === end.partition)?.offset ?? '-1';
+      lag += Number(end.offset) - Math.max(0, Number(offset));
+    }
+    return lag;
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** The keys of every message on a topic, read from the beginning up to its current end. */
+export async function topicKeys(kafka: Kafka, topic: string): Promise<string[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  const ends = await admin.fetchTopicOffsets(topic);
+  await admin.disconnect();
+  const total = ends.reduce((sum, end) => sum + Number(end.offset) - Number(end.low), 0);
+  if (total === 0) {
+    return [];
+  }
+  const keys: string[] = [];
+  const consumer = kafka.consumer({
+    groupId: `fault-suite-reader-${Date.now()}-${Math.random()}`,
+    maxWaitTimeInMs: 100,
+  });
+  await consumer.connect();
+  await consumer.subscribe({ topic, fromBeginning: true });
+  await new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`read only ${keys.length} of ${total} messages of ${topic}`));
+    }, 30_000);
+    consumer
+      .run({
+        eachMessage: async ({ message }) => {
+          keys.push(message.key?.toString() ?? '');
+          if (keys.length >= total) {
+            clearTimeout(timer);
+            resolve();
+          }
+          return Promise.resolve();
+        },
+      })
+      .catch(reject);
+  });
+  await consumer.disconnect();
+  return keys;
+}
+
+/** Whether the system has settled: nothing PENDING, outbox drained, no lag, compensations done. */
+export async function quiescent(options: {
+  cardDatabaseUrl: string;
+  providerDatabaseUrl: string;
+  kafka: Kafka;
+}): Promise<string | undefined> {
+  const [pending] = await query<{ count: string }>(
+    options.cardDatabaseUrl,
+    /* sql */ "SELECT count(*) AS count FROM cards WHERE status = 'PENDING'",
+  );
+  if (Number(pending?.count) > 0) {
+    return `${pending?.count} cards PENDING`;
+  }
+  const [unpublished] = await query<{ count: string }>(
+    options.cardDatabaseUrl,
+    /* sql */ 'SELECT count(*) AS count FROM outbox WHERE published_at IS NULL',
+  );
+  if (Number(unpublished?.count) > 0) {
+    return `${unpublished?.count} outbox rows unpublished`;
+  }
+  const lags = await Promise.all([
+    consumerLag(options.kafka, 'provider-worker', 'cards.provisioning.commands.v1'),
+    consumerLag(options.kafka, 'card-api.card-events', 'cards.provisioning.results.v1'),
+  ]);
+  if (lags.some((lag) => lag > 0)) {
+    return `consumer lag ${lags.join(' / ')}`;
+  }
+  const orphans = await orphanProviderCards(options.cardDatabaseUrl, options.providerDatabaseUrl);
+  if (orphans.length > 0) {
+    return `${orphans.length} provider cards active without an ACTIVE card of ours`;
+  }
+  return undefined;
+}
+
+async function orphanProviderCards(cardDatabaseUrl: string, providerDatabaseUrl: string): Promise<string[]> {
+  const cards = new Map(
+    (await query<LocalCard>(cardDatabaseUrl, /* sql */ 'SELECT id, status, provider_card_id FROM cards')).map(
+      (card) => [card.id, card],
+    ),
+  );
+  const provider = await query<ProviderCardRow>(
+    providerDatabaseUrl,
+    /* sql */ "SELECT id, reference::text AS reference, status FROM mock_provider.cards WHERE status = 'ACTIVE'",
+  );
+  return provider
+    .filter((issued) => {
+      const local = cards.get(issued.reference);
+      return !local || local.status !== 'ACTIVE' || local.provider_card_id !== issued.id;
+    })
+    .map((issued) => `${issued.id} for ${issued.reference}`);
+}
+
+/** Checks every invariant of the issue and returns one row each. */
+export async function checkInvariants(options: {
+  cardDatabaseUrl: string;
+  providerDatabaseUrl: string;
+  kafka: Kafka;
+  accepted: ReadonlySet<string>;
+  poisonKeys: readonly string[];
+}): Promise<InvariantResult[]> {
+  const cards = await query<LocalCard>(
+    options.cardDatabaseUrl,
+    /* sql */ 'SELECT id, status, provider_card_id, last4, exp_month, exp_year FROM cards',
+  );
+  const byId = new Map(cards.map((card) => [card.id, card]));
+  const provider = await query<ProviderCardRow>(
+    options.providerDatabaseUrl,
+    /* sql */ 'SELECT id, reference::text AS reference, status, last4, exp_month, exp_year FROM mock_provider.cards',
+  );
+  const providerByReference = new Map<string, ProviderCardRow[]>();
+  for (const issued of provider) {
+    providerByReference.set(issued.reference, [...(providerByReference.get(issued.reference) ?? []), issued]);
+  }
+  const row = (name: string, examined: number, broken: string[]): InvariantResult => ({
+    name,
+    examined,
+    violations: broken.length,
+    sample: broken.slice(0, 5),
+  });
+
+  const missing = [...options.accepted].filter((id) => !byId.has(id));
+  const notTerminal = cards.filter((card) => card.status === 'PENDING').map((card) => card.id);
+  const active = cards.filter((card) => card.status === 'ACTIVE');
+  const activeMismatch = active
+    .filter((card) => {
+      const issued = providerByReference.get(card.id) ?? [];
+      const match = issued.filter((p) => p.status === 'ACTIVE' && p.id === card.provider_card_id);
+      const [only] = match;
+      return (
+        match.length !== 1 ||
+        !only ||
+        only.last4 !== card.last4 ||
+        only.exp_month !== card.exp_month ||
+        only.exp_year !== card.exp_year
+      );
+    })
+    .map((card) => card.id);
+  const orphans = await orphanProviderCards(options.cardDatabaseUrl, options.providerDatabaseUrl);
+  const duplicates = [...providerByReference]
+    .filter(([, issued]) => issued.length > 1)
+    .map(([reference]) => reference);
+  const [unpublished] = await query<{ count: string }>(
+    options.cardDatabaseUrl,
+    /* sql */ 'SELECT count(*) AS count FROM outbox WHERE published_at IS NULL',
+  );
+  const lags = await Promise.all([
+    consumerLag(options.kafka, 'provider-worker', 'cards.provisioning.commands.v1'),
+    consumerLag(options.kafka, 'card-api.card-events', 'cards.provisioning.results.v1'),
+  ]);
+  const deadLetters = [
+    ...(await topicKeys(options.kafka, 'cards.provisioning.commands.v1.dlq')),
+    ...(await topicKeys(options.kafka, 'cards.provisioning.results.v1.dlq')),
+  ];
+  const unexpectedDeadLetters = deadLetters.filter((key) => !options.poisonKeys.includes(key));
+  const missingPoison = options.poisonKeys.filter((key) => !deadLetters.includes(key));
+
+  return [
+    row('every request answered 202 has a card', options.accepted.size, missing),
+    row('every card is terminal (ACTIVE or FAILED)', cards.length, notTerminal),
+    row(
+      'every ACTIVE card has exactly one active provider card, same last4 and expiry',
+      active.length,
+      activeMismatch,
+    ),
+    row('no provider card is active unless its card is ACTIVE with it', provider.length, orphans),
+    row('no card has more than one provider card', providerByReference.size, duplicates),
+    row(
+      'the outbox is drained',
+      1,
+      Number(unpublished?.count) > 0 ? [`${unpublished?.count} unpublished`] : [],
+    ),
+    row(
+      'consumer lag is zero (worker / card-events)',
+      2,
+      lags.some((lag) => lag > 0) ? [lags.join(' / ')] : [],
+    ),
+    row('dead letters hold only the poisoned messages', deadLetters.length, unexpectedDeadLetters),
+    row('every poisoned message reached a dead-letter topic', options.poisonKeys.length, missingPoison),
+  ];
+}
+
+/** A plain-text table of the results. */
+export function formatTable(results: readonly InvariantResult[]): string {
+  const width = Math.max(...results.map((result) => result.name.length));
+  const lines = results.map(
+    (result) =>
+      `${result.violations === 0 ? 'ok  ' : 'FAIL'}  ${result.name.padEnd(width)}  examined ${String(result.examined).padStart(5)}  violations ${result.violations}${
+        result.sample.length > 0 ? `  e.g. ${result.sample.join(', ')}` : ''
+      }`,
+  );
+  return lines.join('\n');
+}

@@ -1,0 +1,75 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+/** What the client side saw: every card the API accepted (202), and what it gave up on. */
+export interface LoadOutcome {
+  accepted: Set<string>;
+  requests: number;
+  retries: number;
+  gaveUp: number;
+}
+
+/**
+ * Drives card requests open-loop (on a fixed schedule, not waiting for answers) from many users, as a careful
+ * client would: each request carries an Idempotency-Key and is retried with the same key on a network error, a
+ * 5xx or 409 IDEMPOTENCY_REQUEST_IN_PROGRESS, so a crash of card-api mid-request never leaves the client unsure.
+ */
+export async function driveLoad(options: {
+  apiUrl: string;
+  tokens: readonly string[];
+  durationMs: number;
+  ratePerSecond: number;
+  random: () => number;
+}): Promise<LoadOutcome> {
+  const outcome: LoadOutcome = { accepted: new Set(), requests: 0, retries: 0, gaveUp: 0 };
+  const colors = ['black', 'white', 'silver', 'gold', 'blue', 'pink'];
+  const inFlight: Promise<void>[] = [];
+  const startedAt = Date.now();
+  for (let sent = 0; Date.now() - startedAt < options.durationMs; sent++) {
+    const token = options.tokens[Math.floor(options.random() * options.tokens.length)] ?? '';
+    const color = colors[Math.floor(options.random() * colors.length)] ?? 'gold';
+    inFlight.push(requestCard(options.apiUrl, token, color, outcome));
+    const nextAt = startedAt + ((sent + 1) * 1000) / options.ratePerSecond;
+    await sleep(Math.max(0, nextAt - Date.now()));
+  }
+  await Promise.all(inFlight);
+  return outcome;
+}
+
+async function requestCard(
+  apiUrl: string,
+  token: string,
+  color: string,
+  outcome: LoadOutcome,
+): Promise<void> {
+  const key = randomUUID();
+  outcome.requests++;
+  for (let attempt = 1; attempt <= 30; attempt++) {
+    try {
+      const response = await fetch(`${apiUrl}/v1/cards`, {
+        method: 'POST',
+        headers: {
+          authorization: `Bearer ${token}`,
+          'content-type': 'application/json',
+          'idempotency-key': key,
+        },
+        body: JSON.stringify({ color }),
+        signal: AbortSignal.timeout(5000),
+      });
+      if (response.status === 202) {
+        outcome.accepted.add(((await response.json()) as { id: string }).id);
+        return;
+      }
+      await response.body?.cancel();
+      if (response.status < 500 && response.status !== 409) {
+        outcome.gaveUp++;
+        return;
+      }
+    } catch {
+      // card-api is down or the answer was lost: retry with the same key.
+    }
+    outcome.retries++;
+    await sleep(Math.min(2000, 200 * attempt));
+  }
+  outcome.gaveUp++;
+}
