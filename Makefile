@@ -132,6 +132,10 @@ openapi: build ## Regenerate packages/contracts/openapi.json from the zod schema
 token: ## Mint a development token (after make up/build): make -s token SUB=<externalId>, default the admin
 	@node services/card-api/dist/main-mint-token.js $(SUB)
 
+.PHONY: ops
+ops: ## Operator commands (after make up/build): make ops ARGS='dlq list cards.provisioning.results.v1'
+	@node services/card-api/dist/main-ops.js $(ARGS)
+
 .PHONY: clean
 clean: down ## Stop everything and delete build output, logs and local Kafka data
 	rm -rf .run packages/*/dist services/*/dist

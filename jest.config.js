@@ -12,11 +12,11 @@ const swc = [
 ];
 
 /**
- * jose ships only ES modules; Node 24 can require() them, jest's module system cannot, so swc turns it into
+ * jose and cockatiel ship only ES modules; Node 24 can require() them, jest's module system cannot, so swc turns it into
  * CommonJS like our own sources.
  */
 const transform = { '^.+\\.(ts|js)$': swc };
-const transformIgnorePatterns = ['/node_modules/(?!jose/)'];
+const transformIgnorePatterns = ['/node_modules/(?!(jose|cockatiel)/)'];
 
 /** Tests run against the workspaces' TypeScript sources, not their build output. */
 const moduleNameMapper = {

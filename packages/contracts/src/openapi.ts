@@ -46,6 +46,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
   const cardHeaders = {
     ETag: { schema: { type: 'string' as const }, description: 'Changes when the card does.' },
   };
+  const replayedHeader = {
+    'Idempotent-Replayed': {
+      schema: { type: 'string' as const, enum: ['true'] },
+      description:
+        'Present (`true`) when this is the recorded answer of an earlier request with the same Idempotency-Key.',
+    },
+  };
   const security = [{ [bearer.name]: [] }];
   const cardId = z.object({ id: z.uuid() });
 
@@ -63,8 +70,15 @@ export function buildOpenApiDocument(): OpenApiDocument {
           .string()
           .min(1)
           .max(255)
+          .regex(/^[\x20-\x7E]+$/)
           .optional()
-          .describe('Replays the first answer on retry.'),
+          .describe(
+            'Makes a retry safe: 1 to 255 printable ASCII characters, scoped to the caller, remembered for ' +
+              'IDEMPOTENCY_KEY_TTL_HOURS (24 h by default). The same key and body replay the first answer (status, ' +
+              'body, Location, Retry-After, ETag; 2xx and 4xx alike) with `Idempotent-Replayed: true` and create ' +
+              'nothing; the same key with another body is 422 IDEMPOTENCY_KEY_REUSED; while the first request ' +
+              'still runs, 409 IDEMPOTENCY_REQUEST_IN_PROGRESS. A 5xx is not recorded: retry it with the same key.',
+          ),
       }),
       body: { required: true, content: json(CreateCardRequest) },
     },
@@ -75,15 +89,37 @@ export function buildOpenApiDocument(): OpenApiDocument {
           ...cardHeaders,
           Location: { schema: { type: 'string' }, description: 'The card URL.' },
           'Retry-After': { schema: { type: 'integer' }, description: 'Seconds before the first poll.' },
+          ...replayedHeader,
         },
         content: json(Card),
       },
-      400: problem('Malformed JSON (MALFORMED_JSON).'),
+      400: problem(
+        'Malformed JSON (MALFORMED_JSON), or a malformed Idempotency-Key (IDEMPOTENCY_KEY_INVALID).',
+      ),
       ...authErrors,
-      409: problem('The user holds the maximum of cards that are not FAILED (CARD_LIMIT_REACHED).'),
+      409: {
+        ...problem(
+          'The user holds the maximum of cards that are not FAILED (CARD_LIMIT_REACHED, recorded and replayed ' +
+            'under an Idempotency-Key), or a request with this Idempotency-Key is still running ' +
+            '(IDEMPOTENCY_REQUEST_IN_PROGRESS: retry after Retry-After seconds for its answer).',
+        ),
+        headers: {
+          'Retry-After': {
+            schema: { type: 'integer' },
+            description: 'With IDEMPOTENCY_REQUEST_IN_PROGRESS: seconds before retrying.',
+          },
+          ...replayedHeader,
+        },
+      },
       413: problem('Body too large (PAYLOAD_TOO_LARGE).'),
       415: problem('Body is not application/json (UNSUPPORTED_MEDIA_TYPE).'),
-      422: problem('Validation failed (VALIDATION_FAILED), with the failing fields.'),
+      422: {
+        ...problem(
+          'Validation failed (VALIDATION_FAILED), with the failing fields (recorded and replayed under an ' +
+            'Idempotency-Key); or the Idempotency-Key was used with a different body (IDEMPOTENCY_KEY_REUSED).',
+        ),
+        headers: replayedHeader,
+      },
     },
   });
 

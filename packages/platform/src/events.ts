@@ -97,6 +97,11 @@ export interface DeliveryContext {
   partition: number;
   offset: string;
   attempt: number;
+  /**
+   * Aborted once the consumer starts stopping: a handler may stop waiting (a backoff) and throw a deferral, which
+   * leaves the message uncommitted for whoever consumes the partition next.
+   */
+  signal: AbortSignal;
 }
 
 /** Signals a consumer emits, so tests and metrics wait on facts instead of time. */
@@ -104,14 +109,28 @@ export interface ConsumerSignals {
   handled: [event: AnyCardEvent, context: DeliveryContext];
   retried: [event: AnyCardEvent, context: DeliveryContext, error: unknown];
   'dead-lettered': [reason: string, context: DeliveryContext];
+  /** The handler said "not now" (see `isDeferral`): the message waits, uncommitted, and is handled again later. */
+  deferred: [event: AnyCardEvent, context: DeliveryContext, error: unknown];
+  /** The consumer stopped before the message was done: it stays uncommitted and is redelivered to the next owner. */
+  abandoned: [context: Omit<DeliveryContext, 'signal'>];
   'group-joined': [];
 }
 
 /** A running consumer. */
 export interface RunningConsumer {
   signals: EventEmitter<ConsumerSignals>;
+  /**
+   * Stops fetching from the subscribed topics (a dependency is down, say). Messages already in hand go on; those
+   * their handler defers wait for `resume()`.
+   */
+  pause(): void;
+  /** Fetches again, and hands every deferred message to its handler again. */
+  resume(): void;
   stop(): Promise<void>;
 }
+
+/** What a consumer needs to dead-letter a message; KafkaEventPublisher is one. */
+export type DeadLetterPublisher = Pick<KafkaEventPublisher, 'connect' | 'sendRaw'>;
 
 export interface EventConsumerOptions {
   kafka: Kafka;
@@ -122,14 +141,28 @@ export interface EventConsumerOptions {
   handle: (event: AnyCardEvent, context: DeliveryContext) => Promise<void>;
   /** Errors that no retry can fix (a broken invariant, a rule violation) go straight to the dead-letter topic. */
   isPermanent?: (error: unknown) => boolean;
+  /**
+   * Errors that mean "not now, and not this message's fault" (a dependency known to be down). Such a message is
+   * neither retried in place, nor counted as an attempt, nor dead-lettered, nor committed: it waits until
+   * `resume()` (when the consumer is paused) or `retryBackoffMs` (when not), then goes to its handler again. If the
+   * consumer stops meanwhile, the message is left uncommitted for the next owner of its partition.
+   */
+  isDeferral?: (error: unknown) => boolean;
   /** In-place attempts before a message is dead-lettered. */
   maxAttempts?: number;
   retryBackoffMs?: number;
+  /**
+   * Unset (the default): one message at a time per partition, in offset order. Set: up to this many messages of
+   * one partition in hand at once, never two with the same key (so per-key order holds), and a message waiting for
+   * its retry holds up only the messages of its own key. Offsets are committed up to the lowest message not yet
+   * done; a partition with this many messages in hand is paused until half of them are done.
+   */
+  maxInFlightPerPartition?: number;
   /** How long a fetch waits for data; kafkajs's 5 s default would add seconds to every hop of the saga. */
   maxWaitTimeInMs?: number;
   fromBeginning?: boolean;
   /** Publisher for dead letters (to `<topic>.dlq` of the topic consumed); one is created if not given. */
-  publisher?: KafkaEventPublisher;
+  publisher?: DeadLetterPublisher;
 }
 
 function headersToStrings(headers: IHeaders | undefined): Record<string, string | undefined> {
@@ -144,6 +177,60 @@ function headersToStrings(headers: IHeaders | undefined): Record<string, string 
   return result;
 }
 
+/** What came of one message: done (handled), to be dead-lettered, or left uncommitted because the consumer stops. */
+type MessageOutcome =
+  | { kind: 'handled' }
+  | { kind: 'dead-letter'; reason: string; context: DeliveryContext }
+  | { kind: 'abandoned'; context: DeliveryContext };
+
+/** The messages of one partition in hand in keyed mode, and how far its offsets may be committed. */
+interface PartitionLane {
+  topic: string;
+  partition: number;
+  /** Offsets accepted and not yet pruned, in offset order, each with whether it is done. */
+  accepted: Map<bigint, boolean>;
+  /** Accepted messages not yet done. */
+  inHand: number;
+  /** The offset after the last accepted message: a refetched message below it is already in hand. */
+  next: bigint | undefined;
+  committed: bigint | undefined;
+  /** Per key, the promise of its last message: a message of a key starts once the one before it is done. */
+  tails: Map<string, Promise<void>>;
+  /** Paused for having maxInFlightPerPartition messages in hand. */
+  full: boolean;
+  /** No longer assigned to this consumer: its results are not committed, its queued messages are not started. */
+  revoked: boolean;
+  dirty: boolean;
+  committing: Promise<void> | undefined;
+}
+
+/** The offset up to which a lane may commit: its lowest message not done, or the one after its last. */
+function commitPoint(lane: PartitionLane): bigint | undefined {
+  for (const [offset, done] of lane.accepted) {
+    if (!done) {
+      return offset;
+    }
+  }
+  return lane.next;
+}
+
+/** A promise with its resolve function, for one-shot wake-ups. */
+function wakeUp(): { promise: Promise<void>; wake: () => void } {
+  let wake = (): void => undefined;
+  const promise = new Promise<void>((resolve) => {
+    wake = resolve;
+  });
+  return { promise, wake };
+}
+
+/** Thrown out of eachMessage so that kafkajs does not mark a message the consumer is abandoning as consumed. */
+class ConsumerStoppingError extends Error {
+  constructor() {
+    super('the consumer is stopping; the message is left for the next owner of its partition');
+    this.name = 'ConsumerStoppingError';
+  }
+}
+
 /**
  * The consumer side of the Kafka port. Every message is decoded and validated against the contracts before any
  * handler runs; what is not one of our events, or keeps failing, goes to `<topic>.dlq` with the reason and the
@@ -153,6 +240,9 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   const signals = new EventEmitter<ConsumerSignals>();
   const log = options.logger.child({ component: 'consumer', groupId: options.groupId });
   const maxAttempts = options.maxAttempts ?? 5;
+  const backoffMs = options.retryBackoffMs ?? 200;
+  const keyed = options.maxInFlightPerPartition !== undefined;
+  const maxInFlight = Math.max(1, options.maxInFlightPerPartition ?? 1);
   const ownPublisher = options.publisher ? undefined : new KafkaEventPublisher(options.kafka);
   const publisher = options.publisher ?? ownPublisher;
   if (!publisher) {
@@ -162,8 +252,30 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
     groupId: options.groupId,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
     allowAutoTopicCreation: false,
+    // Rejoining after a broker restart can take a while (coordinator moves, metadata settles): keep trying.
+    retry: { retries: 20, maxRetryTime: 10_000 },
   });
-  consumer.on(consumer.events.GROUP_JOIN, () => signals.emit('group-joined'));
+  // kafkajs gives up on a consumer whose errors outlast its retries and leaves it stopped inside a live process,
+  // which would then hold its partitions' lag forever. A consumer that cannot go on crashes its process (exit
+  // non-zero, see runMain), so the supervisor starts a fresh one.
+  consumer.on(consumer.events.CRASH, ({ payload }) => {
+    if (!payload.restart && !stoppingRequested()) {
+      const fatal = payload.error;
+      log.fatal({ err: fatal }, 'consumer crashed and will not restart; exiting');
+      setImmediate(() => {
+        throw fatal;
+      });
+    }
+  });
+  const allTopics = options.topics.map((topic) => ({ topic }));
+
+  const stopping = new AbortController();
+  const stoppingRequested = (): boolean => stopping.signal.aborted;
+  let paused = false;
+  let resumed = wakeUp();
+  stopping.signal.addEventListener('abort', () => {
+    resumed.wake();
+  });
 
   const deadLetter = async (
     message: KafkaMessage,
@@ -191,51 +303,367 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         ],
       },
     ]);
-    log.warn({ ...context, reason }, 'message dead-lettered');
+    const { signal: _signal, ...where } = context;
+    log.warn({ ...where, reason }, 'message dead-lettered');
     signals.emit('dead-lettered', reason, context);
   };
+
+  /**
+   * Waits before a deferred message goes to its handler again: until resume() while paused, else one backoff.
+   * In eachMessage mode kafkajs sends no heartbeats while a handler runs, so the wait sends them itself.
+   */
+  const waitForRedelivery = async (heartbeat?: () => Promise<void>): Promise<void> => {
+    if (!paused) {
+      await sleep(backoffMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+      return;
+    }
+    const { promise } = resumed;
+    if (!heartbeat) {
+      await promise;
+      return;
+    }
+    const wait = { over: false };
+    void promise.then(() => {
+      wait.over = true;
+    });
+    for (;;) {
+      const tick = new AbortController();
+      await Promise.race([promise, sleep(1000, undefined, { signal: tick.signal }).catch(() => undefined)]);
+      tick.abort();
+      if (wait.over) {
+        return;
+      }
+      await heartbeat();
+    }
+  };
+
+  /**
+   * Runs the handler for one message until it is handled, is to be dead-lettered, or is abandoned. `cancelled`
+   * says the message must not start again (the consumer stops, or no longer owns the partition); `abandonOnStop`
+   * also gives up in-place retries then (keyed mode), where eachMessage mode finishes them as it always has.
+   */
+  const processMessage = async (
+    message: KafkaMessage,
+    where: { topic: string; partition: number; offset: string },
+    controls: {
+      cancelled: () => boolean;
+      abandonOnStop: boolean;
+      heartbeat?: () => Promise<void>;
+    },
+  ): Promise<MessageOutcome> => {
+    const decoded = decodeEvent({
+      value: message.value?.toString() ?? null,
+      headers: headersToStrings(message.headers),
+    });
+    if (!decoded.ok) {
+      return {
+        kind: 'dead-letter',
+        reason: decoded.reason,
+        context: { ...where, attempt: 0, signal: stopping.signal },
+      };
+    }
+    for (let attempt = 1; ;) {
+      const context: DeliveryContext = { ...where, attempt, signal: stopping.signal };
+      if (controls.abandonOnStop && controls.cancelled()) {
+        return { kind: 'abandoned', context };
+      }
+      try {
+        await options.handle(decoded.event, context);
+        signals.emit('handled', decoded.event, context);
+        return { kind: 'handled' };
+      } catch (error) {
+        if (options.isDeferral?.(error) ?? false) {
+          if (controls.cancelled()) {
+            return { kind: 'abandoned', context };
+          }
+          log.info({ err: error, ...where, attempt }, 'handler deferred the message; it waits uncommitted');
+          signals.emit('deferred', decoded.event, context, error);
+          await waitForRedelivery(controls.heartbeat);
+          if (controls.cancelled()) {
+            return { kind: 'abandoned', context };
+          }
+          continue;
+        }
+        if (controls.abandonOnStop && controls.cancelled()) {
+          return { kind: 'abandoned', context };
+        }
+        const permanent = options.isPermanent?.(error) ?? false;
+        if (permanent || attempt >= maxAttempts) {
+          const why = error instanceof Error ? error.message : String(error);
+          return {
+            kind: 'dead-letter',
+            reason: `${permanent ? 'permanent' : 'retries exhausted'}: ${why}`,
+            context,
+          };
+        }
+        log.warn({ err: error, ...where, attempt }, 'handler failed; retrying');
+        signals.emit('retried', decoded.event, context, error);
+        const delay = backoffMs * 2 ** (attempt - 1);
+        if (controls.abandonOnStop) {
+          await sleep(delay, undefined, { signal: stopping.signal }).catch(() => undefined);
+        } else {
+          await sleep(delay);
+        }
+        attempt += 1;
+      }
+    }
+  };
+
+  const abandoned = (context: DeliveryContext): void => {
+    const { signal: _signal, ...where } = context;
+    log.info(where, 'message left uncommitted for the next owner of its partition');
+    signals.emit('abandoned', where);
+  };
+
+  // --- keyed mode: several messages of a partition in hand, one per key ---
+
+  const lanes = new Map<string, PartitionLane>();
+  const inFlight = new Set<Promise<void>>();
+
+  const laneFor = (topic: string, partition: number): PartitionLane => {
+    const id = `${topic}|${partition}`;
+    let lane = lanes.get(id);
+    if (!lane) {
+      lane = {
+        topic,
+        partition,
+        accepted: new Map(),
+        inHand: 0,
+        next: undefined,
+        committed: undefined,
+        tails: new Map(),
+        full: false,
+        revoked: false,
+        dirty: false,
+        committing: undefined,
+      };
+      lanes.set(id, lane);
+    }
+    return lane;
+  };
+
+  /** Pauses or resumes one lane for backpressure; while the whole consumer is paused, resume() sorts it out. */
+  const setFull = (lane: PartitionLane, full: boolean): void => {
+    if (lane.full === full) {
+      return;
+    }
+    lane.full = full;
+    if (paused || stopping.signal.aborted || lane.revoked) {
+      return;
+    }
+    const partitions = [{ topic: lane.topic, partitions: [lane.partition] }];
+    if (full) {
+      consumer.pause(partitions);
+    } else {
+      consumer.resume(partitions);
+    }
+  };
+
+  const commitLoop = async (lane: PartitionLane): Promise<void> => {
+    while (lane.dirty && !lane.revoked) {
+      lane.dirty = false;
+      const offset = commitPoint(lane);
+      if (offset === undefined || (lane.committed !== undefined && offset <= lane.committed)) {
+        continue;
+      }
+      try {
+        await consumer.commitOffsets([
+          { topic: lane.topic, partition: lane.partition, offset: offset.toString() },
+        ]);
+        lane.committed = offset;
+      } catch (error) {
+        // The next message done commits again; a rebalance meanwhile means redelivery, which is at-least-once.
+        log.warn({ err: error, topic: lane.topic, partition: lane.partition }, 'offset commit failed');
+      }
+    }
+  };
+
+  /** Commits a lane up to its lowest unfinished message; one commit at a time per lane, the latest point wins. */
+  const commitLane = (lane: PartitionLane): Promise<void> => {
+    lane.dirty = true;
+    lane.committing ??= commitLoop(lane).finally(() => {
+      lane.committing = undefined;
+      if (lane.dirty && !lane.revoked) {
+        void commitLane(lane);
+      }
+    });
+    return lane.committing;
+  };
+
+  const finish = (lane: PartitionLane, offset: bigint): void => {
+    lane.accepted.set(offset, true);
+    lane.inHand -= 1;
+    for (const [accepted, done] of lane.accepted) {
+      if (!done) {
+        break;
+      }
+      lane.accepted.delete(accepted);
+    }
+    if (lane.full && lane.inHand <= Math.floor(maxInFlight / 2)) {
+      setFull(lane, false);
+    }
+    if (!lane.revoked) {
+      void commitLane(lane);
+    }
+  };
+
+  /** Handles one accepted message to the end, dead letter included; never rejects. */
+  const runKeyed = async (lane: PartitionLane, message: KafkaMessage): Promise<void> => {
+    const where = { topic: lane.topic, partition: lane.partition, offset: message.offset };
+    const cancelled = (): boolean => stopping.signal.aborted || lane.revoked;
+    try {
+      const outcome = await processMessage(message, where, { cancelled, abandonOnStop: true });
+      if (outcome.kind === 'abandoned') {
+        abandoned(outcome.context);
+        return;
+      }
+      if (outcome.kind === 'dead-letter') {
+        // A dead letter that cannot be written is retried: the message must not be skipped silently.
+        for (;;) {
+          try {
+            await deadLetter(message, outcome.context, outcome.reason);
+            break;
+          } catch (error) {
+            if (cancelled()) {
+              abandoned(outcome.context);
+              return;
+            }
+            log.error({ err: error, ...where }, 'dead letter not written; retrying');
+            await sleep(backoffMs, undefined, { signal: stopping.signal }).catch(() => undefined);
+          }
+        }
+      }
+      finish(lane, BigInt(message.offset));
+    } catch (error) {
+      // Only a bug gets here (processMessage handles handler errors); the message stays uncommitted.
+      log.error({ err: error, ...where }, 'message processing failed unexpectedly');
+    }
+  };
+
+  const accept = (lane: PartitionLane, message: KafkaMessage, offset: bigint): void => {
+    lane.accepted.set(offset, false);
+    lane.inHand += 1;
+    lane.next = offset + 1n;
+    // Messages without a key have no order to keep among themselves.
+    const key = message.key === null ? `\u0000offset:${message.offset}` : message.key.toString();
+    const previous = lane.tails.get(key) ?? Promise.resolve();
+    const task = previous.then(() => runKeyed(lane, message));
+    lane.tails.set(key, task);
+    inFlight.add(task);
+    void task.finally(() => {
+      inFlight.delete(task);
+      if (lane.tails.get(key) === task) {
+        lane.tails.delete(key);
+      }
+    });
+  };
+
+  consumer.on(consumer.events.GROUP_JOIN, (event) => {
+    // A rebalance: lanes of partitions this consumer lost stop committing; their messages go to the new owner.
+    const assignment = event.payload.memberAssignment;
+    for (const [id, lane] of lanes) {
+      if (!(assignment[lane.topic] ?? []).includes(lane.partition)) {
+        if (lane.full && !paused) {
+          consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
+        }
+        lane.revoked = true;
+        lanes.delete(id);
+      }
+    }
+    signals.emit('group-joined');
+  });
 
   await consumer.connect();
   await publisher.connect();
   for (const topic of options.topics) {
     await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? true });
   }
-  await consumer.run({
-    autoCommitInterval: 1000,
-    eachMessage: async ({ topic, partition, message }) => {
-      const base = { topic, partition, offset: message.offset };
-      const decoded = decodeEvent({
-        value: message.value?.toString() ?? null,
-        headers: headersToStrings(message.headers),
-      });
-      if (!decoded.ok) {
-        await deadLetter(message, { ...base, attempt: 0 }, decoded.reason);
-        return;
-      }
-      for (let attempt = 1; ; attempt++) {
-        const context = { ...base, attempt };
-        try {
-          await options.handle(decoded.event, context);
-          signals.emit('handled', decoded.event, context);
-          return;
-        } catch (error) {
-          const permanent = options.isPermanent?.(error) ?? false;
-          if (permanent || attempt >= maxAttempts) {
-            const why = error instanceof Error ? error.message : String(error);
-            await deadLetter(message, context, `${permanent ? 'permanent' : 'retries exhausted'}: ${why}`);
-            return;
+  if (keyed) {
+    await consumer.run({
+      // Offsets are resolved as messages are taken in hand (that is where the next fetch starts) and committed
+      // by hand up to the lowest message not yet done, so kafkajs must commit nothing itself.
+      autoCommit: false,
+      eachBatchAutoResolve: false,
+      eachBatch: (payload) => {
+        const { batch } = payload;
+        const lane = laneFor(batch.topic, batch.partition);
+        for (const message of batch.messages) {
+          if (stopping.signal.aborted || lane.revoked) {
+            break;
           }
-          log.warn({ err: error, ...context }, 'handler failed; retrying');
-          signals.emit('retried', decoded.event, context, error);
-          await sleep((options.retryBackoffMs ?? 200) * 2 ** (attempt - 1));
+          const offset = BigInt(message.offset);
+          if (lane.next !== undefined && offset < lane.next) {
+            // Already in hand: fetched again after a rebalance reset the fetch position to the committed offset.
+            payload.resolveOffset(message.offset);
+            continue;
+          }
+          if (lane.inHand >= maxInFlight) {
+            // The rest of the batch is not resolved, so it is fetched again once the lane has room.
+            setFull(lane, true);
+            break;
+          }
+          accept(lane, message, offset);
+          payload.resolveOffset(message.offset);
         }
-      }
-    },
-  });
+        return Promise.resolve();
+      },
+    });
+  } else {
+    await consumer.run({
+      autoCommitInterval: 1000,
+      eachMessage: async (payload) => {
+        const { topic, partition, message } = payload;
+        const where = { topic, partition, offset: message.offset };
+        const outcome = await processMessage(message, where, {
+          cancelled: () => stopping.signal.aborted,
+          abandonOnStop: false,
+          heartbeat: () => payload.heartbeat(),
+        });
+        if (outcome.kind === 'abandoned') {
+          abandoned(outcome.context);
+          throw new ConsumerStoppingError();
+        }
+        if (outcome.kind === 'dead-letter') {
+          await deadLetter(message, outcome.context, outcome.reason);
+        }
+      },
+    });
+  }
 
   return {
     signals,
+    pause() {
+      if (stopping.signal.aborted) {
+        return;
+      }
+      paused = true;
+      consumer.pause(allTopics);
+    },
+    resume() {
+      if (stopping.signal.aborted) {
+        return;
+      }
+      paused = false;
+      consumer.resume(allTopics);
+      // Resuming whole topics also resumed the lanes that are paused for backpressure.
+      for (const lane of lanes.values()) {
+        if (lane.full) {
+          consumer.pause([{ topic: lane.topic, partitions: [lane.partition] }]);
+        }
+      }
+      const previous = resumed;
+      resumed = wakeUp();
+      previous.wake();
+    },
     async stop() {
+      stopping.abort();
+      if (keyed) {
+        // No more fetching; the messages in hand finish their current handler call, and what is done is
+        // committed before the consumer leaves its group. The rest is redelivered to the next owner.
+        consumer.pause(allTopics);
+        await Promise.allSettled([...inFlight]);
+        await Promise.allSettled([...lanes.values()].map((lane) => commitLane(lane)));
+      }
       await consumer.disconnect();
       await ownPublisher?.disconnect();
     },

@@ -2,11 +2,15 @@ import { createLogger, KafkaProbe, listen, runService, withTimeout, type Logger 
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
+import { purgeExpiredIdempotencyKeys } from './data-access/idempotency.repository';
 import { CardChangeWaiters, Channels, CoalescingNotifier, PgListener } from './data-access/notifications';
 import { requestCardTransaction } from './data-access/transactions';
 import { ensureAdmin, findUserByExternalId } from './data-access/users.repository';
 import { createApp } from './entry-points/http/app';
 import { authenticate, hs256Verifier } from './entry-points/http/auth';
+import { PeriodicJob } from './entry-points/jobs/periodic-job';
+import { startReconciliationJob } from './entry-points/jobs/reconciliation';
+import { startSagaReaper } from './entry-points/jobs/saga-reaper';
 
 /** The running HTTP API. */
 export interface RunningApi {
@@ -50,6 +54,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     shutdown: shutdown.signal,
     bodyLimit: config.HTTP_BODY_LIMIT,
     longPollMaxSeconds: config.LONG_POLL_MAX_SECONDS,
+    idempotencyKeyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
     authenticate: authenticate({
       verify: hs256Verifier({
         secret: config.JWT_SECRET,
@@ -84,6 +89,38 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
   const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
   logger.info({ url }, 'card-api listening');
 
+  // Background jobs of every replica: the saga-deadline reaper and reconciliation (both safe side by side).
+  const sagaReaper = startSagaReaper({
+    db,
+    logger,
+    deadlineSeconds: config.SAGA_DEADLINE_SECONDS,
+    intervalMs: config.SAGA_REAPER_INTERVAL_MS,
+  });
+  const reconciliation = startReconciliationJob({
+    db,
+    logger,
+    topics: topicNames(config),
+    providerUrl: config.PROVIDER_URL,
+    intervalMs: config.RECONCILIATION_INTERVAL_MS,
+    windowHours: config.RECONCILIATION_WINDOW_HOURS,
+    outboxWritten: () => {
+      outboxNotifier.hint();
+    },
+  });
+
+  // Forgets Idempotency-Keys past their TTL (requests already treat those as new); safe on every replica.
+  const idempotencyKeyPurge = new PeriodicJob({
+    name: 'idempotency-key-purge',
+    intervalMs: config.SAGA_REAPER_INTERVAL_MS,
+    logger,
+    run: async () => {
+      const purged = await purgeExpiredIdempotencyKeys(db, config.IDEMPOTENCY_KEY_TTL_HOURS);
+      if (purged > 0) {
+        logger.info({ purged }, 'expired Idempotency-Keys purged');
+      }
+    },
+  }).start();
+
   return {
     url,
     logger,
@@ -92,6 +129,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
       const closed = close();
       shutdown.abort();
       await closed;
+      await Promise.all([sagaReaper.stop(), reconciliation.stop(), idempotencyKeyPurge.stop()]);
       await listener.stop();
       await outboxNotifier.close();
       await kafkaProbe.close();

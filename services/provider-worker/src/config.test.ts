@@ -16,6 +16,10 @@ describe('provider-worker config', () => {
       PROVIDER_MAX_ATTEMPTS: 5,
       PROVIDER_RETRY_BASE_MS: 200,
       PROVIDER_RETRY_MAX_DELAY_MS: 5000,
+      PROVIDER_RETRY_BUDGET_MS: 30_000,
+      PROVIDER_BREAKER_THRESHOLD: 5,
+      PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: 5000,
+      KAFKA_PARTITION_CONCURRENCY: 10,
     });
   });
 
@@ -26,6 +30,12 @@ describe('provider-worker config', () => {
     expect(() => loadConfig({ PROVIDER_TIMEOUT_MS: 'soon' })).toThrow(
       /PROVIDER_TIMEOUT_MS: must be a number/,
     );
+    expect(() => loadConfig({ PROVIDER_RETRY_BUDGET_MS: '0' })).toThrow(/PROVIDER_RETRY_BUDGET_MS/);
+    expect(() => loadConfig({ PROVIDER_BREAKER_THRESHOLD: '0' })).toThrow(/PROVIDER_BREAKER_THRESHOLD/);
+    expect(() => loadConfig({ PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: 'later' })).toThrow(
+      /PROVIDER_BREAKER_HALF_OPEN_AFTER_MS/,
+    );
+    expect(() => loadConfig({ KAFKA_PARTITION_CONCURRENCY: '0' })).toThrow(/KAFKA_PARTITION_CONCURRENCY/);
   });
 
   it('when the first backoff delay exceeds the cap, then start-up fails naming it', () => {

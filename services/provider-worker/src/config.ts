@@ -30,6 +30,20 @@ const configSchema = z
     PROVIDER_RETRY_BASE_MS: env.int(200, { min: 1, max: 60_000 }),
     /** Cap of any one backoff delay. */
     PROVIDER_RETRY_MAX_DELAY_MS: env.int(5000, { min: 1, max: 300_000 }),
+    /**
+     * Time a command may spend retrying transient failures, from its first call, before it fails
+     * PROVIDER_UNAVAILABLE; time spent waiting on an open circuit does not count.
+     */
+    PROVIDER_RETRY_BUDGET_MS: env.int(30_000, { min: 1, max: 3_600_000 }),
+    /** Consecutive transient failures of provider calls (any card) that open the circuit. */
+    PROVIDER_BREAKER_THRESHOLD: env.int(5, { min: 1, max: 1000 }),
+    /** How long the circuit stays open (consumption paused) before one probe call may test the provider. */
+    PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: env.int(5000, { min: 10, max: 600_000 }),
+    /**
+     * Commands of one partition in progress at once, never two of the same card: a command waiting for its next
+     * retry holds up only its own card.
+     */
+    KAFKA_PARTITION_CONCURRENCY: env.int(10, { min: 1, max: 1000 }),
   })
   .refine((config) => config.PROVIDER_RETRY_BASE_MS <= config.PROVIDER_RETRY_MAX_DELAY_MS, {
     path: ['PROVIDER_RETRY_BASE_MS'],

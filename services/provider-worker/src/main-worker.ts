@@ -12,10 +12,12 @@ import {
   runService,
 } from '@cards/platform';
 
+import { createCockatielCircuitBreaker } from './adapters/cockatiel-circuit-breaker';
 import { HttpProviderClient } from './adapters/http-provider-client';
 import { createProviderRetryPolicy } from './adapters/provider-retry-policy';
 import { loadConfig, type WorkerConfig } from './config';
 import { createHealthApp } from './entry-points/http/health-app';
+import { pauseWhileCircuitOpen } from './entry-points/kafka/circuit-pause';
 import { startProvisioningCommandsConsumer } from './entry-points/kafka/provisioning-commands.consumer';
 
 /** The running worker. */
@@ -46,23 +48,41 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
   const app = createHealthApp([{ name: 'kafka', check: () => kafkaProbe.check() }]);
   const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
 
+  // One breaker for the process: every command's calls tell it whether the provider is up.
+  const breaker = createCockatielCircuitBreaker({
+    threshold: config.PROVIDER_BREAKER_THRESHOLD,
+    halfOpenAfterMs: config.PROVIDER_BREAKER_HALF_OPEN_AFTER_MS,
+  });
   let consumer: RunningConsumer;
+  let stopWatchingCircuit: () => void;
   try {
     consumer = await startProvisioningCommandsConsumer({
       kafka,
       groupId: config.KAFKA_GROUP_ID,
       topic: config.TOPIC_PROVISIONING_COMMANDS,
       maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
+      partitionConcurrency: config.KAFKA_PARTITION_CONCURRENCY,
       publisher,
       provider: new HttpProviderClient({
         baseUrl: config.PROVIDER_URL,
         timeoutMs: config.PROVIDER_TIMEOUT_MS,
       }),
-      retry: createProviderRetryPolicy({
-        maxAttempts: config.PROVIDER_MAX_ATTEMPTS,
-        initialDelayMs: config.PROVIDER_RETRY_BASE_MS,
-        maxDelayMs: config.PROVIDER_RETRY_MAX_DELAY_MS,
-      }),
+      retry: createProviderRetryPolicy(
+        {
+          maxAttempts: config.PROVIDER_MAX_ATTEMPTS,
+          budgetMs: config.PROVIDER_RETRY_BUDGET_MS,
+          initialDelayMs: config.PROVIDER_RETRY_BASE_MS,
+          maxDelayMs: config.PROVIDER_RETRY_MAX_DELAY_MS,
+        },
+        { breaker },
+      ),
+      logger,
+    });
+    // Attached once the consumer exists; if the circuit opened meanwhile, it pauses at once.
+    stopWatchingCircuit = pauseWhileCircuitOpen({
+      breaker,
+      consumer,
+      halfOpenAfterMs: config.PROVIDER_BREAKER_HALF_OPEN_AFTER_MS,
       logger,
     });
   } catch (error) {
@@ -79,8 +99,10 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
     logger,
     signals: consumer.signals,
     async stop() {
-      // The consumer finishes the message in hand (and publishes its result) before it lets go; only then may
-      // the publisher go, and the health server last, so probes see the worker until it is gone.
+      // The consumer finishes the provider calls in hand (and publishes their results) before it lets go; commands
+      // waiting for a retry or for the circuit are left uncommitted for the next owner. Only then may the
+      // publisher go, and the health server last, so probes see the worker until it is gone.
+      stopWatchingCircuit();
       await consumer.stop();
       await publisher.disconnect();
       await close();

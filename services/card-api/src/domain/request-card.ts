@@ -32,7 +32,17 @@ export interface RequestCardDeps {
  * one transaction, so the request to the provider can neither be lost nor sent for a card that does not exist.
  */
 export async function requestCard(
-  input: { userId: string; color: CardColor; correlationId: string | null; traceparent?: string | undefined },
+  input: {
+    userId: string;
+    color: CardColor;
+    correlationId: string | null;
+    traceparent?: string | undefined;
+    /**
+     * The id to give the card, when the caller reserved one up front (an idempotent request does, so that a retry
+     * after a crash can tell whether this card was created, and the card's primary key forbids a second one).
+     */
+    cardId?: string | undefined;
+  },
   deps: RequestCardDeps,
 ): Promise<CardRecord> {
   const newId = deps.newId ?? randomUUID;
@@ -52,7 +62,7 @@ export async function requestCard(
       });
     }
     const created = await tx.insertCard({
-      id: newId(),
+      id: input.cardId ?? newId(),
       userId: input.userId,
       color: input.color,
       correlationId: input.correlationId,

@@ -29,6 +29,8 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     HTTP_PORT: '0',
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: testKafkaBrokers().join(','),
+    // Scheduled reconciliation would compare this test's cards with whatever provider answers on PROVIDER_URL.
+    RECONCILIATION_INTERVAL_MS: '0',
     ...overrides,
   });
 }

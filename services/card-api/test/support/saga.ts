@@ -17,12 +17,20 @@ export interface SagaHarness extends CardApiHarness {
   setProviderFaults(faults: Record<string, unknown>): Promise<void>;
 }
 
+/** Environment added to (or replacing) the defaults of some processes of the saga. */
+export interface SagaOverrides {
+  /** card-api, in this process (e.g. SAGA_DEADLINE_SECONDS); PROVIDER_URL already names the saga's provider. */
+  cardApi?: Record<string, string>;
+  /** provider-worker (e.g. PROVIDER_TIMEOUT_MS). */
+  providerWorker?: Record<string, string>;
+}
+
 /** Starts card-api, outbox-relay, card-events-consumer, provider-worker and mock-provider over fresh state. */
-export async function startSaga(label: string): Promise<SagaHarness> {
-  const api = await startCardApi(label);
-  const providerDatabase: TestDatabase = await createTestDatabase(`${label}-provider`);
+export async function startSaga(label: string, overrides: SagaOverrides = {}): Promise<SagaHarness> {
   const [providerPort, workerPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
   const providerUrl = `http://127.0.0.1:${providerPort}`;
+  const api = await startCardApi(label, { PROVIDER_URL: providerUrl, ...overrides.cardApi });
+  const providerDatabase: TestDatabase = await createTestDatabase(`${label}-provider`);
   const common = {
     LOG_LEVEL: 'info',
     NODE_ENV: 'test',
@@ -50,6 +58,7 @@ export async function startSaga(label: string): Promise<SagaHarness> {
         KAFKA_GROUP_ID: `test.provider-worker.${suffix}`,
         PROVIDER_TIMEOUT_MS: '1000',
         PROVIDER_RETRY_BASE_MS: '50',
+        ...overrides.providerWorker,
       },
       readyUrl: `http://127.0.0.1:${workerPort}/healthz`,
     }),

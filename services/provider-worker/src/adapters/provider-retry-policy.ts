@@ -1,31 +1,98 @@
-import { ExponentialBackoff, fullJitterGenerator, handleWhen, retry } from 'cockatiel';
+import { setTimeout as sleep } from 'node:timers/promises';
 
-import { isTransient } from '../domain/errors';
+import { isTransient, RetryLaterError } from '../domain/errors';
 import type { RetryPolicy } from '../domain/retry-policy';
+import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
 
-/** The retry budget of provider calls. */
+/** The retry budget of one command's provider calls. */
 export interface ProviderRetrySettings {
   /** Calls in all, the first included. */
   maxAttempts: number;
+  /** Time from the first call after which no further call starts. */
+  budgetMs: number;
+  /** Upper bound of the first backoff delay; each later bound doubles. */
   initialDelayMs: number;
+  /** Cap of any one delay. */
   maxDelayMs: number;
 }
 
+/** What the policy runs on; the clock, the randomness and the waiting are there for tests to replace. */
+export interface ProviderRetryDeps {
+  breaker: CircuitBreaker;
+  now?: () => number;
+  random?: () => number;
+  wait?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
+}
+
 /**
- * cockatiel's retry policy for provider calls: transient failures only, exponential backoff with full jitter, so a
- * crowd of workers that failed together does not come back together.
+ * The delay before retry number `attempt` (1 = after the first call): exponential with full jitter, so workers that
+ * failed together do not come back together, and never past the end of the budget.
  */
-export function createProviderRetryPolicy(settings: ProviderRetrySettings): RetryPolicy {
-  return retry(
-    handleWhen((error) => isTransient(error)),
-    {
-      // cockatiel counts retries, not calls.
-      maxAttempts: settings.maxAttempts - 1,
-      backoff: new ExponentialBackoff({
-        generator: fullJitterGenerator,
-        initialDelay: settings.initialDelayMs,
-        maxDelay: settings.maxDelayMs,
-      }),
+export function backoffDelayMs(
+  attempt: number,
+  settings: Pick<ProviderRetrySettings, 'initialDelayMs' | 'maxDelayMs'>,
+  remainingMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(settings.maxDelayMs, settings.initialDelayMs * 2 ** (attempt - 1));
+  return Math.max(0, Math.min(Math.floor(random() * ceiling), remainingMs));
+}
+
+/**
+ * Retries transient provider failures within a budget of attempts and time, every call through the shared
+ * circuit breaker. What the breaker says about the provider as a whole is not charged to the command: a call the
+ * open circuit refused, or a failure after which the circuit is open (the one that opened it, a failed probe),
+ * becomes a RetryLaterError, and the Kafka edge hands the command over again once the circuit half-opens, with a
+ * fresh budget. So a provider outage pauses the commands instead of failing them, and a command fails
+ * PROVIDER_UNAVAILABLE only on failures of its own while the provider is believed up.
+ *
+ * Hand-written rather than cockatiel's retry: that one has no time budget, and its delays ignore the abort signal,
+ * which would hold up a SIGTERM for a whole backoff.
+ */
+export function createProviderRetryPolicy(
+  settings: ProviderRetrySettings,
+  deps: ProviderRetryDeps,
+): RetryPolicy {
+  const now = deps.now ?? Date.now;
+  const random = deps.random ?? Math.random;
+  const wait = deps.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
+  const stopping = (): RetryLaterError =>
+    new RetryLaterError('the worker is stopping; the command is left for redelivery');
+
+  return {
+    async execute<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+      const started = now();
+      for (let attempt = 1; ; attempt++) {
+        if (signal?.aborted) {
+          throw stopping();
+        }
+        try {
+          return await deps.breaker.execute(operation);
+        } catch (error) {
+          if (error instanceof CircuitOpenError) {
+            throw new RetryLaterError('the provider circuit is open: the provider is believed down', {
+              cause: error,
+            });
+          }
+          if (!isTransient(error)) {
+            throw error;
+          }
+          if (deps.breaker.state === 'open') {
+            throw new RetryLaterError(`the provider circuit opened after: ${error.message}`, {
+              cause: error,
+            });
+          }
+          const elapsedMs = now() - started;
+          if (attempt >= settings.maxAttempts || elapsedMs >= settings.budgetMs) {
+            throw error;
+          }
+          try {
+            await wait(backoffDelayMs(attempt, settings, settings.budgetMs - elapsedMs, random), signal);
+          } catch {
+            throw stopping();
+          }
+        }
+      }
     },
-  );
+  };
 }

@@ -13,6 +13,8 @@ export interface CancelProviderCardDeps {
   retry: RetryPolicy;
   logger: Logger;
   now?: () => Date;
+  /** Aborted when the worker stops: no further retry starts, and the command is left for redelivery. */
+  signal?: AbortSignal;
 }
 
 /** The card.cancel.requested command (compensation: our card ended FAILED but the provider made one). */
@@ -42,7 +44,7 @@ export async function cancelProviderCard(
       );
     }
     return answer;
-  });
+  }, deps.signal);
 
   switch (outcome.kind) {
     case 'rejected':

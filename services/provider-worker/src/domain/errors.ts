@@ -21,3 +21,15 @@ export class ProviderUnavailableError extends Error {
 export function isTransient(error: unknown): error is ProviderUnavailableError {
   return error instanceof ProviderUnavailableError;
 }
+
+/**
+ * Not now, and not the command's fault: the provider is believed down (its circuit is open) or the worker is
+ * stopping. The command is neither failed nor charged an attempt; the Kafka edge leaves it uncommitted and hands
+ * it over again later (after the circuit half-opens, or to the next owner of its partition).
+ */
+export class RetryLaterError extends Error {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'RetryLaterError';
+  }
+}

@@ -8,6 +8,7 @@ import {
   retryWithoutDelay,
   ScriptedProvider,
 } from '../../test/support/fakes';
+import { RetryLaterError } from './errors';
 import type { CreateCardOutcome } from './provider-client';
 import { provisionCard } from './provision-card';
 import { resultEventId } from './result-events';
@@ -175,6 +176,34 @@ describe('provisionCard', () => {
     await provisionCard(command, deps);
 
     expect(publisher.published[0]?.data).toMatchObject({ message: 'x'.repeat(1000) });
+  });
+
+  it('when the retry policy puts the command off (provider believed down), then nothing is published and the caller is told to retry later', async () => {
+    const command = buildProvisionCommand();
+    const { publisher, deps } = setUp([{ kind: 'unavailable', reason: 'HTTP 503' }]);
+    deps.retry = { execute: () => Promise.reject(new RetryLaterError('the provider circuit is open')) };
+
+    await expect(provisionCard(command, deps)).rejects.toThrow(RetryLaterError);
+
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('when the worker is stopping, then its signal reaches the retry policy', async () => {
+    const command = buildProvisionCommand();
+    const { deps } = setUp([{ kind: 'created', card: buildProviderCard(command) }]);
+    const stopping = new AbortController();
+    const signals: (AbortSignal | undefined)[] = [];
+    const retry = deps.retry;
+    deps.retry = {
+      execute: (operation, signal) => {
+        signals.push(signal);
+        return retry.execute(operation, signal);
+      },
+    };
+
+    await provisionCard(command, { ...deps, signal: stopping.signal });
+
+    expect(signals).toEqual([stopping.signal]);
   });
 
   it('when publishing fails, then the error reaches the caller, so the command is not committed', async () => {

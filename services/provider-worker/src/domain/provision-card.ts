@@ -14,6 +14,8 @@ export interface ProvisionCardDeps {
   retry: RetryPolicy;
   logger: Logger;
   now?: () => Date;
+  /** Aborted when the worker stops: no further retry starts, and the command is left for redelivery. */
+  signal?: AbortSignal;
 }
 
 /** The card.provision.requested command. */
@@ -29,7 +31,9 @@ const MAX_MESSAGE_LENGTH = 1000;
 /**
  * Orders the card from the provider (idempotency key = card id, so a redelivered command never orders twice),
  * retrying transient failures, and publishes what came of it: card.provisioned, or card.provisioning.failed with
- * the reason. Resolves only once Kafka has the result, so the command's offset moves on only after that.
+ * the reason. Resolves only once Kafka has the result, so the command's offset moves on only after that. A
+ * RetryLaterError (the provider is believed down, the worker is stopping) propagates with nothing published: the
+ * command is neither failed nor done, and comes back later.
  */
 export async function provisionCard(
   command: ProvisionCommand,
@@ -49,7 +53,7 @@ export async function provisionCard(
         throw new ProviderUnavailableError(answer.reason);
       }
       return answer;
-    });
+    }, deps.signal);
   } catch (error) {
     if (!isTransient(error)) {
       throw error;

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { EventType, type AnyCardEvent, type CardEvent, type ProviderCard } from '@cards/contracts';
 import type { EventPublisher } from '@cards/platform';
 
+import { CircuitOpenError, type CircuitBreaker, type CircuitState } from '../../src/adapters/circuit-breaker';
 import type { CancelCommand } from '../../src/domain/cancel-provider-card';
 import { isTransient } from '../../src/domain/errors';
 import type { CancelCardOutcome, CreateCardOutcome, ProviderClient } from '../../src/domain/provider-client';
@@ -113,8 +114,8 @@ export class RecordingPublisher implements EventPublisher {
 }
 
 /**
- * Retries transient errors up to `maxAttempts` calls in all, without waiting. Production uses cockatiel's policy;
- * jest's module loader cannot load cockatiel 4 (ES modules only) without --experimental-vm-modules.
+ * Retries transient errors up to `maxAttempts` calls in all, without waiting, for use-case tests that are not about
+ * the retry policy itself (provider-retry-policy.test.ts is).
  */
 export function retryWithoutDelay(maxAttempts: number): RetryPolicy {
   return {
@@ -141,4 +142,59 @@ export function asType<T extends AnyCardEvent['type']>(
     throw new Error(`expected a ${type} event, got ${event?.type ?? 'nothing'}`);
   }
   return event as CardEvent<T>;
+}
+
+/**
+ * A circuit breaker that behaves like cockatiel's ConsecutiveBreaker, minus the clock: `threshold` transient
+ * failures in a row open it; a test half-opens it by hand (`setState`). jest's module loader cannot load cockatiel 4
+ * (ES modules only), so the real one is exercised by the integration tests, through the worker process.
+ */
+export class FakeCircuitBreaker implements CircuitBreaker {
+  state: CircuitState = 'closed';
+  /** Calls that went through to the provider. */
+  calls = 0;
+  /** Calls refused while open. */
+  refused = 0;
+  private failures = 0;
+  private readonly listeners = new Set<(state: CircuitState) => void>();
+
+  constructor(private readonly threshold = Number.POSITIVE_INFINITY) {}
+
+  async execute<T>(call: () => Promise<T>): Promise<T> {
+    if (this.state === 'open') {
+      this.refused += 1;
+      throw new CircuitOpenError();
+    }
+    this.calls += 1;
+    try {
+      const result = await call();
+      this.failures = 0;
+      if (this.state === 'half-open') {
+        this.setState('closed');
+      }
+      return result;
+    } catch (error) {
+      if (isTransient(error)) {
+        this.failures += 1;
+        if (this.state === 'half-open' || this.failures >= this.threshold) {
+          this.setState('open');
+        }
+      }
+      throw error;
+    }
+  }
+
+  setState(state: CircuitState): void {
+    this.state = state;
+    for (const listener of this.listeners) {
+      listener(state);
+    }
+  }
+
+  onStateChange(listener: (state: CircuitState) => void): () => void {
+    this.listeners.add(listener);
+    return () => {
+      this.listeners.delete(listener);
+    };
+  }
 }

@@ -1,3 +1,6 @@
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
 import { deadLetterTopic, decodeEvent, encodeEvent, ProviderCardListSchema } from '@cards/contracts';
 import type { AnyCardEvent, ProviderCard, ProviderFaults } from '@cards/contracts';
 import { createKafka, createLogger, ensureTopics } from '@cards/platform';
@@ -149,6 +152,96 @@ export class MockProvider {
   }
 }
 
+/**
+ * An HTTP proxy in front of mock-provider that answers 503 to the creates of chosen cards (by Idempotency-Key) and
+ * passes everything else through: one card keeps failing transiently while the others are served. mock-provider's
+ * own faults apply to every request alike.
+ */
+export class SelectiveFaultProxy {
+  private readonly failing = new Set<string>();
+  private readonly failures = new Map<string, number>();
+
+  private constructor(
+    private readonly server: Server,
+    private readonly target: string,
+    readonly url: string,
+  ) {}
+
+  /** Starts the proxy on a free port in front of `target`. */
+  static async start(target: string): Promise<SelectiveFaultProxy> {
+    const server = createServer();
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const proxy = new SelectiveFaultProxy(server, target, `http://127.0.0.1:${port}`);
+    server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+      proxy.handle(req, res).catch(() => {
+        res.destroy();
+      });
+    });
+    return proxy;
+  }
+
+  /** From now on, creates of this card answer 503. */
+  failCreatesOf(cardId: string): void {
+    this.failing.add(cardId);
+  }
+
+  stopFailing(cardId: string): void {
+    this.failing.delete(cardId);
+  }
+
+  /** How many creates of this card the proxy has failed. */
+  failedCreates(cardId: string): number {
+    return this.failures.get(cardId) ?? 0;
+  }
+
+  async stop(): Promise<void> {
+    this.server.closeAllConnections();
+    await new Promise<void>((resolve) => {
+      this.server.close(() => {
+        resolve();
+      });
+    });
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) {
+      chunks.push(chunk as Buffer);
+    }
+    const key = req.headers['idempotency-key'];
+    if (
+      req.method === 'POST' &&
+      req.url === '/v1/cards' &&
+      typeof key === 'string' &&
+      this.failing.has(key)
+    ) {
+      this.failures.set(key, this.failedCreates(key) + 1);
+      res.writeHead(503, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify({ error: 'SERVICE_UNAVAILABLE', message: 'Injected for this card by the test.' }),
+      );
+      return;
+    }
+    const headers: Record<string, string> = {};
+    for (const name of ['content-type', 'accept', 'idempotency-key']) {
+      const value = req.headers[name];
+      if (typeof value === 'string') {
+        headers[name] = value;
+      }
+    }
+    const response = await fetch(`${this.target}${req.url ?? '/'}`, {
+      method: req.method ?? 'GET',
+      headers,
+      ...(chunks.length > 0 && { body: Buffer.concat(chunks) }),
+    });
+    res.writeHead(response.status, {
+      'content-type': response.headers.get('content-type') ?? 'application/json',
+    });
+    res.end(Buffer.from(await response.arrayBuffer()));
+  }
+}
+
 /** The topics of one test file: its own names, so files never read each other's messages. */
 export interface TestTopics {
   commands: string;
@@ -164,11 +257,17 @@ export interface WorkerFlow {
   suffix: string;
   topics: TestTopics;
   provider: MockProvider;
+  /** The proxy between the worker and the provider, when the flow was started with `faultProxy`. */
+  proxy: SelectiveFaultProxy | undefined;
   worker: ServiceProcess;
+  /** Starts one more worker process in the same group and with the same settings (stopped with the flow). */
+  startWorker(name: string): Promise<ServiceProcess>;
   results: TopicReader;
   deadLetters: TopicReader;
   /** Sends commands to the commands topic, each encoded and validated as card-api's relay would. */
   sendCommands(...events: AnyCardEvent[]): Promise<void>;
+  /** Sends commands to one partition of the commands topic, whatever their keys (card ids). */
+  sendCommandsTo(partition: number, ...events: AnyCardEvent[]): Promise<void>;
   /** Sends raw messages to the commands topic (poison messages). */
   sendRaw(
     ...messages: { key: string | null; value: string | null; headers?: Record<string, string> }[]
@@ -182,7 +281,7 @@ export interface WorkerFlow {
  */
 export async function startWorkerFlow(
   label: string,
-  options: { workerEnv?: Record<string, string> } = {},
+  options: { workerEnv?: Record<string, string>; faultProxy?: boolean } = {},
 ): Promise<WorkerFlow> {
   const suffix = uniqueSuffix();
   const brokers = testKafkaBrokers();
@@ -206,32 +305,40 @@ export async function startWorkerFlow(
   try {
     const provider = await MockProvider.start(`${label}-provider`);
     stops.push(() => provider.stop());
+    const proxy = options.faultProxy ? await SelectiveFaultProxy.start(provider.url) : undefined;
+    if (proxy) {
+      stops.push(() => proxy.stop());
+    }
 
-    const port = await freeTcpPort();
-    const worker = await startServiceProcess({
-      name: `${label}-worker`,
-      service: 'provider-worker',
-      entry: 'main-worker',
-      env: {
-        NODE_ENV: 'test',
-        LOG_LEVEL: 'warn',
-        HTTP_PORT: String(port),
-        KAFKA_BROKERS: brokers.join(','),
-        KAFKA_CLIENT_ID: `provider-worker-${suffix}`,
-        KAFKA_GROUP_ID: `provider-worker-${suffix}`,
-        TOPIC_PROVISIONING_COMMANDS: commands,
-        TOPIC_PROVISIONING_RESULTS: results,
-        PROVIDER_URL: provider.url,
-        PROVIDER_TIMEOUT_MS: '2000',
-        PROVIDER_RETRY_BASE_MS: '50',
-        PROVIDER_RETRY_MAX_DELAY_MS: '500',
-        ...options.workerEnv,
-      },
-      readyUrl: `http://127.0.0.1:${port}/readyz`,
-    });
-    stops.push(async () => {
-      await worker.stop();
-    });
+    const startWorker = async (name: string): Promise<ServiceProcess> => {
+      const port = await freeTcpPort();
+      const worker = await startServiceProcess({
+        name,
+        service: 'provider-worker',
+        entry: 'main-worker',
+        env: {
+          NODE_ENV: 'test',
+          LOG_LEVEL: 'warn',
+          HTTP_PORT: String(port),
+          KAFKA_BROKERS: brokers.join(','),
+          KAFKA_CLIENT_ID: `provider-worker-${suffix}`,
+          KAFKA_GROUP_ID: `provider-worker-${suffix}`,
+          TOPIC_PROVISIONING_COMMANDS: commands,
+          TOPIC_PROVISIONING_RESULTS: results,
+          PROVIDER_URL: proxy?.url ?? provider.url,
+          PROVIDER_TIMEOUT_MS: '2000',
+          PROVIDER_RETRY_BASE_MS: '50',
+          PROVIDER_RETRY_MAX_DELAY_MS: '500',
+          ...options.workerEnv,
+        },
+        readyUrl: `http://127.0.0.1:${port}/readyz`,
+      });
+      stops.push(async () => {
+        await worker.stop();
+      });
+      return worker;
+    };
+    const worker = await startWorker(`${label}-worker`);
 
     const producer: Producer = kafka.producer({
       idempotent: true,
@@ -250,11 +357,20 @@ export async function startWorkerFlow(
       suffix,
       topics,
       provider,
+      proxy,
       worker,
+      startWorker,
       results: resultsReader,
       deadLetters: deadLetterReader,
       async sendCommands(...events) {
         await producer.send({ topic: commands, acks: -1, messages: events.map(encodeEvent) });
+      },
+      async sendCommandsTo(partition, ...events) {
+        await producer.send({
+          topic: commands,
+          acks: -1,
+          messages: events.map((event) => ({ ...encodeEvent(event), partition })),
+        });
       },
       async sendRaw(...messages) {
         await producer.send({ topic: commands, acks: -1, messages });

@@ -5,10 +5,14 @@ import {
   ListCardsQuerySchema,
   type CardList,
 } from '@cards/contracts';
+import { randomUUID } from 'node:crypto';
+
+import type { Logger } from '@cards/platform';
 import { Router, type Request, type Response } from 'express';
 import type { Knex } from 'knex';
 
 import { findUserCard, listCards } from '../../data-access/cards.repository';
+import type { RecordedResponse } from '../../data-access/idempotency.repository';
 import type { CardChangeWaiters } from '../../data-access/notifications';
 import { isTerminal, type CardRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
@@ -16,6 +20,7 @@ import { requestCard, type RequestCardDeps } from '../../domain/request-card';
 import { currentUser, requireJsonBody } from './auth';
 import { etagOf, ifNoneMatchHits, toCardResponse } from './cards.mapper';
 import { decodeCursor, encodeCursor } from './cursor';
+import { parseIdempotencyKey, requestHash, runIdempotently, sendRecorded } from './idempotency';
 import { parseOrThrow } from './validation';
 
 export interface CardsRouteDeps {
@@ -25,6 +30,9 @@ export interface CardsRouteDeps {
   longPollMaxSeconds: number;
   /** Aborted when the process shuts down: held long-polls answer at once with what they have. */
   shutdown: AbortSignal;
+  /** How long an Idempotency-Key is remembered; an older one is treated as new. */
+  idempotencyKeyTtlHours: number;
+  logger: Logger;
 }
 
 /** Seconds a client should wait before its first poll: the saga usually finishes within about a second. */
@@ -37,6 +45,24 @@ const cardNotFound = (): AppError =>
 export function preferredWaitSeconds(header: string | undefined): number | undefined {
   const match = header ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/i.exec(header) : null;
   return match?.[1] ? Number(match[1]) : undefined;
+}
+
+const cardLocation = (id: string): string => `/v1/cards/${id}`;
+
+/** The 202 answer to a card request: the PENDING card, where to poll it, and when. */
+function cardAccepted(card: CardRecord): RecordedResponse {
+  const body = toCardResponse(card);
+  return {
+    status: 202,
+    headers: {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'private, no-cache',
+      ETag: etagOf(body),
+      Location: cardLocation(card.id),
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+    },
+    body,
+  };
 }
 
 function sendCard(req: Request, res: Response, card: CardRecord, status: number): void {
@@ -56,18 +82,46 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
 
   router.post('/v1/cards', requireJsonBody, async (req, res) => {
     const user = currentUser(res);
-    const body = parseOrThrow(CreateCardRequestSchema, req.body, 'body');
-    const card = await requestCard(
-      {
-        userId: user.id,
-        color: body.color,
-        correlationId: String(res.locals['requestId']),
-        traceparent: req.get('traceparent'),
+    const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
+    const create = async (cardId?: string): Promise<RecordedResponse> => {
+      const body = parseOrThrow(CreateCardRequestSchema, req.body, 'body');
+      const card = await requestCard(
+        {
+          userId: user.id,
+          color: body.color,
+          correlationId: String(res.locals['requestId']),
+          traceparent: req.get('traceparent'),
+          cardId,
+        },
+        deps.requestCardDeps,
+      );
+      return cardAccepted(card);
+    };
+    if (key === undefined) {
+      sendRecorded(res, await create());
+      return;
+    }
+    // The reserved card id travels as the claim's Location; see idempotency.ts for why it is reserved up front.
+    const reservedCardId = (location: string): string => location.slice(cardLocation('').length);
+    const outcome = await runIdempotently({
+      db: deps.db,
+      logger: deps.logger,
+      userId: user.id,
+      key,
+      requestHash: requestHash({ method: req.method, path: req.path, body: req.body as unknown }),
+      ttlHours: deps.idempotencyKeyTtlHours,
+      requestId: res.locals['requestId'],
+      reserve: () => cardLocation(randomUUID()),
+      execute: (location) => create(reservedCardId(location)),
+      recover: async (location) => {
+        const cardId = reservedCardId(location);
+        const card = CardIdParamsSchema.safeParse({ id: cardId }).success
+          ? await findUserCard(cardId, user.id, deps.db)
+          : undefined;
+        return card && cardAccepted(card);
       },
-      deps.requestCardDeps,
-    );
-    res.set('Location', `/v1/cards/${card.id}`).set('Retry-After', String(RETRY_AFTER_SECONDS));
-    sendCard(req, res, card, 202);
+    });
+    sendRecorded(res, outcome.response, { replayed: outcome.replayed });
   });
 
   router.get('/v1/cards/:id', async (req, res) => {

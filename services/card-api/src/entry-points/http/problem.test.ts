@@ -2,7 +2,7 @@ import { createLogger, listen, type ListeningServer } from '@cards/platform';
 import express from 'express';
 
 import { AppError } from '../../domain/errors';
-import { problemHandler, routeNotFound } from './problem';
+import { HttpProblem, problemHandler, routeNotFound } from './problem';
 
 describe('problem+json mapping', () => {
   let server: ListeningServer;
@@ -15,6 +15,15 @@ describe('problem+json mapping', () => {
     });
     app.get('/conflict', () => {
       throw new AppError({ code: 'NOT_FOUND', kind: 'not-found', message: 'Card not found' });
+    });
+    app.get('/busy', () => {
+      throw new HttpProblem({
+        status: 409,
+        code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+        title: 'Request in progress',
+        details: { detail: 'Retry shortly.' },
+        headers: { 'Retry-After': '1' },
+      });
     });
     app.get('/boom', () => {
       throw new Error('connection string postgres://secret@db leaked?');
@@ -39,6 +48,19 @@ describe('problem+json mapping', () => {
       code: 'NOT_FOUND',
       title: 'Card not found',
       status: 404,
+    });
+  });
+
+  it('when an HTTP-edge problem is thrown, then its own status, code and headers are answered', async () => {
+    const response = await fetch(`${server.url}/busy`);
+    expect(response.status).toBe(409);
+    expect(response.headers.get('retry-after')).toBe('1');
+    expect(await problemFrom(response)).toMatchObject({
+      type: '/problems/idempotency-request-in-progress',
+      code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS',
+      title: 'Request in progress',
+      detail: 'Retry shortly.',
+      status: 409,
     });
   });
 

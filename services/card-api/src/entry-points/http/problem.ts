@@ -1,5 +1,5 @@
-import { ErrorCode } from '@cards/contracts';
-import { sendProblem, type Logger } from '@cards/platform';
+import { ErrorCode, problemType, type Problem } from '@cards/contracts';
+import { sendProblem, type Logger, type ProblemInput } from '@cards/platform';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 
 import { AppError, type ErrorKind } from '../../domain/errors';
@@ -14,6 +14,60 @@ const statusByKind: Record<ErrorKind, number> = {
   dependency: 503,
   internal: 500,
 };
+
+/**
+ * A failure decided at the HTTP edge rather than in the domain (an Idempotency-Key is an HTTP concern): it names its
+ * own status, and may carry response headers (e.g. Retry-After).
+ */
+export class HttpProblem extends Error {
+  readonly status: number;
+  readonly code: ErrorCode;
+  readonly details: Readonly<Record<string, unknown>>;
+  readonly headers: Readonly<Record<string, string>>;
+
+  constructor(options: {
+    status: number;
+    code: ErrorCode;
+    title: string;
+    details?: Record<string, unknown>;
+    headers?: Record<string, string>;
+  }) {
+    super(options.title);
+    this.name = 'HttpProblem';
+    this.status = options.status;
+    this.code = options.code;
+    this.details = options.details ?? {};
+    this.headers = options.headers ?? {};
+  }
+}
+
+/** The problem an expected error (AppError, HttpProblem) is answered with; undefined for anything else (a 500). */
+export function expectedProblem(
+  error: unknown,
+): { problem: ProblemInput; headers: Record<string, string> } | undefined {
+  if (error instanceof AppError) {
+    return {
+      problem: { status: statusByKind[error.kind], code: error.code, title: error.message, ...error.details },
+      headers: {},
+    };
+  }
+  if (error instanceof HttpProblem) {
+    return {
+      problem: { status: error.status, code: error.code, title: error.message, ...error.details },
+      headers: { ...error.headers },
+    };
+  }
+  return undefined;
+}
+
+/** The body `sendProblem` writes for `problem`, for callers that must keep a copy of it (idempotent replays). */
+export function problemBody(problem: ProblemInput, requestId: unknown): Problem {
+  const body: Problem = { type: problemType(problem.code), ...problem };
+  if (typeof requestId === 'string') {
+    body.requestId = requestId;
+  }
+  return body;
+}
 
 /** Answers a request that matched no route. */
 export const routeNotFound: RequestHandler = (req, res) => {
@@ -44,13 +98,9 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       next(error);
       return;
     }
-    if (error instanceof AppError) {
-      sendProblem(res, {
-        status: statusByKind[error.kind],
-        code: error.code,
-        title: error.message,
-        ...error.details,
-      });
+    const expected = expectedProblem(error);
+    if (expected) {
+      sendProblem(res, expected.problem, expected.headers);
       return;
     }
     if (isBodyParserError(error)) {

@@ -7,12 +7,14 @@ import {
   buildCancelCommand,
   buildProviderCard,
   buildProvisionCommand,
+  FakeCircuitBreaker,
   RecordingPublisher,
   retryWithoutDelay,
   ScriptedProvider,
 } from '../../../test/support/fakes';
-import { PermanentCommandError, ProviderUnavailableError } from '../../domain/errors';
-import { createCommandHandler, isPermanent } from './provisioning-commands.consumer';
+import { createProviderRetryPolicy } from '../../adapters/provider-retry-policy';
+import { PermanentCommandError, ProviderUnavailableError, RetryLaterError } from '../../domain/errors';
+import { createCommandHandler, isDeferral, isPermanent } from './provisioning-commands.consumer';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -66,5 +68,47 @@ describe('the provisioning commands handler', () => {
     expect(isPermanent(new PermanentCommandError('refused'))).toBe(true);
     expect(isPermanent(new ProviderUnavailableError('HTTP 503'))).toBe(false);
     expect(isPermanent(new Error('broker down'))).toBe(false);
+  });
+
+  it('when the provider is believed down, then the error is a deferral: neither an attempt nor a dead letter', () => {
+    expect(isDeferral(new RetryLaterError('the provider circuit is open'))).toBe(true);
+    expect(isPermanent(new RetryLaterError('the provider circuit is open'))).toBe(false);
+    expect(isDeferral(new ProviderUnavailableError('HTTP 503'))).toBe(false);
+    expect(isDeferral(new PermanentCommandError('refused'))).toBe(false);
+  });
+
+  it('when the circuit is open, then a provision command is put off with nothing published', async () => {
+    const breaker = new FakeCircuitBreaker();
+    breaker.setState('open');
+    const provider = new ScriptedProvider({ create: [{ kind: 'unavailable', reason: 'HTTP 503' }] });
+    const publisher = new RecordingPublisher();
+    const retry = createProviderRetryPolicy(
+      { maxAttempts: 5, budgetMs: 1000, initialDelayMs: 1, maxDelayMs: 1 },
+      { breaker },
+    );
+    const handle = createCommandHandler({ provider, publisher, retry, logger });
+
+    const handled = handle(buildProvisionCommand(), { signal: new AbortController().signal });
+
+    await expect(handled).rejects.toThrow(RetryLaterError);
+    expect(provider.createCalls).toEqual([]);
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('when the consumer is stopping, then a cancel command in its retries is put off, not dead-lettered', async () => {
+    const provider = new ScriptedProvider({ cancel: [{ kind: 'unavailable', reason: 'HTTP 503' }] });
+    const publisher = new RecordingPublisher();
+    const stopping = new AbortController();
+    const retry = createProviderRetryPolicy(
+      { maxAttempts: 5, budgetMs: 60_000, initialDelayMs: 10_000, maxDelayMs: 10_000 },
+      { breaker: new FakeCircuitBreaker(), random: () => 1 },
+    );
+    const handle = createCommandHandler({ provider, publisher, retry, logger });
+
+    const handled = handle(buildCancelCommand(), { signal: stopping.signal });
+    stopping.abort();
+
+    await expect(handled).rejects.toThrow(RetryLaterError);
+    expect(provider.cancelCalls).toHaveLength(1);
   });
 });

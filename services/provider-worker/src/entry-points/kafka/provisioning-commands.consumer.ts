@@ -1,6 +1,7 @@
 import { EventType, type AnyCardEvent } from '@cards/contracts';
 import {
   startEventConsumer,
+  type DeliveryContext,
   type EventConsumerOptions,
   type EventPublisher,
   type KafkaEventPublisher,
@@ -9,7 +10,7 @@ import {
 } from '@cards/platform';
 
 import { cancelProviderCard } from '../../domain/cancel-provider-card';
-import { PermanentCommandError } from '../../domain/errors';
+import { PermanentCommandError, RetryLaterError } from '../../domain/errors';
 import type { ProviderClient } from '../../domain/provider-client';
 import { provisionCard } from '../../domain/provision-card';
 import type { RetryPolicy } from '../../domain/retry-policy';
@@ -24,14 +25,18 @@ export interface CommandHandlerDeps {
 }
 
 /** Routes each command to its use case; any other event on the commands topic is a permanent error. */
-export function createCommandHandler(deps: CommandHandlerDeps): (event: AnyCardEvent) => Promise<void> {
-  return async (event) => {
+export function createCommandHandler(
+  deps: CommandHandlerDeps,
+): (event: AnyCardEvent, context?: Pick<DeliveryContext, 'signal'>) => Promise<void> {
+  return async (event, context) => {
+    // The consumer's stop signal reaches the retries, so a SIGTERM does not wait out a whole retry budget.
+    const useCaseDeps = context ? { ...deps, signal: context.signal } : deps;
     switch (event.type) {
       case EventType.provisionRequested:
-        await provisionCard(event, deps);
+        await provisionCard(event, useCaseDeps);
         return;
       case EventType.cancelRequested:
-        await cancelProviderCard(event, deps);
+        await cancelProviderCard(event, useCaseDeps);
         return;
       case EventType.provisioned:
       case EventType.provisioningFailed:
@@ -46,10 +51,16 @@ export function isPermanent(error: unknown): boolean {
   return error instanceof PermanentCommandError;
 }
 
+/** Whether a handler error means "not now" (provider believed down, worker stopping): no attempt, no dead letter. */
+export function isDeferral(error: unknown): boolean {
+  return error instanceof RetryLaterError;
+}
+
 /**
  * Consumes the commands topic in the worker's group. The handler awaits the result's publish, so an offset is
  * committed only after Kafka has the result: a crash in between redelivers the command, and the provider's
- * idempotency key plus the derived result id make the redelivery harmless.
+ * idempotency key plus the derived result id make the redelivery harmless. Up to `partitionConcurrency` commands
+ * of a partition are in progress at once, one per card, so a card waiting for its next retry holds up only itself.
  */
 export async function startProvisioningCommandsConsumer(
   options: CommandHandlerDeps & {
@@ -59,6 +70,7 @@ export async function startProvisioningCommandsConsumer(
     groupId: string;
     topic: string;
     maxWaitTimeInMs: number;
+    partitionConcurrency: number;
   },
 ): Promise<RunningConsumer> {
   return startEventConsumer({
@@ -68,6 +80,8 @@ export async function startProvisioningCommandsConsumer(
     logger: options.logger,
     handle: createCommandHandler(options),
     isPermanent,
+    isDeferral,
+    maxInFlightPerPartition: options.partitionConcurrency,
     maxWaitTimeInMs: options.maxWaitTimeInMs,
     publisher: options.publisher,
   });

@@ -1,0 +1,393 @@
+import { randomUUID } from 'node:crypto';
+import { setImmediate as flush } from 'node:timers/promises';
+
+import { deadLetterTopic, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
+import type { ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+
+import { DeadLetterHeaders, startEventConsumer, type EventConsumerOptions } from './events';
+import { createLogger } from './logger';
+
+const TOPIC = 'test.commands';
+const logger = createLogger({ service: 'test', level: 'silent' });
+
+type TopicPartitions = { topic: string; partitions?: number[] }[];
+
+/** Stands in for a kafkajs consumer: a test hands it batches and reads what it was asked to commit and pause. */
+class FakeConsumer {
+  readonly events = { GROUP_JOIN: 'consumer.group_join', CRASH: 'consumer.crash' } as const;
+  runConfig: ConsumerRunConfig | undefined;
+  readonly commits: { partition: number; offset: string }[] = [];
+  readonly pauses: TopicPartitions[] = [];
+  readonly resumes: TopicPartitions[] = [];
+  disconnected = false;
+  private readonly joinListeners: ((event: unknown) => void)[] = [];
+
+  connect = (): Promise<void> => Promise.resolve();
+  subscribe = (): Promise<void> => Promise.resolve();
+  run = (config: ConsumerRunConfig): Promise<void> => {
+    this.runConfig = config;
+    return Promise.resolve();
+  };
+  on = (event: string, listener: (event: unknown) => void): (() => void) => {
+    if (event === this.events.GROUP_JOIN) {
+      this.joinListeners.push(listener);
+    }
+    return () => undefined;
+  };
+  commitOffsets = (offsets: { topic: string; partition: number; offset: string }[]): Promise<void> => {
+    this.commits.push(...offsets.map(({ partition, offset }) => ({ partition, offset })));
+    return Promise.resolve();
+  };
+  pause = (topics: TopicPartitions): void => {
+    this.pauses.push(topics);
+  };
+  resume = (topics: TopicPartitions): void => {
+    this.resumes.push(topics);
+  };
+  disconnect = (): Promise<void> => {
+    this.disconnected = true;
+    return Promise.resolve();
+  };
+
+  /** A rebalance that leaves this consumer the given partitions. */
+  join(partitions: number[]): void {
+    for (const listener of this.joinListeners) {
+      listener({ payload: { memberAssignment: { [TOPIC]: partitions } } });
+    }
+  }
+
+  /** Hands a batch to eachBatch and returns the offsets it resolved (where the next fetch would start). */
+  async deliverBatch(partition: number, messages: KafkaMessage[]): Promise<string[]> {
+    const resolved: string[] = [];
+    const eachBatch = this.runConfig?.eachBatch;
+    if (!eachBatch) {
+      throw new Error('the consumer runs eachMessage, not eachBatch');
+    }
+    const payload = {
+      batch: { topic: TOPIC, partition, messages },
+      resolveOffset: (offset: string) => {
+        resolved.push(offset);
+      },
+    } as unknown as EachBatchPayload;
+    await eachBatch(payload);
+    return resolved;
+  }
+
+  /** Hands one message to eachMessage, as kafkajs would. */
+  async deliverMessage(partition: number, message: KafkaMessage): Promise<void> {
+    const eachMessage = this.runConfig?.eachMessage;
+    if (!eachMessage) {
+      throw new Error('the consumer runs eachBatch, not eachMessage');
+    }
+    await eachMessage({
+      topic: TOPIC,
+      partition,
+      message,
+      heartbeat: () => Promise.resolve(),
+      pause: () => () => undefined,
+    });
+  }
+}
+
+/** A valid event of ours for a card; two with the same card id share a Kafka key. */
+function cardEvent(cardId: string = randomUUID()): AnyCardEvent {
+  return {
+    id: randomUUID(),
+    type: EventType.cancelled,
+    source: 'test',
+    time: new Date().toISOString(),
+    subject: cardId,
+    data: { cardId, providerCardId: `pc_${cardId}` },
+  };
+}
+
+function kafkaMessage(offset: number, event: AnyCardEvent): KafkaMessage {
+  const encoded = encodeEvent(event);
+  return {
+    offset: String(offset),
+    key: Buffer.from(encoded.key),
+    value: Buffer.from(encoded.value),
+    headers: encoded.headers,
+    timestamp: String(Date.now()),
+    attributes: 0,
+  };
+}
+
+/** A handler each of whose calls waits until the test settles it, so a test decides what finishes when. */
+class ControlledHandler {
+  readonly calls: { event: AnyCardEvent; attempt: number }[] = [];
+  private readonly waiting = new Map<string, { resolve: () => void; reject: (error: unknown) => void }>();
+
+  readonly handle = (event: AnyCardEvent, context: { attempt: number }): Promise<void> => {
+    this.calls.push({ event, attempt: context.attempt });
+    return new Promise((resolve, reject) => {
+      this.waiting.set(event.id, { resolve, reject });
+    });
+  };
+
+  /** Event ids whose handler call is running now. */
+  running(): string[] {
+    return [...this.waiting.keys()];
+  }
+
+  async succeed(event: AnyCardEvent): Promise<void> {
+    this.take(event).resolve();
+    await settle();
+  }
+
+  async fail(event: AnyCardEvent, error: unknown): Promise<void> {
+    this.take(event).reject(error);
+    await settle();
+  }
+
+  private take(event: AnyCardEvent): { resolve: () => void; reject: (error: unknown) => void } {
+    const call = this.waiting.get(event.id);
+    if (!call) {
+      throw new Error(`no handler call is running for ${event.id}`);
+    }
+    this.waiting.delete(event.id);
+    return call;
+  }
+}
+
+/** Lets every promise chain that can move on do so. */
+async function settle(): Promise<void> {
+  for (let i = 0; i < 10; i++) {
+    await flush();
+  }
+}
+
+class LaterError extends Error {}
+
+async function setUp(overrides: Partial<EventConsumerOptions> = {}) {
+  const fake = new FakeConsumer();
+  const deadLetters: { topic: string; headers: Record<string, unknown> }[] = [];
+  const publisher = {
+    connect: () => Promise.resolve(),
+    sendRaw: (batches: readonly { topic: string; messages: readonly { headers: object }[] }[]) => {
+      for (const { topic, messages } of batches) {
+        deadLetters.push(...messages.map((message) => ({ topic, headers: { ...message.headers } })));
+      }
+      return Promise.resolve();
+    },
+  };
+  const handler = new ControlledHandler();
+  const running = await startEventConsumer({
+    kafka: { consumer: () => fake } as unknown as Kafka,
+    groupId: 'test-group',
+    topics: [TOPIC],
+    logger,
+    handle: handler.handle,
+    isDeferral: (error) => error instanceof LaterError,
+    publisher,
+    retryBackoffMs: 5,
+    ...overrides,
+  });
+  const deferred: string[] = [];
+  const abandoned: string[] = [];
+  running.signals.on('deferred', (event) => deferred.push(event.id));
+  running.signals.on('abandoned', (context) => abandoned.push(context.offset));
+  return { fake, handler, running, deadLetters, deferred, abandoned };
+}
+
+describe('startEventConsumer with messages in hand per key (maxInFlightPerPartition)', () => {
+  it('when one message waits, then later messages of other keys on its partition are handled, and the commit stays at the waiting one', async () => {
+    const { fake, handler } = await setUp({ maxInFlightPerPartition: 10 });
+    const [slow, second, third] = [cardEvent(), cardEvent(), cardEvent()];
+
+    await fake.deliverBatch(0, [kafkaMessage(0, slow), kafkaMessage(1, second), kafkaMessage(2, third)]);
+    await settle();
+    expect(handler.running()).toEqual([slow.id, second.id, third.id]);
+    await handler.succeed(second);
+    await handler.succeed(third);
+
+    expect(fake.commits.every(({ offset }) => offset === '0')).toBe(true);
+    await handler.succeed(slow);
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '3' });
+  });
+
+  it('when two messages share a key, then the second starts only after the first is done', async () => {
+    const { fake, handler } = await setUp({ maxInFlightPerPartition: 10 });
+    const cardId = randomUUID();
+    const [first, second] = [cardEvent(cardId), cardEvent(cardId)];
+
+    await fake.deliverBatch(0, [kafkaMessage(0, first), kafkaMessage(1, second)]);
+    await settle();
+    expect(handler.running()).toEqual([first.id]);
+
+    await handler.succeed(first);
+    expect(handler.running()).toEqual([second.id]);
+    await handler.succeed(second);
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '2' });
+  });
+
+  it('when a partition has as many messages in hand as allowed, then it takes no more and pauses until half are done', async () => {
+    const { fake, handler } = await setUp({ maxInFlightPerPartition: 2 });
+    const events = [cardEvent(), cardEvent(), cardEvent()];
+
+    const resolved = await fake.deliverBatch(
+      3,
+      events.map((event, offset) => kafkaMessage(offset, event)),
+    );
+
+    // The third is not resolved: the next fetch starts there.
+    expect(resolved).toEqual(['0', '1']);
+    expect(fake.pauses).toEqual([[{ topic: TOPIC, partitions: [3] }]]);
+    await settle();
+    await handler.succeed(events[0]!);
+    expect(fake.resumes).toEqual([[{ topic: TOPIC, partitions: [3] }]]);
+  });
+
+  it('when the handler defers while the consumer is paused, then the message waits for resume() without using an attempt', async () => {
+    const { fake, handler, running, deferred, deadLetters } = await setUp({ maxInFlightPerPartition: 10 });
+    const event = cardEvent();
+    running.pause();
+    expect(fake.pauses).toEqual([[{ topic: TOPIC }]]);
+
+    await fake.deliverBatch(0, [kafkaMessage(0, event)]);
+    await settle();
+    await handler.fail(event, new LaterError('provider down'));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    expect(deferred).toEqual([event.id]);
+    expect(handler.calls).toHaveLength(1);
+    running.resume();
+    await settle();
+    expect(handler.calls.map(({ attempt }) => attempt)).toEqual([1, 1]);
+    await handler.succeed(event);
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '1' });
+    expect(deadLetters).toEqual([]);
+  });
+
+  it('when the handler defers while the consumer is not paused, then the message goes to the handler again after a backoff', async () => {
+    const { fake, handler, deferred } = await setUp({ maxInFlightPerPartition: 10 });
+    const event = cardEvent();
+
+    await fake.deliverBatch(0, [kafkaMessage(0, event)]);
+    await settle();
+    await handler.fail(event, new LaterError('provider down'));
+    await new Promise((resolve) => setTimeout(resolve, 30));
+
+    expect(deferred).toEqual([event.id]);
+    expect(handler.running()).toEqual([event.id]);
+  });
+
+  it('when the consumer stops with a deferred message, then the message is abandoned uncommitted and stop resolves', async () => {
+    const { fake, handler, running, abandoned } = await setUp({ maxInFlightPerPartition: 10 });
+    const [waiting, done] = [cardEvent(), cardEvent()];
+    running.pause();
+    await fake.deliverBatch(0, [kafkaMessage(0, waiting), kafkaMessage(1, done)]);
+    await settle();
+    await handler.fail(waiting, new LaterError('provider down'));
+    await handler.succeed(done);
+
+    await running.stop();
+
+    expect(abandoned).toEqual(['0']);
+    expect(fake.commits.every(({ offset }) => offset === '0')).toBe(true);
+    expect(fake.disconnected).toBe(true);
+  });
+
+  it('when the consumer stops during a handler call, then it waits for the call and commits its result', async () => {
+    const { fake, handler, running } = await setUp({ maxInFlightPerPartition: 10 });
+    const event = cardEvent();
+    await fake.deliverBatch(0, [kafkaMessage(0, event)]);
+    await settle();
+
+    const stopped = running.stop();
+    await settle();
+    expect(fake.disconnected).toBe(false);
+    await handler.succeed(event);
+    await stopped;
+
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '1' });
+    expect(fake.disconnected).toBe(true);
+  });
+
+  it('when a message is not one of our events, then it is dead-lettered and its offset committed', async () => {
+    const { fake, deadLetters } = await setUp({ maxInFlightPerPartition: 10 });
+    const poison: KafkaMessage = { ...kafkaMessage(0, cardEvent()), value: Buffer.from('{"cardId": ') };
+
+    await fake.deliverBatch(0, [poison]);
+    await settle();
+
+    expect(deadLetters).toEqual([
+      expect.objectContaining({
+        topic: deadLetterTopic(TOPIC),
+        headers: expect.objectContaining({ [DeadLetterHeaders.reason]: 'value is not JSON' }) as unknown,
+      }),
+    ]);
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '1' });
+  });
+
+  it('when a handler keeps failing, then it is retried in place and dead-lettered, holding up only its own key', async () => {
+    const { fake, handler, deadLetters } = await setUp({ maxInFlightPerPartition: 10, maxAttempts: 2 });
+    const [failing, other] = [cardEvent(), cardEvent()];
+    await fake.deliverBatch(0, [kafkaMessage(0, failing), kafkaMessage(1, other)]);
+    await settle();
+
+    await handler.fail(failing, new Error('boom'));
+    await handler.succeed(other);
+    expect(deadLetters).toEqual([]);
+    await new Promise((resolve) => setTimeout(resolve, 30));
+    await handler.fail(failing, new Error('boom again'));
+
+    expect(deadLetters.map(({ headers }) => headers[DeadLetterHeaders.reason])).toEqual([
+      'retries exhausted: boom again',
+    ]);
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '2' });
+  });
+
+  it('when a rebalance takes a partition away, then its results are not committed, and a kept partition refetched from its commit is not handled twice', async () => {
+    const { fake, handler } = await setUp({ maxInFlightPerPartition: 10 });
+    const [lost, kept] = [cardEvent(), cardEvent()];
+    await fake.deliverBatch(0, [kafkaMessage(0, lost)]);
+    await fake.deliverBatch(1, [kafkaMessage(5, kept)]);
+    await settle();
+
+    fake.join([1]);
+    const resolved = await fake.deliverBatch(1, [kafkaMessage(5, kept)]);
+    await handler.succeed(lost);
+    await handler.succeed(kept);
+
+    expect(resolved).toEqual(['5']);
+    expect(handler.calls).toHaveLength(2);
+    expect(fake.commits.filter(({ partition }) => partition === 0)).toEqual([]);
+    expect(fake.commits.at(-1)).toEqual({ partition: 1, offset: '6' });
+  });
+});
+
+describe('startEventConsumer one message at a time (the default)', () => {
+  it('when the handler defers while the consumer is paused, then the message waits for resume() and is handled again', async () => {
+    const { fake, handler, running, deferred } = await setUp();
+    const event = cardEvent();
+    running.pause();
+
+    const delivered = fake.deliverMessage(0, kafkaMessage(0, event));
+    await settle();
+    await handler.fail(event, new LaterError('provider down'));
+    expect(deferred).toEqual([event.id]);
+    expect(handler.calls).toHaveLength(1);
+
+    running.resume();
+    await settle();
+    await handler.succeed(event);
+    await delivered;
+
+    expect(handler.calls.map(({ attempt }) => attempt)).toEqual([1, 1]);
+  });
+
+  it('when the consumer stops with a deferred message, then eachMessage throws, so kafkajs does not mark it consumed', async () => {
+    const { fake, handler, running, abandoned } = await setUp();
+    const event = cardEvent();
+    running.pause();
+    const delivered = fake.deliverMessage(0, kafkaMessage(0, event));
+    await settle();
+    await handler.fail(event, new LaterError('provider down'));
+
+    await running.stop();
+
+    await expect(delivered).rejects.toThrow('the consumer is stopping');
+    expect(abandoned).toEqual(['0']);
+  });
+});

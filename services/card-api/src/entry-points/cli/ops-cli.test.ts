@@ -1,0 +1,113 @@
+import type { ReconciliationReport } from '../../domain/reconcile';
+import { runOps, USAGE } from '../../main-ops';
+import { formatDeadLetter, topicPair, type DeadLetter } from './dlq.commands';
+import { formatReport } from './reconcile.command';
+
+/** Runs a command line and returns what it printed, or the error it failed with. */
+async function ops(argv: string[]): Promise<{ lines: string[]; error?: Error }> {
+  const lines: string[] = [];
+  try {
+    await runOps(argv, {
+      out: (line) => lines.push(line),
+      loadConfig: () => {
+        throw new Error('config must not be read');
+      },
+    });
+    return { lines };
+  } catch (error) {
+    return { lines, error: error as Error };
+  }
+}
+
+describe('main-ops command line', () => {
+  it('when --help is given, then it prints the usage and needs no configuration', async () => {
+    expect(await ops(['--help'])).toEqual({ lines: [USAGE] });
+    expect(await ops(['dlq', 'list', 'x', '-h'])).toEqual({ lines: [USAGE] });
+    expect(USAGE).toContain('dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)');
+  });
+
+  it('when no command or an unknown option is given, then it fails with one line pointing at --help', async () => {
+    expect((await ops([])).error?.message).toBe('missing command (see --help)');
+    const unknown = await ops(['reconcile', '--frobnicate']);
+    expect(unknown.error?.message).toMatch(/frobnicate.*\(see --help\)$/);
+    expect(unknown.error?.message).not.toContain('\n');
+  });
+});
+
+describe('topicPair', () => {
+  it('when given a topic with or without .dlq, then both names come back', () => {
+    expect(topicPair('cards.provisioning.results.v1')).toEqual({
+      topic: 'cards.provisioning.results.v1',
+      dlq: 'cards.provisioning.results.v1.dlq',
+    });
+    expect(topicPair('cards.provisioning.results.v1.dlq')).toEqual(
+      topicPair('cards.provisioning.results.v1'),
+    );
+  });
+});
+
+describe('formatDeadLetter', () => {
+  it('when a dead letter has a multi-line reason, then it still prints on one line with the reason quoted last', () => {
+    const letter: DeadLetter = {
+      topic: 't.dlq',
+      partition: 2,
+      offset: '7',
+      key: 'poison',
+      value: '{not json',
+      rawHeaders: {},
+      headers: {},
+      ceId: null,
+      ceType: 'card.provisioned',
+      reason: 'invalid envelope:\n  ce_id: required',
+      attempts: '0',
+      failedAt: '2026-01-01T00:00:00.000Z',
+    };
+
+    const line = formatDeadLetter(letter);
+
+    expect(line).toBe(
+      'partition=2 offset=7 key=poison ce_id=- ce_type=card.provisioned dlq-attempts=0 ' +
+        'dlq-failed-at=2026-01-01T00:00:00.000Z dlq-reason="invalid envelope:\\n  ce_id: required"',
+    );
+  });
+});
+
+describe('formatReport', () => {
+  it('when a run found differences, then each gets a line and the actions are totalled', () => {
+    const report: ReconciliationReport = {
+      runId: 'run-1',
+      window: { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' },
+      dryRun: false,
+      examined: { providerCards: 3, localCards: 3 },
+      matched: 1,
+      inFlight: 1,
+      differences: [
+        {
+          kind: 'local-card-failed',
+          cardId: 'c1',
+          providerCardId: 'pc1',
+          localStatus: 'FAILED',
+          providerStatus: 'ACTIVE',
+          action: 'cancel-requested',
+        },
+      ],
+      actions: {
+        'cancel-requested': 1,
+        'cancel-already-requested': 0,
+        'would-request-cancel': 0,
+        'skipped-another-run-is-repairing': 0,
+        reported: 0,
+      },
+    };
+
+    expect(formatReport(report)).toEqual([
+      'reconciliation run-1',
+      'window: 2026-01-01T00:00:00.000Z .. 2026-01-02T00:00:00.000Z',
+      'examined: 3 provider card(s), 3 local card(s)',
+      'matched: 1, in flight (ours PENDING): 1',
+      'differences: 1',
+      '  local-card-failed card=c1 provider_card=pc1 local=FAILED provider=ACTIVE -> cancel-requested',
+      'actions: cancel-requested=1',
+    ]);
+  });
+});
