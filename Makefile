@@ -53,7 +53,7 @@ format: node_modules/.package-lock.json ## Rewrite files with prettier
 	npm run format
 
 .PHONY: test
-test: build lint test-unit test-integration ## Build, lint, run unit and integration tests
+test: build lint test-unit test-integration test-faults-bounded ## Build, lint, unit, integration and a bounded fault run
 
 .PHONY: test-unit
 test-unit: node_modules/.package-lock.json ## Run the unit tests

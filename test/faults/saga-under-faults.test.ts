@@ -5,7 +5,7 @@ import { loadConfig } from '../../services/card-api/src/config';
 import { mintToken } from '../../services/card-api/src/main-mint-token';
 import { buildSchedule, runSchedule, type PoisonLedger } from './support/chaos';
 import { FaultCluster } from './support/cluster';
-import { checkInvariants, formatTable, quiescent } from './support/invariants';
+import { checkInvariants, formatTable, outcomeCounts, quiescent } from './support/invariants';
 import { driveLoad } from './support/load';
 import { seededRandom } from './support/random';
 
@@ -20,7 +20,7 @@ const profiles = {
 const profileName = process.env['FAULT_PROFILE'] === 'full' ? 'full' : 'bounded';
 const profile = profiles[profileName];
 const seed = Number(process.env['FAULT_SEED'] ?? Math.floor(Math.random() * 2 ** 31));
-const SAGA_DEADLINE_SECONDS = 30;
+const SAGA_DEADLINE_SECONDS = 60;
 const QUIESCENCE_TIMEOUT_MS = 180_000;
 
 function log(line: string): void {
@@ -107,6 +107,7 @@ describe('the card saga under faults', () => {
         `quiescent after ${((Date.now() - waitStartedAt) / 1000).toFixed(1)} s${reason ? ` (not quite: ${reason})` : ''}`,
       );
 
+      log(`outcomes: ${JSON.stringify(await outcomeCounts(cluster.cardDatabase.url))}`);
       const results = await checkInvariants({
         cardDatabaseUrl: cluster.cardDatabase.url,
         providerDatabaseUrl: cluster.providerDatabase.url,

@@ -254,6 +254,10 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
     allowAutoTopicCreation: false,
     // Rejoining after a broker restart can take a while (coordinator moves, metadata settles): keep trying.
     retry: { retries: 20, maxRetryTime: 10_000 },
+    // A member that died without leaving (SIGKILL, a lost host) holds its partitions until its session times
+    // out; kafkajs's 30 s default would stall every card on them for that long. 10 s, heartbeats every second.
+    sessionTimeout: 10_000,
+    heartbeatInterval: 1000,
   });
   // kafkajs gives up on a consumer whose errors outlast its retries and leaves it stopped inside a live process,
   // which would then hold its partitions' lag forever. A consumer that cannot go on crashes its process (exit

@@ -246,3 +246,12 @@ export function formatTable(results: readonly InvariantResult[]): string {
   );
   return lines.join('\n');
 }
+
+/** How the cards ended, by status and failure code, for the run's report. */
+export async function outcomeCounts(cardDatabaseUrl: string): Promise<Record<string, number>> {
+  const rows = await query<{ outcome: string; count: string }>(
+    cardDatabaseUrl,
+    /* sql */ "SELECT status || coalesce('/' || failure_code, '') AS outcome, count(*) AS count FROM cards GROUP BY 1",
+  );
+  return Object.fromEntries(rows.map((row) => [row.outcome, Number(row.count)]));
+}
