@@ -1,6 +1,9 @@
 import knex, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 
+import type { ReadinessCheck } from './health';
+import { withTimeout } from './kafka';
+
 /** PostgreSQL error codes of a concurrent creator winning a race that we then lose harmlessly. */
 const ALREADY_CREATED = new Set(['42P04', '42P06', '23505']);
 
@@ -112,4 +115,19 @@ export async function createUnlessRaced(db: Knex, statement: string): Promise<bo
     }
     throw error;
   }
+}
+
+/** A /readyz check that the database answers a trivial query within `timeoutMs`. */
+export function databaseReadinessCheck(db: Knex, timeoutMs: number): ReadinessCheck {
+  return {
+    name: 'database',
+    check: async () => {
+      try {
+        await withTimeout(db.raw(/* sql */ 'SELECT 1'), timeoutMs);
+        return { up: true };
+      } catch (error) {
+        return { up: false, reason: error instanceof Error ? error.message : String(error) };
+      }
+    },
+  };
 }

@@ -1,4 +1,11 @@
-import { createLogger, KafkaProbe, listen, runService, withTimeout, type Logger } from '@cards/platform';
+import {
+  createLogger,
+  KafkaProbe,
+  listen,
+  runService,
+  type Logger,
+  databaseReadinessCheck,
+} from '@cards/platform';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
@@ -71,17 +78,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
       },
     },
     readinessChecks: [
-      {
-        name: 'database',
-        check: async () => {
-          try {
-            await withTimeout(db.raw(/* sql */ 'SELECT 1'), config.READINESS_TIMEOUT_MS);
-            return { up: true };
-          } catch (error) {
-            return { up: false, reason: error instanceof Error ? error.message : String(error) };
-          }
-        },
-      },
+      databaseReadinessCheck(db, config.READINESS_TIMEOUT_MS),
       { name: 'kafka', check: () => kafkaProbe.check() },
     ],
   });

@@ -1,5 +1,5 @@
 import { ProviderFaultsSchema, type ProviderFaults } from '@cards/contracts';
-import { createLogger, listen, type Logger, runService, withTimeout } from '@cards/platform';
+import { createLogger, listen, type Logger, runService, databaseReadinessCheck } from '@cards/platform';
 
 import { loadConfig, type MockProviderConfig } from './config';
 import { createCardRepository } from './data-access/card.repository';
@@ -59,19 +59,7 @@ export async function start(config: MockProviderConfig = loadConfig()): Promise<
     hangMs: config.PROVIDER_HANG_MS,
     stats,
     shutdown: shutdown.signal,
-    readinessChecks: [
-      {
-        name: 'database',
-        check: async () => {
-          try {
-            await withTimeout(db.raw(/* sql */ 'SELECT 1'), config.READINESS_TIMEOUT_MS);
-            return { up: true };
-          } catch (error) {
-            return { up: false, reason: error instanceof Error ? error.message : String(error) };
-          }
-        },
-      },
-    ],
+    readinessChecks: [databaseReadinessCheck(db, config.READINESS_TIMEOUT_MS)],
   });
 
   const { url, server, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
