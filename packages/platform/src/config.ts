@@ -39,8 +39,14 @@ export const env = {
       z
         .number({ error: 'must be a number' })
         .int('must be a whole number')
-        .min(bounds.min ?? Number.MIN_SAFE_INTEGER)
-        .max(bounds.max ?? Number.MAX_SAFE_INTEGER),
+        .min(
+          bounds.min ?? Number.MIN_SAFE_INTEGER,
+          `must be at least ${bounds.min ?? Number.MIN_SAFE_INTEGER}`,
+        )
+        .max(
+          bounds.max ?? Number.MAX_SAFE_INTEGER,
+          `must be at most ${bounds.max ?? Number.MAX_SAFE_INTEGER}`,
+        ),
     ),
   /** A comma-separated list of non-empty items. */
   list: (fallback: string) =>

@@ -4,7 +4,7 @@ import { eventually } from '@cards/test-support';
 import { asType, buildProvisionCommand } from '../support/fakes';
 import { startWorkerFlow, type WorkerFlow } from '../support/provider-worker';
 
-const BUDGET_MS = 4000;
+const BUDGET_MS = 12_000;
 
 describe('provisioning cards, when one card keeps failing on a partition others share', () => {
   let flow: WorkerFlow;
@@ -17,8 +17,8 @@ describe('provisioning cards, when one card keeps failing on a partition others 
         // failures interleave with the others' successes, but a lone card could trip a low threshold).
         PROVIDER_MAX_ATTEMPTS: '20',
         PROVIDER_RETRY_BUDGET_MS: String(BUDGET_MS),
-        PROVIDER_RETRY_BASE_MS: '400',
-        PROVIDER_RETRY_MAX_DELAY_MS: '800',
+        PROVIDER_RETRY_BASE_MS: '1000',
+        PROVIDER_RETRY_MAX_DELAY_MS: '2000',
         PROVIDER_BREAKER_THRESHOLD: '100',
       },
     });
