@@ -46,6 +46,8 @@ export class OutboxRelay {
   readonly signals = new EventEmitter<RelaySignals>();
   private stopping = false;
   private wake: (() => void) | undefined;
+  /** A wake-up that came while the relay was busy; the next idle() returns at once instead of losing it. */
+  private wakeRequested = false;
   private loop: Promise<void> | undefined;
   private session: Client | undefined;
   private lastCleanup = 0;
@@ -58,7 +60,7 @@ export class OutboxRelay {
 
   async stop(): Promise<void> {
     this.stopping = true;
-    this.wake?.();
+    this.requestWake();
     await this.loop;
   }
 
@@ -79,7 +81,7 @@ export class OutboxRelay {
       session.on('error', (error) => {
         connection.lost = true;
         log.warn({ err: error }, 'relay session lost');
-        this.wake?.();
+        this.requestWake();
       });
       try {
         await session.connect();
@@ -99,7 +101,9 @@ export class OutboxRelay {
         }
         announcedStandby = false;
         this.session = session;
-        session.on('notification', () => this.wake?.());
+        session.on('notification', () => {
+          this.requestWake();
+        });
         await session.query(`LISTEN ${session.escapeIdentifier(Channels.outbox)}`);
         log.info('active relay');
         this.signals.emit('leader');
@@ -159,9 +163,18 @@ export class OutboxRelay {
     }
   }
 
-  /** Sleeps until woken (NOTIFY, stop, lost session) or `ms` pass. */
+  private requestWake(): void {
+    if (this.wake) {
+      this.wake();
+    } else {
+      this.wakeRequested = true;
+    }
+  }
+
+  /** Sleeps until woken (NOTIFY, stop, lost session) or `ms` pass; returns at once if woken while busy. */
   private async idle(ms: number): Promise<void> {
-    if (this.stopping) {
+    if (this.stopping || this.wakeRequested) {
+      this.wakeRequested = false;
       return;
     }
     const controller = new AbortController();
