@@ -1,21 +1,9 @@
 import { EventType, type CardEvent } from '@cards/contracts';
-import type { EventPublisher, Logger } from '@cards/platform';
 
 import { PermanentCommandError, ProviderUnavailableError } from './errors';
-import type { CancelCardOutcome, ProviderClient } from './provider-client';
+import type { CancelCardOutcome } from './provider-client';
+import type { ProviderCommandDeps } from './provision-card';
 import { resultEvent } from './result-events';
-import type { RetryPolicy } from './retry-policy';
-
-/** What cancelProviderCard needs. */
-export interface CancelProviderCardDeps {
-  provider: ProviderClient;
-  publisher: EventPublisher;
-  retry: RetryPolicy;
-  logger: Logger;
-  now?: () => Date;
-  /** Aborted when the worker stops: no further retry starts, and the command is left for redelivery. */
-  signal?: AbortSignal;
-}
 
 /** The card.cancel.requested command (compensation: our card ended FAILED but the provider made one). */
 export type CancelCommand = CardEvent<typeof EventType.cancelRequested>;
@@ -28,7 +16,7 @@ export type CancelCommand = CardEvent<typeof EventType.cancelRequested>;
  */
 export async function cancelProviderCard(
   command: CancelCommand,
-  deps: CancelProviderCardDeps,
+  deps: ProviderCommandDeps,
 ): Promise<CardEvent<typeof EventType.cancelled>> {
   const { cardId, providerCardId } = command.data;
   const log = deps.logger.child({ cardId, providerCardId, commandId: command.id });

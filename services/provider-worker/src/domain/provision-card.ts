@@ -6,8 +6,8 @@ import type { CreateCardOutcome, ProviderClient } from './provider-client';
 import { resultEvent } from './result-events';
 import type { RetryPolicy } from './retry-policy';
 
-/** What provisionCard needs; all passed in, so a unit test hands in fakes. */
-export interface ProvisionCardDeps {
+/** What the worker's use cases need; all passed in, so a unit test hands in fakes. */
+export interface ProviderCommandDeps {
   provider: ProviderClient;
   publisher: EventPublisher;
   /** Retries transient provider failures (cockatiel in production). */
@@ -37,7 +37,7 @@ const MAX_MESSAGE_LENGTH = 1000;
  */
 export async function provisionCard(
   command: ProvisionCommand,
-  deps: ProvisionCardDeps,
+  deps: ProviderCommandDeps,
 ): Promise<ProvisioningResult> {
   const { cardId, color, cardholderRef } = command.data;
   const log = deps.logger.child({ cardId, commandId: command.id });
