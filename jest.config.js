@@ -40,7 +40,10 @@ module.exports = {
       transform,
       transformIgnorePatterns,
       moduleNameMapper,
-      testMatch: ['<rootDir>/services/*/test/integration/**/*.test.ts'],
+      testMatch: [
+        '<rootDir>/packages/*/test/integration/**/*.test.ts',
+        '<rootDir>/services/*/test/integration/**/*.test.ts',
+      ],
       globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
       globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
       slowTestThreshold: 30,

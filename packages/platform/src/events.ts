@@ -35,24 +35,22 @@ export const DeadLetterHeaders = {
  * never auto-created. kafkajs marks its idempotent producer experimental, which is one more reason it stays here.
  */
 export class KafkaEventPublisher implements EventPublisher {
-  private readonly producer: Producer;
+  private producer: Producer;
   private connected: Promise<void> | undefined;
 
   constructor(
-    kafka: Kafka,
+    private readonly kafka: Kafka,
     private readonly topics: TopicNames = Topics,
   ) {
-    this.producer = kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Java-compatible murmur2 hashing: a card id maps to the same partition as Kafka's own tools would pick.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
+    this.producer = this.createProducer();
   }
 
   async connect(): Promise<void> {
-    this.connected ??= this.producer.connect();
+    this.connected ??= this.producer.connect().catch((error: unknown) => {
+      // A failed connect must not be remembered: the next call tries again.
+      this.connected = undefined;
+      throw error;
+    });
     await this.connected;
   }
 
@@ -77,17 +75,50 @@ export class KafkaEventPublisher implements EventPublisher {
     }[],
   ): Promise<void> {
     await this.connect();
-    await this.producer.sendBatch({
-      acks: -1,
-      topicMessages: batches.map(({ topic, messages }) => ({ topic, messages: [...messages] })),
-    });
+    try {
+      await this.producer.sendBatch({
+        acks: -1,
+        topicMessages: batches.map(({ topic, messages }) => ({ topic, messages: [...messages] })),
+      });
+    } catch (error) {
+      await this.startNewProducerSession();
+      throw error;
+    }
   }
 
   async disconnect(): Promise<void> {
     if (this.connected) {
-      await this.producer.disconnect();
       this.connected = undefined;
+      await this.producer.disconnect();
     }
+  }
+
+  /**
+   * After a failed send the broker may have written the batch even though its acknowledgement was lost, while
+   * kafkajs has rolled its sequence numbers back. The caller's next batch then starts at a sequence the broker has
+   * already seen, but with other messages: the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER to it and to every batch
+   * after it, and kafkajs never recovers. A new producer gets a new producer id and starts its sequences afresh; the
+   * price is that the retried batch may land twice, which at-least-once delivery (and every consumer's inbox)
+   * already allows.
+   */
+  private async startNewProducerSession(): Promise<void> {
+    const previous = this.producer;
+    const wasConnected = this.connected !== undefined;
+    this.producer = this.createProducer();
+    this.connected = undefined;
+    if (wasConnected) {
+      await previous.disconnect().catch(() => undefined);
+    }
+  }
+
+  private createProducer(): Producer {
+    return this.kafka.producer({
+      idempotent: true,
+      maxInFlightRequests: 1,
+      allowAutoTopicCreation: false,
+      // Java-compatible murmur2 hashing: a card id maps to the same partition as Kafka's own tools would pick.
+      createPartitioner: Partitioners.DefaultPartitioner,
+    });
   }
 }
 

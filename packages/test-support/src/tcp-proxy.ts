@@ -8,8 +8,11 @@ import { createServer, Socket, type Server } from 'node:net';
 export class TcpProxy {
   private server: Server | undefined;
   private readonly connections = new Set<Socket>();
-  private latencyMs = 0;
+  private latencyToTargetMs = 0;
+  private latencyToClientMs = 0;
   private refusing = false;
+  /** Chunks held back by latency and not yet forwarded. */
+  private delayedChunks = 0;
 
   constructor(
     readonly listenPort: number,
@@ -30,7 +33,13 @@ export class TcpProxy {
 
   /** Delays every chunk in both directions by `ms`. */
   setLatency(ms: number): void {
-    this.latencyMs = ms;
+    this.latencyToTargetMs = ms;
+    this.latencyToClientMs = ms;
+  }
+
+  /** Delays only what the target sends back: requests arrive and take effect, their answers come late. */
+  setResponseLatency(ms: number): void {
+    this.latencyToClientMs = ms;
   }
 
   /** Cuts every open connection and refuses new ones until restore(). */
@@ -41,10 +50,18 @@ export class TcpProxy {
     }
   }
 
+  /** Resolves once every chunk held back by latency has been forwarded (or dropped with its connection). */
+  async delayedChunksForwarded(): Promise<void> {
+    while (this.delayedChunks > 0) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+  }
+
   /** Accepts connections again, with no latency. */
   restore(): void {
     this.refusing = false;
-    this.latencyMs = 0;
+    this.latencyToTargetMs = 0;
+    this.latencyToClientMs = 0;
   }
 
   async stop(): Promise<void> {
@@ -76,16 +93,17 @@ export class TcpProxy {
     };
     client.on('error', close).on('close', close);
     upstream.on('error', close).on('close', close);
-    this.pipe(client, upstream);
-    this.pipe(upstream, client);
+    this.pipe(client, upstream, () => this.latencyToTargetMs);
+    this.pipe(upstream, client, () => this.latencyToClientMs);
     upstream.connect(this.target.port, this.target.host);
   }
 
   /** Forwards chunks in order, each after the latency in force when it arrived. */
-  private pipe(from: Socket, to: Socket): void {
+  private pipe(from: Socket, to: Socket, latencyMs: () => number): void {
     let chain = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
-      const delay = this.latencyMs;
+      const delay = latencyMs();
+      this.delayedChunks += 1;
       chain = chain.then(async () => {
         if (delay > 0) {
           await new Promise((resolve) => setTimeout(resolve, delay));
@@ -93,6 +111,7 @@ export class TcpProxy {
         if (!to.destroyed) {
           to.write(chunk);
         }
+        this.delayedChunks -= 1;
       });
     });
   }

@@ -195,9 +195,12 @@ export async function checkInvariants(options: {
   const duplicates = [...providerByReference]
     .filter(([, issued]) => issued.length > 1)
     .map(([reference]) => reference);
-  const [unpublished] = await query<{ count: string }>(
+  // The last publish error says why rows are stuck (the relay records it on every failed attempt).
+  const [unpublished] = await query<{ count: string; last_error: string | null }>(
     options.cardDatabaseUrl,
-    /* sql */ 'SELECT count(*) AS count FROM outbox WHERE published_at IS NULL',
+    /* sql */ `SELECT count(*) AS count,
+                      (array_agg(last_error ORDER BY id DESC) FILTER (WHERE last_error IS NOT NULL))[1] AS last_error
+                 FROM outbox WHERE published_at IS NULL`,
   );
   const lags = await Promise.all([
     consumerLag(options.kafka, 'provider-worker', 'cards.provisioning.commands.v1'),
@@ -223,7 +226,9 @@ export async function checkInvariants(options: {
     row(
       'the outbox is drained',
       1,
-      Number(unpublished?.count) > 0 ? [`${unpublished?.count} unpublished`] : [],
+      Number(unpublished?.count) > 0
+        ? [`${unpublished?.count} unpublished (last error: ${unpublished?.last_error ?? 'none'})`]
+        : [],
     ),
     row(
       'consumer lag is zero (worker / card-events)',
