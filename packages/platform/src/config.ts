@@ -30,6 +30,19 @@ export function parseEnv<Schema extends z.ZodType>(
   );
 }
 
+function urlWithProtocol(protocols: readonly string[]): z.ZodString {
+  return z.string().refine(
+    (value) => {
+      try {
+        return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
+      } catch {
+        return false;
+      }
+    },
+    `must be a URL starting with ${protocols.map((protocol) => `${protocol}://`).join(' or ')}`,
+  );
+}
+
 /** Reusable field parsers for environment variables, which are always strings (or absent). */
 export const env = {
   /** An integer within bounds; `fallback` applies when the variable is absent or empty. */
@@ -60,21 +73,22 @@ export const env = {
           .filter((item) => item.length > 0),
       )
       .pipe(z.array(z.string()).min(1, 'must name at least one item')),
-  /** A URL with one of the given protocols. */
-  url: (fallback: string, protocols: readonly string[]) =>
+  /** A comma-separated list that may be empty (absent or blank means none). */
+  optionalList: () =>
     z
       .string()
-      .default(fallback)
-      .refine(
-        (value) => {
-          try {
-            return protocols.includes(new URL(value).protocol.replace(/:$/, ''));
-          } catch {
-            return false;
-          }
-        },
-        `must be a URL starting with ${protocols.map((protocol) => `${protocol}://`).join(' or ')}`,
+      .default('')
+      .transform((value) =>
+        value
+          .split(',')
+          .map((item) => item.trim())
+          .filter((item) => item.length > 0),
       ),
+  /** A URL with one of the given protocols. */
+  url: (fallback: string, protocols: readonly string[]) => urlWithProtocol(protocols).default(fallback),
+  /** A URL with one of the given protocols, or nothing (absent or empty). */
+  optionalUrl: (protocols: readonly string[]) =>
+    z.preprocess((value) => (value === '' ? undefined : value), urlWithProtocol(protocols).optional()),
   boolean: (fallback: boolean) =>
     z
       .enum(['true', 'false', '1', '0', 'yes', 'no'], { error: 'must be true or false' })

@@ -19,12 +19,28 @@ export function createKnex(options: {
   schema?: string;
   logger?: Logger;
   acquireTimeoutMs?: number;
+  /**
+   * The server cancels a statement that runs longer, and ends a session idle in a transaction for longer: one slow
+   * query or one stuck transaction cannot hold a pooled connection (and its locks) for ever. 0 turns both off
+   * (migrations, operator commands).
+   */
+  statementTimeoutMs?: number;
 }): Knex {
   const log = options.logger?.child({ component: 'knex' });
   const timeoutMs = options.acquireTimeoutMs ?? 5000;
+  const statementTimeoutMs = options.statementTimeoutMs ?? 0;
   return knex({
     client: 'pg',
-    connection: { connectionString: options.url, connectionTimeoutMillis: timeoutMs },
+    connection: {
+      connectionString: options.url,
+      connectionTimeoutMillis: timeoutMs,
+      // A connection whose peer vanished without a FIN is noticed instead of waited on for ever.
+      keepAlive: true,
+      ...(statementTimeoutMs > 0 && {
+        statement_timeout: statementTimeoutMs,
+        idle_in_transaction_session_timeout: Math.max(statementTimeoutMs * 2, 10_000),
+      }),
+    },
     pool: { min: 0, max: options.poolMax },
     acquireConnectionTimeout: timeoutMs,
     ...(options.schema && { searchPath: [options.schema] }),

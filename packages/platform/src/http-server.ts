@@ -10,10 +10,27 @@ export interface ListeningServer {
   close: () => Promise<void>;
 }
 
+/** How long a client may take to send its request; slow senders (slowloris) are cut off after it. */
+export interface RequestTimeouts {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+const defaultTimeouts: RequestTimeouts = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000 };
+
 /** Listens on host:port (port 0 picks a free one, for tests) and resolves once the socket is bound. */
-export async function listen(app: RequestListener, port: number, host: string): Promise<ListeningServer> {
+export async function listen(
+  app: RequestListener,
+  port: number,
+  host: string,
+  timeouts: RequestTimeouts = defaultTimeouts,
+): Promise<ListeningServer> {
   const { createServer } = await import('node:http');
-  const server = createServer(app);
+  // These bound receiving the request only; a long-poll's wait for its answer is not cut short by them.
+  const server = createServer(
+    { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs },
+    app,
+  );
   server.listen(port, host);
   await once(server, 'listening');
   const { port: boundPort } = server.address() as AddressInfo;

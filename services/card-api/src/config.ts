@@ -1,6 +1,21 @@
 import { Topics, type TopicNames } from '@cards/contracts';
-import { baseConfigShape, env, parseEnv } from '@cards/platform';
+import { baseConfigShape, ConfigError, env, parseEnv } from '@cards/platform';
 import { z } from 'zod';
+
+/** The development token secret: published in this repository, so production refuses it. */
+export const DEVELOPMENT_JWT_SECRET = 'dev-secret-change-me-0123456789abcdef';
+
+const ASYMMETRIC_ALGORITHMS = [
+  'RS256',
+  'RS384',
+  'RS512',
+  'PS256',
+  'PS384',
+  'PS512',
+  'ES256',
+  'ES384',
+  'EdDSA',
+] as const;
 
 /** Every setting of the card-api processes; `.env.example` documents each one. */
 const configSchema = z.object({
@@ -26,13 +41,24 @@ const configSchema = z.object({
   /** Consumer group of card-events-consumer. */
   CARD_EVENTS_GROUP_ID: z.string().min(1).default('card-api.card-events'),
 
-  /** HS256 secret of the development token issuer (at least 32 characters). */
-  JWT_SECRET: z
-    .string()
-    .min(32, 'must be at least 32 characters')
-    .default('dev-secret-change-me-0123456789abcdef'),
+  /** HS256 secret of the development token issuer (at least 32 characters); unused when JWT_JWKS_URL is set. */
+  JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_JWT_SECRET),
+  /** The identity provider's key set (production): tokens are then verified with its keys, never with a secret. */
+  JWT_JWKS_URL: env.optionalUrl(['https', 'http']),
+  /** Algorithms accepted from the key set; asymmetric only, so a public key can never be used as an HMAC secret. */
+  JWT_ALGORITHMS: env
+    .list('RS256,ES256')
+    .pipe(
+      z.array(z.enum(ASYMMETRIC_ALGORITHMS, { error: `must be among ${ASYMMETRIC_ALGORITHMS.join(', ')}` })),
+    ),
+  /** How long fetched keys are trusted, and the least time between two fetches (an unknown `kid` triggers one). */
+  JWT_JWKS_CACHE_MAX_AGE_MS: env.int(600_000, { min: 1000, max: 86_400_000 }),
+  JWT_JWKS_COOLDOWN_MS: env.int(30_000, { min: 0, max: 3_600_000 }),
+  JWT_JWKS_TIMEOUT_MS: env.int(5000, { min: 100, max: 60_000 }),
   JWT_ISSUER: z.string().min(1).default('card-issuing-dev'),
   JWT_AUDIENCE: z.string().min(1).default('card-api'),
+  /** Clock skew allowed on exp and nbf. */
+  JWT_CLOCK_TOLERANCE_SECONDS: env.int(5, { min: 0, max: 300 }),
   /** The first admin, created idempotently at start-up. */
   ADMIN_EXTERNAL_ID: z.string().min(1).max(200).default('admin'),
   ADMIN_EMAIL: z.email().default('admin@example.com'),
@@ -41,11 +67,29 @@ const configSchema = z.object({
   CARD_LIMIT_PER_USER: env.int(5, { min: 1, max: 1000 }),
   /** Upper bound of `Prefer: wait=N`. */
   LONG_POLL_MAX_SECONDS: env.int(30, { min: 0, max: 120 }),
+  /** Long-polls one user may hold open at once, per process. */
+  LONG_POLL_MAX_CONCURRENT_PER_USER: env.int(5, { min: 1, max: 1000 }),
   /** Largest accepted request body. */
   HTTP_BODY_LIMIT: z
     .string()
     .regex(/^\d+(b|kb|mb)$/i, 'must look like 16kb')
     .default('16kb'),
+  /** Time a client has to send the request headers, and the whole request; slow senders are cut off after it. */
+  HTTP_HEADERS_TIMEOUT_MS: env.int(10_000, { min: 100, max: 300_000 }),
+  HTTP_REQUEST_TIMEOUT_MS: env.int(30_000, { min: 100, max: 300_000 }),
+  /** Proxy hops in front of the API whose X-Forwarded-For is trusted for the client address (0: none). */
+  HTTP_TRUST_PROXY_HOPS: env.int(0, { min: 0, max: 10 }),
+  /** Browser origins allowed to call the API (CORS); none by default. */
+  CORS_ALLOWED_ORIGINS: env
+    .optionalList()
+    .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be origins like https://app.example.com' }))),
+  /** Card requests allowed per window, per user and per client address, across every replica (kept in PostgreSQL). */
+  RATE_LIMIT_WINDOW_SECONDS: env.int(60, { min: 1, max: 86_400 }),
+  RATE_LIMIT_CARD_CREATE_PER_USER: env.int(10, { min: 1, max: 1_000_000 }),
+  RATE_LIMIT_CARD_CREATE_PER_IP: env.int(100, { min: 1, max: 1_000_000 }),
+  /** Longest a statement may run, and longest a request waits for a pooled connection, before it is refused. */
+  DATABASE_STATEMENT_TIMEOUT_MS: env.int(5000, { min: 100, max: 600_000 }),
+  DATABASE_ACQUIRE_TIMEOUT_MS: env.int(5000, { min: 100, max: 60_000 }),
 
   /** How long an Idempotency-Key is remembered (per user) before it is purged. */
   IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, { min: 1, max: 24 * 30 }),
@@ -71,7 +115,46 @@ export type CardApiConfig = z.output<typeof configSchema>;
 
 /** Reads and validates the environment once, at start-up; the only reader of process.env in card-api. */
 export function loadConfig(environment: Record<string, string | undefined> = process.env): CardApiConfig {
-  return parseEnv(configSchema, environment);
+  const config = parseEnv(configSchema, environment);
+  const problems = [...productionProblems(config, environment), ...consistencyProblems(config)];
+  if (problems.length > 0) {
+    throw new ConfigError(problems);
+  }
+  return config;
+}
+
+/**
+ * What production refuses: the published development secret, and defaults for whom tokens must be issued by and
+ * for (a token minted for another service of the same identity provider must not be accepted here).
+ */
+function productionProblems(
+  config: CardApiConfig,
+  environment: Record<string, string | undefined>,
+): string[] {
+  if (config.NODE_ENV !== 'production') {
+    return [];
+  }
+  const problems: string[] = [];
+  if (!config.JWT_JWKS_URL && config.JWT_SECRET === DEVELOPMENT_JWT_SECRET) {
+    problems.push(
+      'JWT_SECRET: the development secret is refused in production; set JWT_JWKS_URL or a secret of your own',
+    );
+  }
+  if (config.JWT_JWKS_URL && new URL(config.JWT_JWKS_URL).protocol !== 'https:') {
+    problems.push('JWT_JWKS_URL: must be https in production');
+  }
+  for (const variable of ['JWT_ISSUER', 'JWT_AUDIENCE'] as const) {
+    if (!environment[variable]?.trim()) {
+      problems.push(`${variable}: must be set explicitly in production`);
+    }
+  }
+  return problems;
+}
+
+function consistencyProblems(config: CardApiConfig): string[] {
+  return config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS
+    ? ['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']
+    : [];
 }
 
 /** The topic names this process uses (configurable, so tests can give each file its own). */

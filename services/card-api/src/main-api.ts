@@ -14,7 +14,8 @@ import { CardChangeWaiters, Channels, CoalescingNotifier, PgListener } from './d
 import { requestCardTransaction } from './data-access/transactions';
 import { ensureAdmin, findUserByExternalId } from './data-access/users.repository';
 import { createApp } from './entry-points/http/app';
-import { authenticate, hs256Verifier } from './entry-points/http/auth';
+import { cardCreationRateLimit, LongPollSlots } from './entry-points/http/abuse-limits';
+import { authenticate, tokenVerifier } from './entry-points/http/auth';
 import { PeriodicJob } from './entry-points/jobs/periodic-job';
 import { startReconciliationJob } from './entry-points/jobs/reconciliation';
 import { startSagaReaper } from './entry-points/jobs/saga-reaper';
@@ -29,7 +30,13 @@ export interface RunningApi {
 /** Starts the card HTTP API. Listens on HTTP_PORT (0 = any free port). */
 export async function start(config: CardApiConfig = loadConfig()): Promise<RunningApi> {
   const logger = createLogger({ service: 'card-api', level: config.LOG_LEVEL });
-  const db = createDatabase({ url: config.DATABASE_URL, poolMax: config.DATABASE_POOL_MAX, logger });
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolMax: config.DATABASE_POOL_MAX,
+    logger,
+    acquireTimeoutMs: config.DATABASE_ACQUIRE_TIMEOUT_MS,
+    statementTimeoutMs: config.DATABASE_STATEMENT_TIMEOUT_MS,
+  });
   const kafkaProbe = new KafkaProbe(
     { clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS },
     logger,
@@ -60,14 +67,18 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     waiters,
     shutdown: shutdown.signal,
     bodyLimit: config.HTTP_BODY_LIMIT,
+    corsAllowedOrigins: config.CORS_ALLOWED_ORIGINS,
+    trustProxyHops: config.HTTP_TRUST_PROXY_HOPS,
     longPollMaxSeconds: config.LONG_POLL_MAX_SECONDS,
+    longPollSlots: new LongPollSlots(config.LONG_POLL_MAX_CONCURRENT_PER_USER),
+    cardCreationRateLimit: cardCreationRateLimit(db, {
+      perUser: config.RATE_LIMIT_CARD_CREATE_PER_USER,
+      perClientAddress: config.RATE_LIMIT_CARD_CREATE_PER_IP,
+      windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+    }),
     idempotencyKeyTtlHours: config.IDEMPOTENCY_KEY_TTL_HOURS,
     authenticate: authenticate({
-      verify: hs256Verifier({
-        secret: config.JWT_SECRET,
-        issuer: config.JWT_ISSUER,
-        audience: config.JWT_AUDIENCE,
-      }),
+      verify: tokenVerifier(config),
       findUser: (externalId) => findUserByExternalId(externalId, db),
     }),
     requestCardDeps: {
@@ -83,7 +94,10 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     ],
   });
 
-  const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
+  const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST, {
+    headersTimeoutMs: config.HTTP_HEADERS_TIMEOUT_MS,
+    requestTimeoutMs: config.HTTP_REQUEST_TIMEOUT_MS,
+  });
   logger.info({ url }, 'card-api listening');
 
   // Background jobs of every replica: the saga-deadline reaper and reconciliation (both safe side by side).

@@ -126,7 +126,13 @@ export class FaultCluster {
     this.specs.set('card-api', {
       service: 'card-api',
       entry: 'main-api',
-      env: { ...common, HTTP_PORT: String(apiPort) },
+      // The load comes from one address at a pace no real user keeps; abuse limits are not under test here.
+      env: {
+        ...common,
+        HTTP_PORT: String(apiPort),
+        RATE_LIMIT_CARD_CREATE_PER_USER: '100000',
+        RATE_LIMIT_CARD_CREATE_PER_IP: '100000',
+      },
       readyUrl: `${this.apiUrl}/healthz`,
     });
     this.specs.set('outbox-relay', { service: 'card-api', entry: 'main-outbox-relay', env: common });

@@ -11,6 +11,7 @@ export function createDatabase(options: {
   poolMax: number;
   logger?: Logger;
   acquireTimeoutMs?: number;
+  statementTimeoutMs?: number;
 }): Knex {
   return createKnex({ ...options, migrations });
 }

@@ -31,6 +31,9 @@ export function testConfig(databaseUrl: string, overrides: Record<string, string
     KAFKA_BROKERS: testKafkaBrokers().join(','),
     // Scheduled reconciliation would compare this test's cards with whatever provider answers on PROVIDER_URL.
     RECONCILIATION_INTERVAL_MS: '0',
+    // Tests create cards faster than any user would; the abuse limits have tests of their own.
+    RATE_LIMIT_CARD_CREATE_PER_USER: '100000',
+    RATE_LIMIT_CARD_CREATE_PER_IP: '100000',
     ...overrides,
   });
 }

@@ -1,7 +1,9 @@
 import { randomUUID } from 'node:crypto';
 
 import { healthRoutes, type Logger, type ReadinessCheck } from '@cards/platform';
+import cors from 'cors';
 import express, { type Express } from 'express';
+import helmet from 'helmet';
 
 import { adminRoutes } from './admin.routes';
 import { authenticate } from './auth';
@@ -14,14 +16,42 @@ export interface AppDeps extends CardsRouteDeps {
   readinessChecks: readonly ReadinessCheck[];
   authenticate: ReturnType<typeof authenticate>;
   bodyLimit: string;
+  /** Browser origins allowed by CORS; empty closes the API to every browser origin. */
+  corsAllowedOrigins: readonly string[];
+  /** Proxy hops whose X-Forwarded-For is believed for the client address (rate limits key on it). */
+  trustProxyHops: number;
 }
+
+/** Headers a browser client may send and read, when its origin is allowed. */
+const corsHeaders = {
+  allowed: [
+    'Authorization',
+    'Content-Type',
+    'Idempotency-Key',
+    'Prefer',
+    'If-None-Match',
+    'X-Request-Id',
+    'traceparent',
+  ],
+  exposed: ['Location', 'Retry-After', 'ETag', 'X-Request-Id', 'Preference-Applied', 'Idempotent-Replayed'],
+};
 
 /** Builds the express application; no I/O happens until a request arrives. */
 export function createApp(deps: AppDeps): Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  app.set('trust proxy', deps.trustProxyHops > 0 ? deps.trustProxyHops : false);
   app.set('query parser', 'simple');
+  // helmet's defaults suit an API and the docs page alike (a strict CSP, nosniff, no framing, HSTS).
+  app.use(helmet());
+  app.use(
+    cors({
+      origin: deps.corsAllowedOrigins.length > 0 ? [...deps.corsAllowedOrigins] : false,
+      allowedHeaders: corsHeaders.allowed,
+      exposedHeaders: corsHeaders.exposed,
+      maxAge: 600,
+    }),
+  );
   app.use((req, res, next) => {
     const incoming = req.get('x-request-id');
     const requestId = incoming && /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();

@@ -8,7 +8,7 @@ import {
 import { randomUUID } from 'node:crypto';
 
 import type { Logger } from '@cards/platform';
-import { Router, type Request, type Response } from 'express';
+import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Knex } from 'knex';
 
 import { findUserCard, listCards } from '../../data-access/cards.repository';
@@ -17,6 +17,7 @@ import type { CardChangeWaiters } from '../../data-access/notifications';
 import { isTerminal, type CardRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
 import { requestCard, type RequestCardDeps } from '../../domain/request-card';
+import type { LongPollSlots } from './abuse-limits';
 import { currentUser, requireJsonBody } from './auth';
 import { etagOf, ifNoneMatchHits, toCardResponse } from './cards.mapper';
 import { decodeCursor, encodeCursor } from './cursor';
@@ -28,6 +29,10 @@ export interface CardsRouteDeps {
   requestCardDeps: Omit<RequestCardDeps, 'newId' | 'now'>;
   waiters: CardChangeWaiters;
   longPollMaxSeconds: number;
+  /** Bounds the long-polls each user holds open. */
+  longPollSlots: LongPollSlots;
+  /** Refuses card requests over the abuse limits (429). */
+  cardCreationRateLimit: RequestHandler;
   /** Aborted when the process shuts down: held long-polls answer at once with what they have. */
   shutdown: AbortSignal;
   /** How long an Idempotency-Key is remembered; an older one is treated as new. */
@@ -80,7 +85,7 @@ function sendCard(req: Request, res: Response, card: CardRecord, status: number)
 export function cardsRoutes(deps: CardsRouteDeps): Router {
   const router = Router();
 
-  router.post('/v1/cards', requireJsonBody, async (req, res) => {
+  router.post('/v1/cards', requireJsonBody, deps.cardCreationRateLimit, async (req, res) => {
     const user = currentUser(res);
     const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
     const create = async (cardId?: string): Promise<RecordedResponse> => {
@@ -143,6 +148,10 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
       return;
     }
     const waitSeconds = Math.min(requested, deps.longPollMaxSeconds);
+    if (waitSeconds > 0) {
+      // Given back when the response ends, however it ends (answered, failed, or the client went away).
+      res.on('close', deps.longPollSlots.acquire(user.id));
+    }
     res.set('Preference-Applied', `wait=${waitSeconds}`);
     const deadline = Date.now() + waitSeconds * 1000;
     const abandoned = new AbortController();

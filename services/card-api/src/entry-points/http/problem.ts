@@ -1,6 +1,7 @@
 import { ErrorCode, problemType, type Problem } from '@cards/contracts';
 import { sendProblem, type Logger, type ProblemInput } from '@cards/platform';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
+import { KnexTimeoutError } from 'knex';
 
 import { AppError, type ErrorKind } from '../../domain/errors';
 
@@ -88,6 +89,21 @@ function isBodyParserError(error: unknown): error is BodyParserError {
   return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string';
 }
 
+/** PostgreSQL codes of a statement cancelled by statement_timeout, a server shutting down, and no free connection. */
+const DATABASE_BUSY_CODES = new Set(['57014', '57P01', '53300']);
+
+/**
+ * The database is saturated or unreachable: no pooled connection came free in time, or a statement ran past its
+ * timeout. The request may well succeed later, so it is a 503 with Retry-After, not a 500.
+ */
+function isDatabaseBusy(error: unknown): boolean {
+  if (error instanceof KnexTimeoutError) {
+    return true;
+  }
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (DATABASE_BUSY_CODES.has(code) || code === 'ECONNREFUSED');
+}
+
 /**
  * Maps every error to problem+json. Expected failures (AppError) keep their code and message; anything else is a
  * 500 whose body says nothing about internals, and is logged with the request id so an operator can find it.
@@ -122,6 +138,21 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
         });
         return;
       }
+    }
+    if (isDatabaseBusy(error)) {
+      logger.warn({ err: error, requestId: res.locals['requestId'], path: req.path }, 'database busy');
+      sendProblem(
+        res,
+        {
+          status: 503,
+          code: ErrorCode.SERVICE_UNAVAILABLE,
+          title: 'Service Unavailable',
+          detail:
+            'The service is overloaded or a dependency is unreachable; retry after Retry-After seconds.',
+        },
+        { 'Retry-After': '2' },
+      );
+      return;
     }
     logger.error({ err: error, requestId: res.locals['requestId'], path: req.path }, 'unexpected error');
     sendProblem(res, {
