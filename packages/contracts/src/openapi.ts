@@ -39,9 +39,18 @@ export function buildOpenApiDocument(): OpenApiDocument {
     content: { [PROBLEM_CONTENT_TYPE]: { schema: Problem } },
   });
   const json = <T extends z.ZodType>(schema: T) => ({ 'application/json': { schema } });
+  const retryAfter = (description: string) => ({
+    'Retry-After': { schema: { type: 'integer' as const }, description },
+  });
   const authErrors = {
     401: problem('Missing or invalid token (UNAUTHENTICATED).'),
     403: problem('The token names no known user, or the route needs the admin role (FORBIDDEN).'),
+    503: {
+      ...problem(
+        'The database is saturated or unreachable, or the token keys could not be fetched (SERVICE_UNAVAILABLE).',
+      ),
+      headers: retryAfter('Seconds before retrying.'),
+    },
   };
   const cardHeaders = {
     ETag: { schema: { type: 'string' as const }, description: 'Changes when the card does.' },
@@ -113,6 +122,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
       },
       413: problem('Body too large (PAYLOAD_TOO_LARGE).'),
       415: problem('Body is not application/json (UNSUPPORTED_MEDIA_TYPE).'),
+      429: {
+        ...problem(
+          'Too many card requests from this user or this client address in the window, counted across every ' +
+            'replica (RATE_LIMITED).',
+        ),
+        headers: retryAfter('Seconds until the window lets a request through.'),
+      },
       422: {
         ...problem(
           'Validation failed (VALIDATION_FAILED), with the failing fields (recorded and replayed under an ' +
@@ -147,6 +163,12 @@ export function buildOpenApiDocument(): OpenApiDocument {
       304: { description: 'Unchanged since the ETag given in If-None-Match.' },
       ...authErrors,
       404: problem('No such card of yours (CARD_NOT_FOUND).'),
+      429: {
+        ...problem(
+          'With Prefer: wait, the user already holds the maximum of open long-polls (LONG_POLL_LIMIT_REACHED).',
+        ),
+        headers: retryAfter('Seconds before retrying.'),
+      },
     },
   });
 

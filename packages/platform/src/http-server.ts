@@ -28,7 +28,12 @@ export async function listen(
   const { createServer } = await import('node:http');
   // These bound receiving the request only; a long-poll's wait for its answer is not cut short by them.
   const server = createServer(
-    { headersTimeout: timeouts.headersTimeoutMs, requestTimeout: timeouts.requestTimeoutMs },
+    {
+      headersTimeout: timeouts.headersTimeoutMs,
+      requestTimeout: timeouts.requestTimeoutMs,
+      // Node checks the two timeouts on this period (30 s by default), which would let a slow sender overstay.
+      connectionsCheckingInterval: Math.min(1000, timeouts.headersTimeoutMs),
+    },
     app,
   );
   server.listen(port, host);
