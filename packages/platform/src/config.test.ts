@@ -37,4 +37,16 @@ describe('parseEnv', () => {
   it('when a number is out of bounds, then it is refused, saying the bound', () => {
     expect(() => parseEnv(schema, { PORT: '70000' })).toThrow('PORT: must be at most 65535 (got "70000")');
   });
+
+  it('when a secret or a URL with a password is rejected, then the error does not echo the secret or the password', () => {
+    const withSecret = z.object({ JWT_SECRET: z.string().min(32), DATABASE_URL: schema.shape.DATABASE_URL });
+    const attempt = () =>
+      parseEnv(withSecret, {
+        JWT_SECRET: 'too-short-but-secret',
+        DATABASE_URL: 'mysql://app:hunter2@db/cards',
+      });
+    expect(attempt).toThrow(/JWT_SECRET/);
+    expect(attempt).toThrow(/DATABASE_URL: .*\(got "mysql:\/\/app:\[redacted\]@db\/cards"\)/);
+    expect(attempt).not.toThrow(/too-short-but-secret|hunter2/);
+  });
 });

@@ -1,5 +1,7 @@
 import { z } from 'zod';
 
+import { isRedactedKey, maskUrlCredentials } from './logger';
+
 /** Raised when the environment does not satisfy a process's config schema; names every offending variable. */
 export class ConfigError extends Error {
   constructor(readonly problems: readonly string[]) {
@@ -24,7 +26,11 @@ export function parseEnv<Schema extends z.ZodType>(
     result.error.issues.map((issue) => {
       const variable = issue.path.join('.') || '(environment)';
       const value = issue.path.length === 1 ? env[String(issue.path[0])] : undefined;
-      const shown = value === undefined ? '' : ` (got ${JSON.stringify(value)})`;
+      // The message goes to stderr, hence the log: a secret is not echoed, a URL's password is masked.
+      const shown =
+        value === undefined || isRedactedKey(variable)
+          ? ''
+          : ` (got ${JSON.stringify(maskUrlCredentials(value))})`;
       return `${variable}: ${issue.message}${shown}`;
     }),
   );

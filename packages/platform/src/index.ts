@@ -7,3 +7,4 @@ export * from './kafka';
 export * from './lifecycle';
 export * from './logger';
 export * from './problem';
+export * from './request-logger';

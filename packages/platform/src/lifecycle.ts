@@ -79,6 +79,8 @@ export function runService<Config extends { SHUTDOWN_TIMEOUT_MS: number }>(
     start: async () => {
       const config = loadConfig();
       const running = await start(config);
+      // What the process really runs with, for whoever reads its log; the logger masks secrets and URL passwords.
+      running.logger.info({ config }, 'effective configuration');
       return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
     },
   });

@@ -164,6 +164,24 @@ describe('HttpProviderClient', () => {
       });
     });
 
+    it('when the provider’s message holds a card number or is huge, then the number is removed and the length bounded', async () => {
+      provider.answer = (res) => {
+        json(res, 422, {
+          error: 'card_declined',
+          message: `Card 4111 1111 1111 1111 and 5500-0000-0000-0004 declined (ref 2026112812) ${'x'.repeat(2000)}`,
+        });
+      };
+
+      const outcome = await client.createCard(buildRequest(), randomUUID());
+      expect(outcome).toMatchObject({
+        kind: 'rejected',
+        message: expect.stringMatching(
+          /^Card \[number removed\] and \[number removed\] declined \(ref 2026112812\) x+$/,
+        ) as unknown,
+      });
+      expect((outcome as { message: string }).message).toHaveLength(500);
+    });
+
     it('when a 4xx carries no error body, then it is rejected with a message naming the status', async () => {
       provider.answer = (res) => res.writeHead(400).end('bad');
 

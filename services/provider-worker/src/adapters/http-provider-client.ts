@@ -14,6 +14,17 @@ export interface HttpProviderClientOptions {
 type Exchange =
   { ok: true; status: number; body: unknown; bodyIsJson: boolean } | { ok: false; reason: string };
 
+/** A run of 12 to 19 digits, spaced or dashed: the shape of a card number. */
+const CARD_NUMBER_LIKE = /(?<![\dA-Za-z])\d(?:[ -]?\d){11,18}(?![\dA-Za-z])/g;
+
+/**
+ * The provider's free text travels on: into the failure event, the card row, the client's answer and the logs. It
+ * is someone else's text, so anything shaped like a card number is removed and its length bounded before it does.
+ */
+export function scrubProviderText(text: string): string {
+  return text.replace(CARD_NUMBER_LIKE, '[number removed]').slice(0, 500);
+}
+
 /**
  * The provider's HTTP API behind the ProviderClient port: one call per method, each bounded by a timeout, every
  * answer mapped to an outcome. 5xx, 408, 429, refused connections and timeouts are `unavailable`: the provider
@@ -79,7 +90,9 @@ export class HttpProviderClient implements ProviderClient {
       return {
         kind: 'rejected',
         status,
-        message: error.success ? error.data.message : `Provider refused the request with HTTP ${status}`,
+        message: error.success
+          ? scrubProviderText(error.data.message)
+          : `Provider refused the request with HTTP ${status}`,
       };
     }
     // Redirects are not followed (see post) and 1xx never reaches here: neither is in the contract.

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 
-import { healthRoutes, type Logger, type ReadinessCheck } from '@cards/platform';
+import { healthRoutes, requestLogger, type Logger, type ReadinessCheck } from '@cards/platform';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -59,6 +59,7 @@ export function createApp(deps: AppDeps): Express {
     res.set('X-Request-Id', requestId);
     next();
   });
+  app.use(requestLogger(deps.logger));
   app.use(healthRoutes(deps.readinessChecks));
   app.use(docsRoutes());
   app.use(express.json({ limit: deps.bodyLimit, type: 'application/json', strict: true }));
