@@ -3,6 +3,13 @@ import { z } from 'zod';
 import { CardColorSchema, FailureCodeSchema } from './cards';
 import type { TopicNames } from './topics';
 
+/**
+ * Text a consumer stores: PostgreSQL's text and jsonb hold neither NUL nor an unpaired surrogate (which JSON carries
+ * as "\ud800"). An event with either would fail its handler on every attempt, where it belongs on the dead-letter
+ * topic at once.
+ */
+const StorableText = z.string().regex(/^[^\0\p{Cs}]*$/u, 'must not contain NUL or unpaired surrogates');
+
 /** Event types (CloudEvents `type`). */
 export const EventType = {
   provisionRequested: 'card.provision.requested',
@@ -22,13 +29,13 @@ export const CardProvisionRequestedSchema = z.strictObject({
 
 export const CardCancelRequestedSchema = z.strictObject({
   cardId: z.uuid(),
-  providerCardId: z.string().min(1).max(100),
-  reason: z.string().min(1).max(500),
+  providerCardId: StorableText.min(1).max(100),
+  reason: StorableText.min(1).max(500),
 });
 
 export const CardProvisionedSchema = z.strictObject({
   cardId: z.uuid(),
-  providerCardId: z.string().min(1).max(100),
+  providerCardId: StorableText.min(1).max(100),
   last4: z.string().regex(/^\d{4}$/),
   expMonth: z.number().int().min(1).max(12),
   expYear: z.number().int().min(2000).max(2100),
@@ -37,13 +44,13 @@ export const CardProvisionedSchema = z.strictObject({
 export const CardProvisioningFailedSchema = z.strictObject({
   cardId: z.uuid(),
   code: FailureCodeSchema,
-  message: z.string().max(1000),
+  message: StorableText.max(1000),
   attempts: z.number().int().min(0),
 });
 
 export const CardCancelledSchema = z.strictObject({
   cardId: z.uuid(),
-  providerCardId: z.string().min(1).max(100),
+  providerCardId: StorableText.min(1).max(100),
 });
 
 /** Each event type's data schema and the topic (a key of TopicNames) it travels on. */
@@ -87,15 +94,15 @@ export const EventHeaders = {
 } as const;
 
 const EnvelopeSchema = z.object({
-  [EventHeaders.id]: z.string().min(1).max(200),
+  [EventHeaders.id]: StorableText.min(1).max(200),
   [EventHeaders.type]: z.enum(Object.values(EventType) as [EventType, ...EventType[]]),
-  [EventHeaders.source]: z.string().min(1).max(200),
+  [EventHeaders.source]: StorableText.min(1).max(200),
   [EventHeaders.specversion]: z.literal('1.0'),
   [EventHeaders.time]: z.iso.datetime({ offset: true }),
-  [EventHeaders.subject]: z.string().min(1).max(200),
+  [EventHeaders.subject]: StorableText.min(1).max(200),
   [EventHeaders.contentType]: z.literal('application/json'),
-  [EventHeaders.correlationId]: z.string().max(200).optional(),
-  [EventHeaders.traceparent]: z.string().max(200).optional(),
+  [EventHeaders.correlationId]: StorableText.max(200).optional(),
+  [EventHeaders.traceparent]: StorableText.max(200).optional(),
 });
 
 /** A Kafka message as our port sees it: string key, string headers, string value. */

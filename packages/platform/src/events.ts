@@ -71,7 +71,7 @@ export class KafkaEventPublisher implements EventPublisher {
   async sendRaw(
     batches: readonly {
       topic: string;
-      messages: readonly { key: string | null; value: string | null; headers: IHeaders }[];
+      messages: readonly { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[];
     }[],
   ): Promise<void> {
     await this.connect();
@@ -119,6 +119,23 @@ export class KafkaEventPublisher implements EventPublisher {
       // Java-compatible murmur2 hashing: a card id maps to the same partition as Kafka's own tools would pick.
       createPartitioner: Partitioners.DefaultPartitioner,
     });
+  }
+}
+
+/**
+ * Sleeps `ms`, heartbeating every second meanwhile when given a heartbeat: in eachMessage mode kafkajs sends none
+ * while a handler runs, and a backoff longer than the session timeout would get the member thrown out of its group
+ * and the message redelivered from the start, for ever.
+ */
+async function sleepWithHeartbeats(ms: number, heartbeat?: () => Promise<void>): Promise<void> {
+  if (!heartbeat) {
+    await sleep(ms);
+    return;
+  }
+  const until = Date.now() + ms;
+  for (let left = ms; left > 0; left = until - Date.now()) {
+    await sleep(Math.min(left, 1000));
+    await heartbeat();
   }
 }
 
@@ -322,8 +339,10 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         topic: deadLetterTopic(context.topic),
         messages: [
           {
-            key: message.key?.toString() ?? null,
-            value: message.value?.toString() ?? null,
+            // The original bytes, not a decoding of them: a message that is not UTF-8 stays exactly as it was (and
+            // does not grow past the broker's size limit by being re-encoded).
+            key: message.key ?? null,
+            value: message.value ?? null,
             headers: {
               ...message.headers,
               [DeadLetterHeaders.reason]: reason.slice(0, 2000),
@@ -437,7 +456,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         if (controls.abandonOnStop) {
           await sleep(delay, undefined, { signal: stopping.signal }).catch(() => undefined);
         } else {
-          await sleep(delay);
+          await sleepWithHeartbeats(delay, controls.heartbeat);
         }
         attempt += 1;
       }

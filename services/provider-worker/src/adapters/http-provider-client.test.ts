@@ -182,6 +182,18 @@ describe('HttpProviderClient', () => {
       expect((outcome as { message: string }).message).toHaveLength(500);
     });
 
+    it('when the provider’s message holds NUL or lone surrogates, then what travels on is storable text', async () => {
+      provider.answer = (res) => {
+        res.writeHead(422, { 'content-type': 'application/json' });
+        res.end('{"error":"x","message":"bad\\u0000 text \\ud800 here"}');
+      };
+
+      await expect(client.createCard(buildRequest(), randomUUID())).resolves.toMatchObject({
+        kind: 'rejected',
+        message: 'bad text \ufffd here',
+      });
+    });
+
     it('when a 4xx carries no error body, then it is rejected with a message naming the status', async () => {
       provider.answer = (res) => res.writeHead(400).end('bad');
 

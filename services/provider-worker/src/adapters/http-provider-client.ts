@@ -19,10 +19,19 @@ const CARD_NUMBER_LIKE = /(?<![\dA-Za-z])\d(?:[ -]?\d){11,18}(?![\dA-Za-z])/g;
 
 /**
  * The provider's free text travels on: into the failure event, the card row, the client's answer and the logs. It
- * is someone else's text, so anything shaped like a card number is removed and its length bounded before it does.
+ * is someone else's text, so anything shaped like a card number or unstorable is removed, and its length bounded,
+ * before it does.
  */
 export function scrubProviderText(text: string): string {
-  return text.replace(CARD_NUMBER_LIKE, '[number removed]').slice(0, 500);
+  return (
+    text
+      .replace(CARD_NUMBER_LIKE, '[number removed]')
+      // NUL and lone surrogates cannot be stored (PostgreSQL text, our event contracts refuse them).
+      .replaceAll('\u0000', '')
+      // Cut before mending: a cut through a surrogate pair leaves a lone half, which toWellFormed then replaces.
+      .slice(0, 500)
+      .toWellFormed()
+  );
 }
 
 /**

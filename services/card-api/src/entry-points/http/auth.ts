@@ -174,7 +174,10 @@ export function authenticate(deps: {
       res.set('WWW-Authenticate', 'Bearer error="invalid_token"');
       throw unauthenticated('The token is invalid or expired.');
     }
-    const user = await deps.findUser(subject);
+    // A subject no user could have (external ids are 1–200 characters of storable text) names no known user; it is
+    // not sent to the database, which would refuse a NUL with an error.
+    const storable = subject.length <= 200 && subject.isWellFormed() && !subject.includes('\u0000');
+    const user = storable ? await deps.findUser(subject) : undefined;
     if (!user) {
       throw new AppError({
         code: ErrorCode.FORBIDDEN,

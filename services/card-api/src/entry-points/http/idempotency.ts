@@ -74,24 +74,61 @@ export function parseIdempotencyKey(values: readonly string[] | undefined): stri
   return key;
 }
 
-function sortedKeys(value: unknown): unknown {
-  if (Array.isArray(value)) {
-    return value.map(sortedKeys);
-  }
-  if (value !== null && typeof value === 'object') {
-    const object = value as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(object)
-        .sort()
-        .map((name) => [name, sortedKeys(object[name])]),
-    );
-  }
-  return value;
+/** Values JSON.stringify leaves out of an object (and writes as null in an array). */
+function omittedByJson(value: unknown): boolean {
+  return value === undefined || typeof value === 'function' || typeof value === 'symbol';
 }
 
-/** JSON with object members in sorted order at every depth, so the same data always gives the same text. */
+/**
+ * The order members are written in: sorted, then as an object built from the sorted names would enumerate them
+ * (integer-like names first, ascending). The hash was once JSON.stringify of such an object; keeping its order
+ * keeps the hashes already stored valid.
+ */
+function memberOrder(object: Record<string, unknown>): string[] {
+  const sorted = Object.keys(object).sort();
+  return Object.keys(Object.fromEntries(sorted.map((name) => [name, true])));
+}
+
+/**
+ * JSON with object members in sorted order at every depth, so the same data always gives the same text. It walks
+ * the value with a stack of its own, not by recursion: a body of a few thousand nested arrays fits in the body
+ * limit and would overflow the call stack (JSON.stringify's too), turning a client's garbage into a 500.
+ */
 export function canonicalJson(value: unknown): string {
-  return value === undefined ? 'null' : JSON.stringify(sortedKeys(value));
+  const text: string[] = [];
+  // Popped from the end: each entry is a value still to write, or a piece of punctuation to copy as it is.
+  const pending: ({ value: unknown } | { literal: string })[] = [{ value }];
+  for (let next = pending.pop(); next !== undefined; next = pending.pop()) {
+    if ('literal' in next) {
+      text.push(next.literal);
+      continue;
+    }
+    const current = next.value;
+    if (Array.isArray(current)) {
+      pending.push({ literal: ']' });
+      for (let index = current.length - 1; index >= 0; index--) {
+        pending.push({ value: current[index] ?? null });
+        if (index > 0) {
+          pending.push({ literal: ',' });
+        }
+      }
+      pending.push({ literal: '[' });
+    } else if (current !== null && typeof current === 'object') {
+      const object = current as Record<string, unknown>;
+      const names = memberOrder(object).filter((name) => !omittedByJson(object[name]));
+      pending.push({ literal: '}' });
+      for (let index = names.length - 1; index >= 0; index--) {
+        const name = names[index] ?? '';
+        pending.push({ value: object[name] });
+        pending.push({ literal: `${index > 0 ? ',' : ''}${JSON.stringify(name)}:` });
+      }
+      pending.push({ literal: '{' });
+    } else {
+      // No body (undefined) hashes as null, as it always has; so does anything else JSON has no text for.
+      text.push(omittedByJson(current) ? 'null' : JSON.stringify(current));
+    }
+  }
+  return text.join('');
 }
 
 /** The fingerprint a key is bound to: sha256 of the method, the path and the canonical JSON body. */

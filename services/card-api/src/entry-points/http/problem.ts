@@ -80,13 +80,57 @@ export const routeNotFound: RequestHandler = (req, res) => {
   });
 };
 
-interface BodyParserError {
-  type: string;
-  status?: number;
+/** The status an http-errors error carries (the body parser's, the router's); undefined for any other error. */
+function httpErrorStatus(error: unknown): number | undefined {
+  const status =
+    typeof error === 'object' && error !== null ? (error as { status?: unknown }).status : undefined;
+  return typeof status === 'number' ? status : undefined;
 }
 
-function isBodyParserError(error: unknown): error is BodyParserError {
-  return typeof error === 'object' && error !== null && typeof (error as BodyParserError).type === 'string';
+/**
+ * The problem for a request the libraries in front of our routes could not read: a path the router cannot
+ * percent-decode, a body the parser refuses (not JSON, too large, a charset or Content-Encoding it does not take, a
+ * compressed stream that is not one). They raise http-errors with a 4xx status: the client's fault, never our 500.
+ * Undefined for anything else; our own errors carry a kind and never get here.
+ */
+function unreadableRequestProblem(error: unknown): ProblemInput | undefined {
+  const status = httpErrorStatus(error);
+  if (error instanceof URIError && status === 400) {
+    // A path that is not valid percent-encoding names nothing we serve, like any other unknown path.
+    return {
+      status: 404,
+      code: ErrorCode.ROUTE_NOT_FOUND,
+      title: 'Not Found',
+      detail: 'The request path is not valid percent-encoding.',
+    };
+  }
+  switch (status) {
+    case 400: {
+      const notJson = (error as { type?: unknown }).type === 'entity.parse.failed';
+      return {
+        status: 400,
+        code: ErrorCode.MALFORMED_JSON,
+        title: 'Malformed JSON',
+        detail: notJson ? 'The request body is not valid JSON.' : 'The request body could not be read.',
+      };
+    }
+    case 413:
+      return {
+        status: 413,
+        code: ErrorCode.PAYLOAD_TOO_LARGE,
+        title: 'Payload Too Large',
+        detail: 'The request body exceeds the size limit.',
+      };
+    case 415:
+      return {
+        status: 415,
+        code: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
+        title: 'Unsupported Media Type',
+        detail: 'Send the body as UTF-8 application/json.',
+      };
+    default:
+      return undefined;
+  }
 }
 
 /** PostgreSQL codes of a statement cancelled by statement_timeout, a server shutting down, and no free connection. */
@@ -119,25 +163,10 @@ export function problemHandler(logger: Logger): ErrorRequestHandler {
       sendProblem(res, expected.problem, expected.headers);
       return;
     }
-    if (isBodyParserError(error)) {
-      if (error.type === 'entity.parse.failed') {
-        sendProblem(res, {
-          status: 400,
-          code: ErrorCode.MALFORMED_JSON,
-          title: 'Malformed JSON',
-          detail: 'The request body is not valid JSON.',
-        });
-        return;
-      }
-      if (error.type === 'entity.too.large') {
-        sendProblem(res, {
-          status: 413,
-          code: ErrorCode.PAYLOAD_TOO_LARGE,
-          title: 'Payload Too Large',
-          detail: 'The request body exceeds the size limit.',
-        });
-        return;
-      }
+    const unreadable = unreadableRequestProblem(error);
+    if (unreadable) {
+      sendProblem(res, unreadable);
+      return;
     }
     if (isDatabaseBusy(error)) {
       logger.warn({ err: error, requestId: res.locals['requestId'], path: req.path }, 'database busy');

@@ -3,6 +3,18 @@ import type { z } from 'zod';
 
 import { AppError } from '../../domain/errors';
 
+/**
+ * NUL and unpaired surrogates, which JSON text can carry but PostgreSQL's text and jsonb cannot: an answer that
+ * echoes them (a refused key's name in a message) could not be recorded for its Idempotency-Key, and the key would
+ * stay claimed.
+ */
+const UNSTORABLE = /[\0\p{Cs}]/gu;
+
+/** Text from a client made safe to answer with and to store: unstorable characters become U+FFFD. */
+function storableText(text: string): string {
+  return text.replace(UNSTORABLE, '\uFFFD');
+}
+
 /** Parses `value` with `schema`, or throws a 422 naming each failing field. */
 export function parseOrThrow<Schema extends z.ZodType>(
   schema: Schema,
@@ -20,9 +32,20 @@ export function parseOrThrow<Schema extends z.ZodType>(
     details: {
       detail: `The request ${where} is not valid.`,
       errors: result.error.issues.map((issue) => ({
-        path: [where, ...issue.path.map(String)].join('.'),
-        message: issue.message,
+        path: storableText([where, ...issue.path.map(String)].join('.')),
+        message: storableText(issue.message),
       })),
     },
   });
+}
+
+const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+/**
+ * The W3C `traceparent` header when it has the standard's shape, else undefined (a tracing hint is dropped, never
+ * refused). It travels into the outbox event, whose envelope caps it at 200 characters: a longer one stored there
+ * could never be published and would hold up the relay for every card behind it.
+ */
+export function traceparentOf(header: string | undefined): string | undefined {
+  return header !== undefined && TRACEPARENT.test(header) ? header : undefined;
 }
