@@ -43,7 +43,9 @@ describe('card-api config in production', () => {
   });
 
   it('when the issuer or the audience is left to its default, then it refuses to start naming each', () => {
-    expect(() => loadConfig({ ...production, JWT_ISSUER: undefined })).toThrow(/JWT_ISSUER: must be set explicitly/);
+    expect(() => loadConfig({ ...production, JWT_ISSUER: undefined })).toThrow(
+      /JWT_ISSUER: must be set explicitly/,
+    );
     expect(() => loadConfig({ ...production, JWT_AUDIENCE: undefined })).toThrow(
       /JWT_AUDIENCE: must be set explicitly/,
     );
