@@ -5,3 +5,4 @@ export * from './openapi';
 export * from './problem';
 export * from './provider';
 export * from './topics';
+export * from './metrics';

@@ -6,6 +6,7 @@ import {
   deadLetterTopic,
   encodeEvent,
   EventCatalog,
+  EventHeaders,
   Topics,
   type AnyCardEvent,
   type EncodedEvent,
@@ -41,6 +42,8 @@ export class KafkaEventPublisher implements EventPublisher {
   constructor(
     private readonly kafka: Kafka,
     private readonly topics: TopicNames = Topics,
+    /** When given, each published event gets a log line naming its card and request id (the saga's trail). */
+    private readonly logger?: Logger,
   ) {
     this.producer = this.createProducer();
   }
@@ -65,6 +68,18 @@ export class KafkaEventPublisher implements EventPublisher {
       byTopic.set(topic, [...(byTopic.get(topic) ?? []), encoded]);
     }
     await this.sendRaw([...byTopic].map(([topic, messages]) => ({ topic, messages })));
+    for (const event of events) {
+      this.logger?.info(
+        {
+          eventId: event.id,
+          type: event.type,
+          cardId: event.subject,
+          correlationId: event.correlationId,
+          topic: this.topics[EventCatalog[event.type].topic],
+        },
+        'event published',
+      );
+    }
   }
 
   /** Sends already-encoded messages (dead letters, replays); the same guarantees as publish. */
@@ -358,7 +373,8 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
       },
     ]);
     const { signal: _signal, ...where } = context;
-    log.warn({ ...where, reason }, 'message dead-lettered');
+    const correlationId = message.headers?.[EventHeaders.correlationId]?.toString();
+    log.warn({ ...where, reason, key: message.key?.toString(), correlationId }, 'message dead-lettered');
     signals.emit('dead-lettered', reason, context);
   };
 
@@ -416,6 +432,12 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         context: { ...where, attempt: 0, signal: stopping.signal },
       };
     }
+    // Every line about this message names its card and the saga's request id, so one grep finds the whole saga.
+    const eventLog = log.child({
+      eventId: decoded.event.id,
+      cardId: decoded.event.subject,
+      correlationId: decoded.event.correlationId,
+    });
     for (let attempt = 1; ;) {
       const context: DeliveryContext = { ...where, attempt, signal: stopping.signal };
       if (controls.abandonOnStop && controls.cancelled()) {
@@ -430,7 +452,10 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
           if (controls.cancelled()) {
             return { kind: 'abandoned', context };
           }
-          log.info({ err: error, ...where, attempt }, 'handler deferred the message; it waits uncommitted');
+          eventLog.info(
+            { err: error, ...where, attempt },
+            'handler deferred the message; it waits uncommitted',
+          );
           signals.emit('deferred', decoded.event, context, error);
           await waitForRedelivery(controls.heartbeat);
           if (controls.cancelled()) {
@@ -450,7 +475,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
             context,
           };
         }
-        log.warn({ err: error, ...where, attempt }, 'handler failed; retrying');
+        eventLog.warn({ err: error, ...where, attempt }, 'handler failed; retrying');
         signals.emit('retried', decoded.event, context, error);
         const delay = backoffMs * 2 ** (attempt - 1);
         if (controls.abandonOnStop) {

@@ -6,5 +6,7 @@ export * from './http-server';
 export * from './kafka';
 export * from './lifecycle';
 export * from './logger';
+export * from './metrics';
 export * from './problem';
 export * from './request-logger';
+export * from './tracing';

@@ -1,6 +1,7 @@
 import type { Logger } from 'pino';
 
 import { ConfigError } from './config';
+import { configureTracing, type TraceExporter } from './tracing';
 
 /** A started process: something that can be asked to stop, releasing what it holds. */
 export interface Stoppable {
@@ -69,7 +70,9 @@ export function runOnce(name: string, task: () => Promise<void>): void {
 }
 
 /** Runs a long-lived process's `start(config)` as the main program (see runMain), with its shutdown budget. */
-export function runService<Config extends { SHUTDOWN_TIMEOUT_MS: number }>(
+export function runService<
+  Config extends { SHUTDOWN_TIMEOUT_MS: number; OTEL_TRACES_EXPORTER: TraceExporter },
+>(
   name: string,
   loadConfig: () => Config,
   start: (config: Config) => Promise<Stoppable & { logger: Logger }>,
@@ -78,6 +81,7 @@ export function runService<Config extends { SHUTDOWN_TIMEOUT_MS: number }>(
     name,
     start: async () => {
       const config = loadConfig();
+      configureTracing({ exporter: config.OTEL_TRACES_EXPORTER });
       const running = await start(config);
       // What the process really runs with, for whoever reads its log; the logger masks secrets and URL passwords.
       running.logger.info({ config }, 'effective configuration');

@@ -171,6 +171,26 @@ export function createLogger(options: {
         log: (object) => redactForLog(object) as Record<string, unknown>,
       },
     },
-    options.destination,
+    options.destination ?? readableInTerminal(),
   );
+}
+
+/**
+ * Readable lines (pino-pretty) when a developer runs a process in a terminal outside production; JSON otherwise:
+ * under `make up` (log files), in containers and in production, where log shippers parse it. pino-pretty is a
+ * development dependency, so where it is not installed the JSON stays.
+ */
+function readableInTerminal(): DestinationStream | undefined {
+  if (!process.stdout.isTTY || process.env['NODE_ENV'] === 'production') {
+    return undefined;
+  }
+  try {
+    require.resolve('pino-pretty');
+  } catch {
+    return undefined;
+  }
+  return pino.transport({
+    target: 'pino-pretty',
+    options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' },
+  });
 }

@@ -5,6 +5,12 @@ import type { Logger } from 'pino';
 
 import { redactForLog } from './logger';
 
+/** The path as the client sent it, without the query; inside a mounted router express rewrites `url`, not this. */
+function pathOf(req: IncomingMessage): string {
+  const url = (req as IncomingMessage & { originalUrl?: string }).originalUrl ?? req.url ?? '';
+  return url.split('?')[0] ?? '';
+}
+
 /** Probes answer every few seconds; logging each would bury the requests that matter. */
 const QUIET_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 
@@ -22,14 +28,26 @@ export function requestLogger(logger: Logger): HttpLogger {
     },
     serializers: {
       // The path without the query: a query string is whatever a client typed, and may hold what must not be logged.
-      req: (req: { id: unknown; method: string; url: string; headers: unknown; remoteAddress: unknown }) => ({
+      req: (req: {
+        id: unknown;
+        method: string;
+        url: string;
+        headers: unknown;
+        remoteAddress: unknown;
+        raw?: IncomingMessage;
+      }) => ({
         id: req.id,
         method: req.method,
-        path: req.url.split('?')[0],
+        path: req.raw ? pathOf(req.raw) : req.url.split('?')[0],
         // Serializers run after the logger's redaction walk, so the headers are walked here.
         headers: redactForLog(req.headers),
         remoteAddress: req.remoteAddress,
       }),
+    },
+    // The trace id of the request's span, when the app set one (res.locals is express's).
+    customProps: (_req, res) => {
+      const traceId = (res as ServerResponse & { locals?: Record<string, unknown> }).locals?.['traceId'];
+      return typeof traceId === 'string' ? { traceId } : {};
     },
     autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
     customLogLevel: (_req, res, error) => {
@@ -39,8 +57,7 @@ export function requestLogger(logger: Logger): HttpLogger {
       return res.statusCode >= 400 ? 'warn' : 'info';
     },
     customSuccessMessage: (req, res, responseTime) =>
-      `${req.method ?? ''} ${(req.url ?? '').split('?')[0] ?? ''} ${res.statusCode} ${Math.round(responseTime)} ms`,
-    customErrorMessage: (req, res) =>
-      `${req.method ?? ''} ${(req.url ?? '').split('?')[0] ?? ''} ${res.statusCode}`,
+      `${req.method ?? ''} ${pathOf(req)} ${res.statusCode} ${Math.round(responseTime)} ms`,
+    customErrorMessage: (req, res) => `${req.method ?? ''} ${pathOf(req)} ${res.statusCode}`,
   });
 }

@@ -1,5 +1,7 @@
 import { createServer, Socket, type Server } from 'node:net';
 
+import { freeTcpPort } from './processes';
+
 /**
  * A TCP proxy the fault tests control, standing between the services and Kafka or PostgreSQL: it can add latency
  * to every chunk, cut every open connection, and refuse new ones until restored. (Toxiproxy cannot be installed
@@ -115,4 +117,21 @@ export class TcpProxy {
       });
     });
   }
+}
+
+/**
+ * Starts a TcpProxy on a free port in front of the server a URL names (a database URL, say) and returns the same URL
+ * pointed at the proxy: a process given it loses its server when the test calls `proxy.cut()`.
+ */
+export async function proxyInFrontOf(url: string): Promise<{ proxy: TcpProxy; url: string }> {
+  const target = new URL(url);
+  const proxy = new TcpProxy(await freeTcpPort(), {
+    host: target.hostname,
+    port: Number(target.port || 5432),
+  });
+  await proxy.start();
+  const viaProxy = new URL(url);
+  viaProxy.hostname = '127.0.0.1';
+  viaProxy.port = String(proxy.listenPort);
+  return { proxy, url: viaProxy.toString() };
 }

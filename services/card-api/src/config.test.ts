@@ -7,6 +7,8 @@ describe('card-api config', () => {
     const config = loadConfig({});
     expect(config).toMatchObject({
       HTTP_PORT: 3000,
+      OUTBOX_RELAY_HTTP_PORT: 3001,
+      CARD_EVENTS_HTTP_PORT: 3002,
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cards',
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_TOPIC_PARTITIONS: 6,

@@ -24,6 +24,10 @@ const configSchema = z.object({
   HTTP_HOST: z.string().min(1).default('127.0.0.1'),
   /** HTTP port; 0 picks a free one (tests). */
   HTTP_PORT: env.int(3000, { min: 0, max: 65_535 }),
+  /** Port of outbox-relay's own small HTTP server (/healthz, /readyz, /metrics) on HTTP_HOST; 0 = any free one. */
+  OUTBOX_RELAY_HTTP_PORT: env.int(3001, { min: 0, max: 65_535 }),
+  /** Port of card-events-consumer's own small HTTP server (/healthz, /readyz, /metrics); 0 = any free one. */
+  CARD_EVENTS_HTTP_PORT: env.int(3002, { min: 0, max: 65_535 }),
   /** The card database; created when missing. */
   DATABASE_URL: env.url('postgres://postgres@127.0.0.1:5432/cards', ['postgres', 'postgresql']),
   /** Connections per process. */

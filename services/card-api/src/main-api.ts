@@ -1,5 +1,6 @@
 import {
   createLogger,
+  createMetricsRegistry,
   KafkaProbe,
   listen,
   runService,
@@ -19,6 +20,7 @@ import { authenticate, tokenVerifier } from './entry-points/http/auth';
 import { PeriodicJob } from './entry-points/jobs/periodic-job';
 import { startReconciliationJob } from './entry-points/jobs/reconciliation';
 import { startSagaReaper } from './entry-points/jobs/saga-reaper';
+import { cardsByStatusMetric, sagaDurationMetric } from './entry-points/metrics';
 
 /** The running HTTP API. */
 export interface RunningApi {
@@ -61,8 +63,13 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
   });
   await listener.started();
 
+  const metrics = createMetricsRegistry();
+  cardsByStatusMetric(metrics, { db, logger, timeoutMs: config.READINESS_TIMEOUT_MS });
+  const sagasEnded = sagaDurationMetric(metrics);
+
   const app = createApp({
     logger,
+    metrics,
     db,
     waiters,
     shutdown: shutdown.signal,
@@ -106,6 +113,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     logger,
     deadlineSeconds: config.SAGA_DEADLINE_SECONDS,
     intervalMs: config.SAGA_REAPER_INTERVAL_MS,
+    sagasEnded,
   });
   const reconciliation = startReconciliationJob({
     db,

@@ -1,16 +1,22 @@
 /**
- * Operator commands of card-api, one entry point (build first: `make build`).
+ * Operator commands of card-api, one entry point (build first: `make build`). `--help` lists them all.
  *
- *   node services/card-api/dist/main-ops.js --help
- *   node services/card-api/dist/main-ops.js reconcile [--hours N] [--dry-run] [--json]
+ *   node services/card-api/dist/main-ops.js --help        (also: make ops ARGS='…', npm run ops -- …)
+ *   node services/card-api/dist/main-ops.js topics tail <topic> [--from-beginning] [--card <id>] [--json]
+ *                                                             [--max <n>] [--idle-exit <ms>]
  *   node services/card-api/dist/main-ops.js dlq list <topic> [--json]
  *   node services/card-api/dist/main-ops.js dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)
+ *   node services/card-api/dist/main-ops.js outbox status [--json]
+ *   node services/card-api/dist/main-ops.js cards show <id> [--json]
+ *   node services/card-api/dist/main-ops.js reconcile [--hours N] [--dry-run] [--json]
+ *   node services/card-api/dist/main-ops.js users create --external-id <id> --email <email> [--admin] [--json]
+ *   node services/card-api/dist/main-ops.js token mint [<sub>] [--expires-in 1h] [--json]
  *
- * `reconcile` compares the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS)
- * with ours, asks the saga to cancel provider cards that should not be active (`card.cancel.requested` through
- * the outbox; the relay and provider-worker must run for it to take effect), reports ACTIVE cards of ours whose
- * provider card is missing or cancelled, and prints what it saw and did. `--dry-run` writes nothing. Safe to run
- * while card-api runs its own scheduled reconciliation, and twice.
+ * `topics tail` follows a topic (`commands`/`results` name the configured ones; `.dlq` for their dead letters)
+ * with a throw-away consumer group that commits nothing, decodes each message and checks it against the contracts,
+ * and prints one line per message (`time  topic[partition]@offset  type  card  correlation-id  data`, or INVALID
+ * and the reason), or one JSON document with `--json`, until SIGINT/SIGTERM; then it disconnects and exits 0.
+ * `--max` and `--idle-exit` stop it earlier (scripts, tests).
  *
  * `dlq list` prints each dead letter of `<topic>.dlq` (from the beginning up to the end offsets at the start of the
  * command): partition, offset, key, ce_id, ce_type, dlq-attempts, dlq-failed-at, dlq-reason; `--json` prints one
@@ -18,180 +24,267 @@
  * arrived (value, key, original headers without the dlq-* ones) and prints each; consumers are idempotent, so
  * replaying an event already applied changes nothing. `<topic>` may be given with or without `.dlq`.
  *
+ * `outbox status` prints the backlog (unpublished rows, the oldest's time and age by the database's clock), the
+ * rows whose publishing fails (count, and the error of the first, which the relay is retrying), the rows published
+ * in the last minute, and the database session that holds the relay's advisory lock (pid, application name,
+ * client address, start), or none. `cards show` prints a card and its saga timeline from the database: the
+ * request, the outbox rows written and published, the results received and what each did, compensation.
+ *
+ * `reconcile` compares the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS)
+ * with ours, asks the saga to cancel provider cards that should not be active (`card.cancel.requested` through
+ * the outbox; the relay and provider-worker must run for it to take effect), reports ACTIVE cards of ours whose
+ * provider card is missing or cancelled, and prints what it saw and did. `--dry-run` writes nothing. Safe to run
+ * while card-api runs its own scheduled reconciliation, and twice.
+ *
+ * `users create` inserts a user (the rules of POST /v1/admin/users); `token mint` prints a development token
+ * (what `make token` prints), and refuses with NODE_ENV=production.
+ *
  * Settings come from the same environment as card-api (DATABASE_URL, KAFKA_BROKERS, PROVIDER_URL, …; see
- * .env.example). Output goes to stdout; `--verbose` adds the process's logs (LOG_LEVEL) to it. Any failure prints
- * one line to stderr and exits 1.
+ * .env.example). Output goes to stdout, progress lines (`# …`) of long-running commands to stderr; `--verbose`
+ * adds the process's logs (LOG_LEVEL). Any failure prints one line to stderr and exits 1.
  */
-import { parseArgs } from 'node:util';
-
-import { ConfigError, createKafka, createLogger, runOnce } from '@cards/platform';
+import { ConfigError, createKafka, createLogger, runOnce, type Logger } from '@cards/platform';
+import type { Kafka } from 'kafkajs';
+import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
+import { findCard } from './data-access/cards.repository';
 import { createDatabase } from './data-access/database';
+import { listInboxByCard } from './data-access/inbox.repository';
 import { Channels, CoalescingNotifier } from './data-access/notifications';
-import { dlqList, dlqReplay, type Out, type ReplaySelection } from './entry-points/cli/dlq.commands';
+import {
+  findAdvisoryLockHolder,
+  listOutboxByKey,
+  outboxStatusFigures,
+} from './data-access/outbox.repository';
+import { findUserById, insertUser } from './data-access/users.repository';
+import { cardsShow } from './entry-points/cli/cards-show.command';
+import { parseCommand, USAGE, type OpsCommand } from './entry-points/cli/command-line';
+import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
+import { outboxStatusCommand } from './entry-points/cli/outbox-status.command';
 import { reconcileCommand } from './entry-points/cli/reconcile.command';
+import { resolveTopic, tailTopic } from './entry-points/cli/topics-tail.command';
+import { tokenMint, usersCreate } from './entry-points/cli/users-and-tokens.commands';
+import { RELAY_LOCK_KEY } from './entry-points/jobs/outbox-relay';
 import { reconciliationDeps } from './entry-points/jobs/reconciliation';
+import { mintToken } from './main-mint-token';
 
-export const USAGE = `Usage: node services/card-api/dist/main-ops.js <command> [options]
+export { USAGE } from './entry-points/cli/command-line';
 
-Commands:
-  reconcile [--hours N] [--dry-run] [--json]
-      Compare the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS) with ours;
-      request cancellation of provider cards that should not be active; report the rest.
-  dlq list <topic> [--json]
-      Print every dead letter of <topic>.dlq, up to its current end.
-  dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)
-      Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers.
-
-Options:
-  -h, --help     Show this help.
-  --json         Machine-readable output (one JSON document per line).
-  --verbose      Also print the process's logs (LOG_LEVEL).
-
-Environment: the card-api settings (DATABASE_URL, KAFKA_BROKERS, PROVIDER_URL, ...).`;
-
-/** Thrown for a command line that cannot be run; the message says what to change. */
-class UsageError extends Error {
-  constructor(message: string) {
-    super(`${message} (see --help)`);
-    this.name = 'UsageError';
-  }
+/** Where runOps writes, and what it may ask of the process it runs in. */
+export interface OpsIo {
+  /** The command's output, one line per call (stdout in the CLI). */
+  out: Out;
+  /** Progress lines of long-running commands (stderr in the CLI); dropped when not given. */
+  progress?: Out;
+  /**
+   * Asked for by a command that follows until stopped (topics tail): a signal aborted on SIGINT/SIGTERM. Other
+   * commands never ask, so Ctrl-C ends them at once. Without it such a command stops only by --max/--idle-exit.
+   */
+  interrupts?: () => AbortSignal;
+  loadConfig?: () => CardApiConfig;
 }
 
-function parse(argv: readonly string[]) {
+/** True for failures to reach or log in to PostgreSQL (a socket error, or SQLSTATE class 08, 28, or 3D000). */
+function isConnectionError(error: unknown): error is Error {
+  const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
+  return typeof code === 'string' && (/^E[A-Z]+$/.test(code) || /^(08|28)/.test(code) || code === '3D000');
+}
+
+/** Runs `work` with a small pool; a connection failure names the database (never its password). */
+async function withDatabase<T>(
+  config: CardApiConfig,
+  logger: Logger,
+  work: (db: Knex) => Promise<T>,
+): Promise<T> {
+  const db = createDatabase({ url: config.DATABASE_URL, poolMax: 2, logger });
   try {
-    return parseArgs({
-      args: [...argv],
-      allowPositionals: true,
-      strict: true,
-      options: {
-        help: { type: 'boolean', short: 'h' },
-        json: { type: 'boolean' },
-        verbose: { type: 'boolean' },
-        'dry-run': { type: 'boolean' },
-        hours: { type: 'string' },
-        id: { type: 'string' },
-        offset: { type: 'string' },
-        partition: { type: 'string' },
-        all: { type: 'boolean' },
-      },
-    });
+    return await work(db);
   } catch (error) {
-    throw new UsageError(error instanceof Error ? error.message : String(error));
+    if (isConnectionError(error)) {
+      const url = new URL(config.DATABASE_URL);
+      throw new Error(`database ${url.host}${url.pathname} (DATABASE_URL): ${error.message}`, {
+        cause: error,
+      });
+    }
+    throw error;
+  } finally {
+    await db.destroy();
   }
 }
 
-function wholeNumber(value: string, name: string, bounds: { min: number; max: number }): number {
-  const number = Number(value);
-  if (!/^\d+$/.test(value) || number < bounds.min || number > bounds.max) {
-    throw new UsageError(`${name} must be a whole number from ${bounds.min} to ${bounds.max} (got ${value})`);
+/** Runs `work` with a Kafka client; a kafkajs failure (an unreachable broker, say) names the brokers. */
+async function withKafka<T>(
+  config: CardApiConfig,
+  logger: Logger,
+  work: (kafka: Kafka) => Promise<T>,
+): Promise<T> {
+  const kafka = createKafka(
+    { clientId: `${config.KAFKA_CLIENT_ID}-ops`, brokers: config.KAFKA_BROKERS },
+    logger,
+  );
+  try {
+    return await work(kafka);
+  } catch (error) {
+    if (error instanceof Error && error.name.startsWith('KafkaJS')) {
+      const brokers = config.KAFKA_BROKERS.join(',');
+      throw new Error(`Kafka ${brokers} (KAFKA_BROKERS): ${error.message}`, { cause: error });
+    }
+    throw error;
   }
-  return number;
 }
 
-function replaySelection(values: {
-  id?: string;
-  offset?: string;
-  partition?: string;
-  all?: boolean;
-}): ReplaySelection {
-  const chosen = [values.id !== undefined, values.offset !== undefined, values.all === true].filter(Boolean);
-  if (chosen.length !== 1) {
-    throw new UsageError('dlq replay needs exactly one of --id <ce_id>, --offset <n> or --all');
-  }
-  if (values.partition !== undefined && values.offset === undefined) {
-    throw new UsageError('--partition goes with --offset');
-  }
-  if (values.id !== undefined) {
-    return { id: values.id };
-  }
-  if (values.offset !== undefined) {
-    const offset = String(wholeNumber(values.offset, '--offset', { min: 0, max: Number.MAX_SAFE_INTEGER }));
-    return values.partition === undefined
-      ? { offset }
-      : { offset, partition: wholeNumber(values.partition, '--partition', { min: 0, max: 100_000 }) };
-  }
-  return { all: true };
-}
-
-/** Runs one operator command line (without `node main-ops.js`), writing its output to `out`. */
-export async function runOps(
-  argv: readonly string[],
-  io: { out: Out; loadConfig?: () => CardApiConfig },
+async function execute(
+  command: Exclude<OpsCommand, { name: 'help' }>,
+  config: CardApiConfig,
+  logger: Logger,
+  io: OpsIo,
 ): Promise<void> {
-  const { values, positionals } = parse(argv);
-  const [command, ...rest] = positionals;
-  if (values.help || command === 'help') {
+  const { out } = io;
+  const progress = io.progress ?? (() => undefined);
+  switch (command.name) {
+    case 'reconcile': {
+      const hours = command.hours ?? config.RECONCILIATION_WINDOW_HOURS;
+      progress(
+        `# comparing the last ${hours} h with the provider at ${config.PROVIDER_URL}` +
+          (command.dryRun ? ' (dry run)' : ''),
+      );
+      const db = createDatabase({ url: config.DATABASE_URL, poolMax: 2, logger });
+      const outboxWritten = new CoalescingNotifier(db, Channels.outbox, logger);
+      try {
+        await reconcileCommand({
+          hours,
+          json: command.json,
+          out,
+          deps: reconciliationDeps({
+            db,
+            topics: topicNames(config),
+            providerUrl: config.PROVIDER_URL,
+            dryRun: command.dryRun,
+            outboxWritten: () => {
+              outboxWritten.hint();
+            },
+          }),
+        });
+      } finally {
+        // Sends the relay's wake-up before the pool closes.
+        await outboxWritten.close();
+        await db.destroy();
+      }
+      return;
+    }
+
+    case 'dlq list': {
+      const topic = resolveTopic(command.topic, topicNames(config));
+      progress(`# reading ${topicPair(topic).dlq} up to its current end`);
+      await withKafka(config, logger, (kafka) => dlqList({ kafka, topic, json: command.json, out }));
+      return;
+    }
+
+    case 'dlq replay': {
+      const topic = resolveTopic(command.topic, topicNames(config));
+      progress(`# reading ${topicPair(topic).dlq} up to its current end`);
+      await withKafka(config, logger, (kafka) =>
+        dlqReplay({ kafka, topic, selection: command.selection, out }),
+      );
+      return;
+    }
+
+    case 'topics tail':
+      await withKafka(config, logger, (kafka) =>
+        tailTopic({
+          kafka,
+          topic: resolveTopic(command.topic, topicNames(config)),
+          fromBeginning: command.fromBeginning,
+          card: command.card,
+          json: command.json,
+          max: command.max,
+          idleExitMs: command.idleExitMs,
+          ...(io.interrupts && { signal: io.interrupts() }),
+          out,
+          progress,
+        }),
+      );
+      return;
+
+    case 'outbox status':
+      await withDatabase(config, logger, (db) =>
+        outboxStatusCommand({
+          json: command.json,
+          out,
+          deps: {
+            figures: () => outboxStatusFigures(db),
+            relayHolder: () => findAdvisoryLockHolder(RELAY_LOCK_KEY, db),
+          },
+        }),
+      );
+      return;
+
+    case 'cards show':
+      await withDatabase(config, logger, (db) =>
+        cardsShow({
+          cardId: command.cardId,
+          json: command.json,
+          out,
+          deps: {
+            findCard: (id) => findCard(id, db),
+            findUser: (id) => findUserById(id, db),
+            outboxRows: (cardId) => listOutboxByKey(cardId, db),
+            inboxRows: (cardId) => listInboxByCard(cardId, db),
+          },
+        }),
+      );
+      return;
+
+    case 'users create':
+      await withDatabase(config, logger, (db) =>
+        usersCreate({
+          user: { externalId: command.externalId, email: command.email, role: command.role },
+          insert: (user) => insertUser(user, db),
+          json: command.json,
+          out,
+        }),
+      );
+      return;
+
+    case 'token mint':
+      await tokenMint({
+        subject: command.subject ?? config.ADMIN_EXTERNAL_ID,
+        expiresIn: command.expiresIn,
+        environment: { nodeEnv: config.NODE_ENV, jwksUrl: config.JWT_JWKS_URL },
+        mint: (subject, options) => mintToken(subject, config, options),
+        json: command.json,
+        out,
+      });
+      return;
+  }
+}
+
+/** Runs one operator command line (without `node main-ops.js`), writing its output to `io.out`. */
+export async function runOps(argv: readonly string[], io: OpsIo): Promise<void> {
+  const { command, verbose } = parseCommand(argv);
+  if (command.name === 'help') {
     io.out(USAGE);
     return;
   }
-  if (command === undefined) {
-    throw new UsageError('missing command');
-  }
   const config = (io.loadConfig ?? loadConfig)();
-  const logger = createLogger({
-    service: 'card-api-ops',
-    level: values.verbose ? config.LOG_LEVEL : 'silent',
-  });
+  const logger = createLogger({ service: 'card-api-ops', level: verbose ? config.LOG_LEVEL : 'silent' });
+  await execute(command, config, logger, io);
+}
 
-  if (command === 'reconcile') {
-    if (rest.length > 0) {
-      throw new UsageError(`unexpected argument ${rest.join(' ')}`);
+/** SIGINT/SIGTERM as an abort signal; a second one exits at once, without waiting for a clean disconnect. */
+function processInterrupts(): AbortSignal {
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      process.stderr.write(`main-ops: ${signal} again: exiting without a clean disconnect\n`);
+      process.exit(1);
     }
-    const hours =
-      values.hours === undefined
-        ? config.RECONCILIATION_WINDOW_HOURS
-        : wholeNumber(values.hours, '--hours', { min: 1, max: 24 * 90 });
-    const db = createDatabase({ url: config.DATABASE_URL, poolMax: 2, logger });
-    const outboxWritten = new CoalescingNotifier(db, Channels.outbox, logger);
-    try {
-      await reconcileCommand({
-        hours,
-        json: values.json ?? false,
-        out: io.out,
-        deps: reconciliationDeps({
-          db,
-          topics: topicNames(config),
-          providerUrl: config.PROVIDER_URL,
-          dryRun: values['dry-run'] ?? false,
-          outboxWritten: () => {
-            outboxWritten.hint();
-          },
-        }),
-      });
-    } finally {
-      // Sends the relay's wake-up before the pool closes.
-      await outboxWritten.close();
-      await db.destroy();
-    }
-    return;
-  }
-
-  if (command === 'dlq') {
-    const [action, topic, ...extra] = rest;
-    if (action !== 'list' && action !== 'replay') {
-      throw new UsageError(`dlq needs list or replay${action === undefined ? '' : `, not ${action}`}`);
-    }
-    if (topic === undefined) {
-      throw new UsageError(`dlq ${action} needs a topic`);
-    }
-    if (extra.length > 0) {
-      throw new UsageError(`unexpected argument ${extra.join(' ')}`);
-    }
-    const kafka = createKafka(
-      { clientId: `${config.KAFKA_CLIENT_ID}-ops`, brokers: config.KAFKA_BROKERS },
-      logger,
-    );
-    if (action === 'list') {
-      await dlqList({ kafka, topic, json: values.json ?? false, out: io.out });
-    } else {
-      await dlqReplay({ kafka, topic, selection: replaySelection(values), out: io.out });
-    }
-    return;
-  }
-
-  throw new UsageError(`unknown command ${command}`);
+    controller.abort(signal);
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  return controller.signal;
 }
 
 if (require.main === module) {
@@ -212,10 +305,17 @@ if (require.main === module) {
         out: (line) => {
           process.stdout.write(`${line}\n`);
         },
+        progress: (line) => {
+          process.stderr.write(`${line}\n`);
+        },
+        interrupts: processInterrupts,
       });
     } catch (error) {
-      // One line on stderr: multi-line messages (validation details) are folded.
-      if (error instanceof Error && !(error instanceof ConfigError)) {
+      // One line on stderr: multi-line messages (validation details, every bad setting) are folded.
+      if (error instanceof ConfigError) {
+        throw new Error(`invalid configuration: ${error.problems.join('; ')}`, { cause: error });
+      }
+      if (error instanceof Error) {
         throw new Error(error.message.replace(/\s*\n\s*/g, '; '), { cause: error });
       }
       throw error;

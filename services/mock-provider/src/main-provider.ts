@@ -1,5 +1,12 @@
 import { ProviderFaultsSchema, type ProviderFaults } from '@cards/contracts';
-import { createLogger, listen, type Logger, runService, databaseReadinessCheck } from '@cards/platform';
+import {
+  createLogger,
+  createMetricsRegistry,
+  databaseReadinessCheck,
+  listen,
+  runService,
+  type Logger,
+} from '@cards/platform';
 
 import { loadConfig, type MockProviderConfig } from './config';
 import { createCardRepository } from './data-access/card.repository';
@@ -60,6 +67,7 @@ export async function start(config: MockProviderConfig = loadConfig()): Promise<
     stats,
     shutdown: shutdown.signal,
     readinessChecks: [databaseReadinessCheck(db, config.READINESS_TIMEOUT_MS)],
+    metrics: createMetricsRegistry(),
   });
 
   const { url, server, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);

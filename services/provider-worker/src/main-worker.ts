@@ -3,6 +3,8 @@ import type { EventEmitter } from 'node:events';
 import {
   createKafka,
   createLogger,
+  createMetricsRegistry,
+  consumerMetrics,
   KafkaEventPublisher,
   KafkaProbe,
   listen,
@@ -14,6 +16,7 @@ import {
 
 import { createCockatielCircuitBreaker } from './adapters/cockatiel-circuit-breaker';
 import { HttpProviderClient } from './adapters/http-provider-client';
+import { circuitStateMetric, timedProviderClient } from './adapters/provider-metrics';
 import { createProviderRetryPolicy } from './adapters/provider-retry-policy';
 import { loadConfig, type WorkerConfig } from './config';
 import { createHealthApp } from './entry-points/http/health-app';
@@ -39,20 +42,40 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
   const kafkaSettings = { clientId: config.KAFKA_CLIENT_ID, brokers: config.KAFKA_BROKERS };
   const kafkaProbe = new KafkaProbe(kafkaSettings, logger, config.READINESS_TIMEOUT_MS);
   const kafka = createKafka(kafkaSettings, logger);
-  const publisher = new KafkaEventPublisher(kafka, {
-    provisioningCommands: config.TOPIC_PROVISIONING_COMMANDS,
-    provisioningResults: config.TOPIC_PROVISIONING_RESULTS,
-  });
+  const publisher = new KafkaEventPublisher(
+    kafka,
+    {
+      provisioningCommands: config.TOPIC_PROVISIONING_COMMANDS,
+      provisioningResults: config.TOPIC_PROVISIONING_RESULTS,
+    },
+    logger,
+  );
 
-  // The health server comes first, so /healthz answers while the consumer is still joining its group.
-  const app = createHealthApp([{ name: 'kafka', check: () => kafkaProbe.check() }]);
-  const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
-
+  // Every metric is registered before the health server answers, so /metrics shows them all from the start.
+  const metrics = createMetricsRegistry();
   // One breaker for the process: every command's calls tell it whether the provider is up.
   const breaker = createCockatielCircuitBreaker({
     threshold: config.PROVIDER_BREAKER_THRESHOLD,
     halfOpenAfterMs: config.PROVIDER_BREAKER_HALF_OPEN_AFTER_MS,
   });
+  circuitStateMetric(metrics, breaker);
+  const provider = timedProviderClient(
+    metrics,
+    new HttpProviderClient({ baseUrl: config.PROVIDER_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
+  );
+  const commandsMetrics = consumerMetrics({
+    registry: metrics,
+    kafka,
+    groupId: config.KAFKA_GROUP_ID,
+    topics: [config.TOPIC_PROVISIONING_COMMANDS],
+    logger,
+    timeoutMs: config.READINESS_TIMEOUT_MS,
+  });
+
+  // The health server comes first, so /healthz answers while the consumer is still joining its group.
+  const app = createHealthApp([{ name: 'kafka', check: () => kafkaProbe.check() }], metrics);
+  const { url, close } = await listen(app, config.HTTP_PORT, config.HTTP_HOST);
+
   let consumer: RunningConsumer;
   let stopWatchingCircuit: () => void;
   try {
@@ -63,10 +86,7 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
       partitionConcurrency: config.KAFKA_PARTITION_CONCURRENCY,
       publisher,
-      provider: new HttpProviderClient({
-        baseUrl: config.PROVIDER_URL,
-        timeoutMs: config.PROVIDER_TIMEOUT_MS,
-      }),
+      provider,
       retry: createProviderRetryPolicy(
         {
           maxAttempts: config.PROVIDER_MAX_ATTEMPTS,
@@ -86,9 +106,10 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       logger,
     });
   } catch (error) {
-    await Promise.allSettled([publisher.disconnect(), close(), kafkaProbe.close()]);
+    await Promise.allSettled([publisher.disconnect(), close(), kafkaProbe.close(), commandsMetrics.close()]);
     throw error;
   }
+  commandsMetrics.watch(consumer.signals);
   logger.info(
     { url, topic: config.TOPIC_PROVISIONING_COMMANDS, groupId: config.KAFKA_GROUP_ID },
     'provider-worker started',
@@ -105,6 +126,7 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       stopWatchingCircuit();
       await consumer.stop();
       await publisher.disconnect();
+      await commandsMetrics.close();
       await close();
       await kafkaProbe.close();
     },

@@ -60,14 +60,24 @@ export class FaultCluster {
   /** Starts the broker, the proxies, the databases and every process. */
   async start(): Promise<void> {
     const ports: number[] = [];
-    while (ports.length < 7) {
+    while (ports.length < 10) {
       const port = await freeTcpPort();
       if (!ports.includes(port)) {
         ports.push(port);
       }
     }
-    const [brokerPort, controllerPort, kafkaProxyPort, databaseProxyPort, apiPort, providerPort, workerPort] =
-      ports as [number, number, number, number, number, number, number];
+    const [
+      brokerPort,
+      controllerPort,
+      kafkaProxyPort,
+      databaseProxyPort,
+      apiPort,
+      providerPort,
+      workerPort,
+      relayPort,
+      standbyRelayPort,
+      consumerPort,
+    ] = ports as [number, number, number, number, number, number, number, number, number, number];
     const runDir = path.join(ROOT, '.run', 'faults', this.options.label);
     this.kafkaEnv = {
       KAFKA_PORT: String(brokerPort),
@@ -135,12 +145,21 @@ export class FaultCluster {
       },
       readyUrl: `${this.apiUrl}/healthz`,
     });
-    this.specs.set('outbox-relay', { service: 'card-api', entry: 'main-outbox-relay', env: common });
-    this.specs.set('outbox-relay-standby', { service: 'card-api', entry: 'main-outbox-relay', env: common });
+    // The relays and the consumer serve /healthz, /readyz and /metrics on ports of their own.
+    this.specs.set('outbox-relay', {
+      service: 'card-api',
+      entry: 'main-outbox-relay',
+      env: { ...common, OUTBOX_RELAY_HTTP_PORT: String(relayPort) },
+    });
+    this.specs.set('outbox-relay-standby', {
+      service: 'card-api',
+      entry: 'main-outbox-relay',
+      env: { ...common, OUTBOX_RELAY_HTTP_PORT: String(standbyRelayPort) },
+    });
     this.specs.set('card-events-consumer', {
       service: 'card-api',
       entry: 'main-card-events-consumer',
-      env: common,
+      env: { ...common, CARD_EVENTS_HTTP_PORT: String(consumerPort) },
     });
     this.specs.set('provider-worker', {
       service: 'provider-worker',

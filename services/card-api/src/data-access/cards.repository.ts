@@ -137,42 +137,56 @@ export async function listCards(
   return { cards: rows.slice(0, filters.limit).map(toRecord), hasMore: rows.length > filters.limit };
 }
 
-/** The guarded transition PENDING → ACTIVE. */
+/** The guarded transition PENDING → ACTIVE; returns when the card was requested, or undefined if not PENDING. */
 export async function activateCard(
   id: string,
   details: EventData<typeof EventType.provisioned>,
   at: Date,
   tx: Knex.Transaction,
-): Promise<boolean> {
-  const updated = await tx('cards').where({ id, status: 'PENDING' }).update({
-    status: 'ACTIVE',
-    provider_card_id: details.providerCardId,
-    last4: details.last4,
-    exp_month: details.expMonth,
-    exp_year: details.expYear,
-    activated_at: at,
-    updated_at: at,
-  });
-  return updated === 1;
+): Promise<{ requestedAt: Date } | undefined> {
+  const updated = await tx<CardRow>('cards')
+    .where({ id, status: 'PENDING' })
+    .update({
+      status: 'ACTIVE',
+      provider_card_id: details.providerCardId,
+      last4: details.last4,
+      exp_month: details.expMonth,
+      exp_year: details.expYear,
+      activated_at: at,
+      updated_at: at,
+    })
+    .returning<Pick<CardRow, 'created_at'>[]>('created_at');
+  const row = updated[0];
+  return updated.length === 1 && row ? { requestedAt: row.created_at } : undefined;
 }
 
-/** The guarded transition PENDING → FAILED. */
+/** The guarded transition PENDING → FAILED; returns when the card was requested, or undefined if not PENDING. */
 export async function failCard(
   id: string,
   failure: { code: string; message: string },
   at: Date,
   tx: Knex.Transaction,
-): Promise<boolean> {
-  const updated = await tx('cards')
+): Promise<{ requestedAt: Date } | undefined> {
+  const updated = await tx<CardRow>('cards')
     .where({ id, status: 'PENDING' })
     .update({
       status: 'FAILED',
-      failure_code: failure.code,
+      failure_code: failure.code as FailureCode,
       failure_message: failure.message.slice(0, 1000),
       failed_at: at,
       updated_at: at,
-    });
-  return updated === 1;
+    })
+    .returning<Pick<CardRow, 'created_at'>[]>('created_at');
+  const row = updated[0];
+  return updated.length === 1 && row ? { requestedAt: row.created_at } : undefined;
+}
+
+/** How many cards there are of each status (a status with none is absent). */
+export async function countCardsByStatus(db: Knex): Promise<Partial<Record<CardStatus, number>>> {
+  const rows = await db('cards')
+    .groupBy('status')
+    .select<{ status: CardStatus; count: string }[]>('status', db.raw('count(*) AS count'));
+  return Object.fromEntries(rows.map((row) => [row.status, Number(row.count)]));
 }
 
 /** Notes that compensation was asked of the provider. */

@@ -17,3 +17,30 @@ export async function recordInbox(
 export async function setInboxOutcome(eventId: string, outcome: string, tx: Knex.Transaction): Promise<void> {
   await tx('inbox').where({ event_id: eventId }).update({ outcome });
 }
+
+/** One event applied to a card, as its inbox row records it. */
+export interface InboxHistoryEntry {
+  eventId: string;
+  type: string;
+  outcome: string;
+  receivedAt: Date;
+}
+
+/** The events received for a card and what applying each did, in the order they were received. */
+export async function listInboxByCard(cardId: string, db: Knex): Promise<InboxHistoryEntry[]> {
+  const rows = await db('inbox')
+    .where({ card_id: cardId })
+    .orderBy([{ column: 'received_at' }, { column: 'event_id' }])
+    .select<{ event_id: string; type: string; outcome: string; received_at: Date }[]>(
+      'event_id',
+      'type',
+      'outcome',
+      'received_at',
+    );
+  return rows.map((row) => ({
+    eventId: row.event_id,
+    type: row.type,
+    outcome: row.outcome,
+    receivedAt: row.received_at,
+  }));
+}

@@ -43,3 +43,9 @@ export async function insertUser(
 export async function ensureAdmin(admin: { externalId: string; email: string }, db: Knex): Promise<void> {
   await insertUser({ ...admin, role: 'admin' }, db);
 }
+
+/** A user by id (an operator looking at whose card this is). */
+export async function findUserById(id: string, db: Knex): Promise<UserRecord | undefined> {
+  const row = await db<UserRow>('users').where({ id }).first();
+  return row && toRecord(row);
+}

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 
 import { EventType, type AnyCardEvent, type CardEvent, type EventData } from '@cards/contracts';
 
-import { EVENT_SOURCE, type CardRecord, type OutboxWriter } from './card';
+import { EVENT_SOURCE, type CardRecord, type OutboxWriter, type SagaEnd } from './card';
 
 /** What applying a result needs inside its one transaction. */
 export interface ApplyResultTransaction extends OutboxWriter {
@@ -10,10 +10,18 @@ export interface ApplyResultTransaction extends OutboxWriter {
   recordInbox(event: { id: string; type: string; cardId: string }): Promise<boolean>;
   setInboxOutcome(eventId: string, outcome: ApplyOutcome): Promise<void>;
   findCard(cardId: string): Promise<CardRecord | undefined>;
-  /** The guarded transition PENDING → ACTIVE; false when the card was not PENDING. */
-  activate(cardId: string, details: EventData<typeof EventType.provisioned>, at: Date): Promise<boolean>;
-  /** The guarded transition PENDING → FAILED; false when the card was not PENDING. */
-  fail(cardId: string, failure: { code: string; message: string }, at: Date): Promise<boolean>;
+  /** The guarded transition PENDING → ACTIVE: when the card was requested, or undefined when it was not PENDING. */
+  activate(
+    cardId: string,
+    details: EventData<typeof EventType.provisioned>,
+    at: Date,
+  ): Promise<{ requestedAt: Date } | undefined>;
+  /** The guarded transition PENDING → FAILED: when the card was requested, or undefined when it was not PENDING. */
+  fail(
+    cardId: string,
+    failure: { code: string; message: string },
+    at: Date,
+  ): Promise<{ requestedAt: Date } | undefined>;
   markProviderCancelRequested(cardId: string, at: Date): Promise<void>;
   markProviderCancelled(cardId: string, providerCardId: string, at: Date): Promise<void>;
 }
@@ -23,6 +31,8 @@ export interface ApplyResultDeps {
   /** Called after commit: these cards changed (wakes long-polls; coalesced). */
   cardsChanged(cardIds: readonly string[]): void;
   outboxWritten(): void;
+  /** Called after commit when the result made its card terminal (times the saga). */
+  sagaEnded?: (saga: SagaEnd) => void;
   now?: () => Date;
   newId?: () => string;
 }
@@ -49,7 +59,7 @@ export async function applyProvisioningResult(
 ): Promise<ApplyOutcome> {
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? randomUUID;
-  const effects = { wroteOutbox: false };
+  const effects: { wroteOutbox: boolean; sagaEnded?: SagaEnd } = { wroteOutbox: false };
   const outcome = await deps.transaction(async (tx): Promise<ApplyOutcome> => {
     const cardId = event.data.cardId;
     if (!(await tx.recordInbox({ id: event.id, type: event.type, cardId }))) {
@@ -59,7 +69,9 @@ export async function applyProvisioningResult(
       const at = now();
       switch (event.type) {
         case EventType.provisioned: {
-          if (await tx.activate(cardId, event.data, at)) {
+          const activated = await tx.activate(cardId, event.data, at);
+          if (activated) {
+            effects.sagaEnded = { cardId, status: 'ACTIVE', requestedAt: activated.requestedAt, endedAt: at };
             return 'activated';
           }
           const card = await tx.findCard(cardId);
@@ -89,10 +101,20 @@ export async function applyProvisioningResult(
           effects.wroteOutbox = true;
           return 'compensation-requested';
         }
-        case EventType.provisioningFailed:
-          return (await tx.fail(cardId, { code: event.data.code, message: event.data.message }, at))
-            ? 'failed'
-            : 'ignored-not-pending';
+        case EventType.provisioningFailed: {
+          const failed = await tx.fail(cardId, { code: event.data.code, message: event.data.message }, at);
+          if (!failed) {
+            return 'ignored-not-pending';
+          }
+          effects.sagaEnded = {
+            cardId,
+            status: 'FAILED',
+            failureCode: event.data.code,
+            requestedAt: failed.requestedAt,
+            endedAt: at,
+          };
+          return 'failed';
+        }
         case EventType.cancelled:
           await tx.markProviderCancelled(cardId, event.data.providerCardId, at);
           return 'provider-cancel-recorded';
@@ -110,6 +132,9 @@ export async function applyProvisioningResult(
   }
   if (effects.wroteOutbox) {
     deps.outboxWritten();
+  }
+  if (effects.sagaEnded) {
+    deps.sagaEnded?.(effects.sagaEnded);
   }
   return outcome;
 }

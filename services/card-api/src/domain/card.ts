@@ -30,6 +30,19 @@ export interface UserRecord {
   createdAt: Date;
 }
 
+/**
+ * A card reached its terminal state: the saga from its request is over. Use cases report it after their commit, so
+ * the edge can time sagas (card_saga_duration_seconds) without the domain knowing about metrics.
+ */
+export interface SagaEnd {
+  cardId: string;
+  status: 'ACTIVE' | 'FAILED';
+  /** Set when FAILED. */
+  failureCode?: FailureCode;
+  requestedAt: Date;
+  endedAt: Date;
+}
+
 /** Statuses a client may stop polling at. */
 export function isTerminal(status: CardStatus): boolean {
   return status !== 'PENDING';

@@ -2,7 +2,10 @@ import { randomUUID } from 'node:crypto';
 
 import { deadlineMessage, failOverdueCards, type OverdueCardsStore } from './fail-overdue-cards';
 
-/** A store that hands out the given batches in order and records what it was asked. */
+const requestedAt = new Date('2026-11-28T10:00:00Z');
+const failedAt = new Date('2026-11-28T10:02:05Z');
+
+/** A store that fails the given batches of ids in order and records what it was asked. */
 function scriptedStore(
   batches: string[][],
 ): OverdueCardsStore & { calls: Parameters<OverdueCardsStore['failOverdue']>[0][] } {
@@ -11,7 +14,7 @@ function scriptedStore(
     calls,
     failOverdue(batch) {
       calls.push(batch);
-      return Promise.resolve(batches.shift() ?? []);
+      return Promise.resolve((batches.shift() ?? []).map((id) => ({ id, requestedAt, failedAt })));
     },
   };
 }
@@ -53,6 +56,28 @@ describe('failOverdueCards', () => {
       failure: { code: 'TIMED_OUT', message: deadlineMessage(90) },
     });
     expect(deadlineMessage(90)).toContain('deadline of 90 s');
+  });
+
+  it('when cards are failed, then each saga is reported ended FAILED TIMED_OUT with its database times', async () => {
+    const overdue = ids(2);
+    const ended: unknown[] = [];
+
+    await failOverdueCards({
+      store: scriptedStore([overdue]),
+      deadlineSeconds: 90,
+      cardsChanged: () => undefined,
+      sagasEnded: (sagas) => ended.push(...sagas),
+    });
+
+    expect(ended).toEqual(
+      overdue.map((cardId) => ({
+        cardId,
+        status: 'FAILED',
+        failureCode: 'TIMED_OUT',
+        requestedAt,
+        endedAt: failedAt,
+      })),
+    );
   });
 
   it('when a batch comes back full, then the next batch is taken, and each batch is hinted after it commits', async () => {

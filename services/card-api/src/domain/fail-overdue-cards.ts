@@ -1,22 +1,33 @@
 import { FailureCode } from '@cards/contracts';
 
+import type { SagaEnd } from './card';
+
+/** A card the reaper failed, with the database's times of its request and of its failure. */
+export interface TimedOutCard {
+  id: string;
+  requestedAt: Date;
+  failedAt: Date;
+}
+
 /** The reaper's port: one guarded batch at a time, each its own transaction. */
 export interface OverdueCardsStore {
   /**
    * Fails up to `limit` cards still PENDING more than `deadlineSeconds` after they were requested (a guarded
-   * `... WHERE status = 'PENDING'` update that skips rows another replica holds) and returns their ids, committed.
+   * `... WHERE status = 'PENDING'` update that skips rows another replica holds) and returns them, committed.
    */
   failOverdue(batch: {
     deadlineSeconds: number;
     limit: number;
     failure: { code: FailureCode; message: string };
-  }): Promise<string[]>;
+  }): Promise<TimedOutCard[]>;
 }
 
 export interface FailOverdueCardsDeps {
   store: OverdueCardsStore;
   /** Called after each committed batch: these cards changed (wakes long-polls; coalesced). */
   cardsChanged(cardIds: readonly string[]): void;
+  /** Called after each committed batch: these sagas ended FAILED with TIMED_OUT (times them). */
+  sagasEnded?: (sagas: readonly SagaEnd[]) => void;
   deadlineSeconds: number;
   /** Cards per transaction; small enough that a batch never holds many row locks for long. */
   batchSize?: number;
@@ -43,12 +54,22 @@ export async function failOverdueCards(deps: FailOverdueCardsDeps): Promise<{ fa
   const failure = { code: FailureCode.TIMED_OUT, message: deadlineMessage(deps.deadlineSeconds) };
   const failed: string[] = [];
   for (let batch = 0; batch < maxBatches && !deps.signal?.aborted; batch++) {
-    const ids = await deps.store.failOverdue({ deadlineSeconds: deps.deadlineSeconds, limit, failure });
-    if (ids.length > 0) {
+    const cards = await deps.store.failOverdue({ deadlineSeconds: deps.deadlineSeconds, limit, failure });
+    if (cards.length > 0) {
+      const ids = cards.map((card) => card.id);
       failed.push(...ids);
       deps.cardsChanged(ids);
+      deps.sagasEnded?.(
+        cards.map((card) => ({
+          cardId: card.id,
+          status: 'FAILED',
+          failureCode: failure.code,
+          requestedAt: card.requestedAt,
+          endedAt: card.failedAt,
+        })),
+      );
     }
-    if (ids.length < limit) {
+    if (cards.length < limit) {
       break;
     }
   }

@@ -338,6 +338,7 @@ describe('card-events-consumer as its own process, when a dead letter would outg
         LOG_LEVEL: 'info',
         DATABASE_URL: harness.database.url,
         KAFKA_BROKERS: harness.config.KAFKA_BROKERS.join(','),
+        CARD_EVENTS_HTTP_PORT: '0',
         ...harness.topicEnv,
       },
     });

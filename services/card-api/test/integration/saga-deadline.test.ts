@@ -127,11 +127,11 @@ describe('saga-deadline reaper query, against PostgreSQL', () => {
       Array.from({ length: 4 }, async () => {
         const mine: string[] = [];
         for (;;) {
-          const ids = await failOverduePendingCards({ deadlineSeconds: 60, limit: 3, failure }, db);
-          if (ids.length === 0) {
+          const cards = await failOverduePendingCards({ deadlineSeconds: 60, limit: 3, failure }, db);
+          if (cards.length === 0) {
             return mine;
           }
-          mine.push(...ids);
+          mine.push(...cards.map((card) => card.id));
         }
       }),
     );

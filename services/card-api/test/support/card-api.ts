@@ -21,12 +21,14 @@ export async function createMigratedDatabase(label: string): Promise<TestDatabas
   return database;
 }
 
-/** A card-api config for tests: the given database, the test broker, any free port, no log noise. */
+/** A card-api config for tests: the given database, the test broker, any free ports, no log noise. */
 export function testConfig(databaseUrl: string, overrides: Record<string, string> = {}): CardApiConfig {
   return loadConfig({
     NODE_ENV: 'test',
     LOG_LEVEL: 'silent',
     HTTP_PORT: '0',
+    OUTBOX_RELAY_HTTP_PORT: '0',
+    CARD_EVENTS_HTTP_PORT: '0',
     DATABASE_URL: databaseUrl,
     KAFKA_BROKERS: testKafkaBrokers().join(','),
     // Scheduled reconciliation would compare this test's cards with whatever provider answers on PROVIDER_URL.

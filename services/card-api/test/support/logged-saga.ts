@@ -160,13 +160,13 @@ export async function startLoggedSaga(label: string): Promise<LoggedSaga> {
           name: `${label}-outbox-relay`,
           service: 'card-api',
           entry: 'main-outbox-relay',
-          env: common,
+          env: { ...common, OUTBOX_RELAY_HTTP_PORT: '0' },
         }),
         startServiceProcess({
           name: `${label}-card-events-consumer`,
           service: 'card-api',
           entry: 'main-card-events-consumer',
-          env: common,
+          env: { ...common, CARD_EVENTS_HTTP_PORT: '0' },
         }),
       ])),
     );

@@ -12,10 +12,15 @@ import { startCardApi, type CardApiHarness } from './card-api';
 /** The whole saga for one test file: card-api in this process, every other process of DESIGN.md as an OS process. */
 export interface SagaHarness extends CardApiHarness {
   providerUrl: string;
-  processes: Record<'mockProvider' | 'providerWorker' | 'outboxRelay' | 'cardEventsConsumer', ServiceProcess>;
+  processes: Record<SagaProcess, ServiceProcess>;
+  /** Base URL of each OS process's HTTP server (/healthz, /readyz, /metrics); card-api's is `api.url`. */
+  urls: Record<SagaProcess, string>;
   /** Changes the provider's faults (a partial ProviderFaults). */
   setProviderFaults(faults: Record<string, unknown>): Promise<void>;
 }
+
+/** The saga's processes that run as OS processes. */
+export type SagaProcess = 'mockProvider' | 'providerWorker' | 'outboxRelay' | 'cardEventsConsumer';
 
 /** Environment added to (or replacing) the defaults of some processes of the saga. */
 export interface SagaOverrides {
@@ -27,8 +32,20 @@ export interface SagaOverrides {
 
 /** Starts card-api, outbox-relay, card-events-consumer, provider-worker and mock-provider over fresh state. */
 export async function startSaga(label: string, overrides: SagaOverrides = {}): Promise<SagaHarness> {
-  const [providerPort, workerPort] = await Promise.all([freeTcpPort(), freeTcpPort()]);
+  // Each OS process gets a free port of its own, so test files running side by side never collide.
+  const [providerPort, workerPort, relayPort, consumerPort] = await Promise.all([
+    freeTcpPort(),
+    freeTcpPort(),
+    freeTcpPort(),
+    freeTcpPort(),
+  ]);
   const providerUrl = `http://127.0.0.1:${providerPort}`;
+  const urls: Record<SagaProcess, string> = {
+    mockProvider: providerUrl,
+    providerWorker: `http://127.0.0.1:${workerPort}`,
+    outboxRelay: `http://127.0.0.1:${relayPort}`,
+    cardEventsConsumer: `http://127.0.0.1:${consumerPort}`,
+  };
   const api = await startCardApi(label, { PROVIDER_URL: providerUrl, ...overrides.cardApi });
   const providerDatabase: TestDatabase = await createTestDatabase(`${label}-provider`);
   const common = {
@@ -60,19 +77,21 @@ export async function startSaga(label: string, overrides: SagaOverrides = {}): P
         PROVIDER_RETRY_BASE_MS: '50',
         ...overrides.providerWorker,
       },
-      readyUrl: `http://127.0.0.1:${workerPort}/healthz`,
+      readyUrl: `${urls.providerWorker}/healthz`,
     }),
     startServiceProcess({
       name: `${label}-outbox-relay`,
       service: 'card-api',
       entry: 'main-outbox-relay',
-      env: common,
+      env: { ...common, OUTBOX_RELAY_HTTP_PORT: String(relayPort) },
+      readyUrl: `${urls.outboxRelay}/healthz`,
     }),
     startServiceProcess({
       name: `${label}-card-events-consumer`,
       service: 'card-api',
       entry: 'main-card-events-consumer',
-      env: common,
+      env: { ...common, CARD_EVENTS_HTTP_PORT: String(consumerPort) },
+      readyUrl: `${urls.cardEventsConsumer}/healthz`,
     }),
   ]);
   const processes = { mockProvider, providerWorker, outboxRelay, cardEventsConsumer };
@@ -81,6 +100,7 @@ export async function startSaga(label: string, overrides: SagaOverrides = {}): P
     ...api,
     providerUrl,
     processes,
+    urls,
     async setProviderFaults(faults) {
       const response = await fetch(`${providerUrl}/control/faults`, {
         method: 'PUT',

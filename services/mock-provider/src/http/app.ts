@@ -1,4 +1,12 @@
-import { healthRoutes, type Logger, type ReadinessCheck } from '@cards/platform';
+import {
+  healthRoutes,
+  httpMetrics,
+  metricsRoute,
+  requestLogger,
+  type Logger,
+  type ReadinessCheck,
+  type Registry,
+} from '@cards/platform';
 import express, { type Express } from 'express';
 
 import type { ProviderCardStore } from '../domain/card-issuing';
@@ -18,10 +26,16 @@ export function createApp(deps: {
   stats: ProviderStats;
   shutdown: AbortSignal;
   readinessChecks: readonly ReadinessCheck[];
+  /** Every request is timed into it; GET /metrics serves it. */
+  metrics: Registry;
 }): Express {
   const app = express();
   app.disable('x-powered-by');
+  app.use(httpMetrics(deps.metrics));
+  // One line per call, under the caller's X-Request-Id: the provider's side of a card's saga, found by the same grep.
+  app.use(requestLogger(deps.logger));
   app.use(healthRoutes(deps.readinessChecks));
+  app.use(metricsRoute(deps.metrics));
   app.use('/control', controlRoutes({ faults: deps.faults, stats: deps.stats }));
   // Faults come before the body is read: an outage answers 503 even to a request it could not have parsed.
   app.use(

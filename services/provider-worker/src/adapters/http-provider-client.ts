@@ -1,6 +1,11 @@
 import { ProviderCardSchema, ProviderErrorSchema, type ProviderCreateCardRequest } from '@cards/contracts';
 
-import type { CancelCardOutcome, CreateCardOutcome, ProviderClient } from '../domain/provider-client';
+import type {
+  CallTrace,
+  CancelCardOutcome,
+  CreateCardOutcome,
+  ProviderClient,
+} from '../domain/provider-client';
 
 /** How to reach the provider. */
 export interface HttpProviderClientOptions {
@@ -13,6 +18,14 @@ export interface HttpProviderClientOptions {
 /** An answer that arrived in full, or why none did. */
 type Exchange =
   { ok: true; status: number; body: unknown; bodyIsJson: boolean } | { ok: false; reason: string };
+
+/** The saga's request id and trace context, so the provider's logs and traces join ours. */
+function traceHeaders(trace: CallTrace | undefined): Record<string, string> {
+  return {
+    ...(trace?.correlationId && { 'X-Request-Id': trace.correlationId }),
+    ...(trace?.traceparent && { traceparent: trace.traceparent }),
+  };
+}
 
 /** A run of 12 to 19 digits, spaced or dashed: the shape of a card number. */
 const CARD_NUMBER_LIKE = /(?<![\dA-Za-z])\d(?:[ -]?\d){11,18}(?![\dA-Za-z])/g;
@@ -46,8 +59,15 @@ export class HttpProviderClient implements ProviderClient {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
   }
 
-  async createCard(request: ProviderCreateCardRequest, idempotencyKey: string): Promise<CreateCardOutcome> {
-    const answer = await this.post('/v1/cards', request, { 'Idempotency-Key': idempotencyKey });
+  async createCard(
+    request: ProviderCreateCardRequest,
+    idempotencyKey: string,
+    trace?: CallTrace,
+  ): Promise<CreateCardOutcome> {
+    const answer = await this.post('/v1/cards', request, {
+      'Idempotency-Key': idempotencyKey,
+      ...traceHeaders(trace),
+    });
     if (!answer.ok) {
       return { kind: 'unavailable', reason: answer.reason };
     }
@@ -69,8 +89,12 @@ export class HttpProviderClient implements ProviderClient {
     return this.failure(status, body);
   }
 
-  async cancelCard(providerCardId: string): Promise<CancelCardOutcome> {
-    const answer = await this.post(`/v1/cards/${encodeURIComponent(providerCardId)}/cancel`, undefined, {});
+  async cancelCard(providerCardId: string, trace?: CallTrace): Promise<CancelCardOutcome> {
+    const answer = await this.post(
+      `/v1/cards/${encodeURIComponent(providerCardId)}/cancel`,
+      undefined,
+      traceHeaders(trace),
+    );
     if (!answer.ok) {
       return { kind: 'unavailable', reason: answer.reason };
     }

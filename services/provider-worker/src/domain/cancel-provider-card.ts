@@ -19,12 +19,20 @@ export async function cancelProviderCard(
   deps: ProviderCommandDeps,
 ): Promise<CardEvent<typeof EventType.cancelled>> {
   const { cardId, providerCardId } = command.data;
-  const log = deps.logger.child({ cardId, providerCardId, commandId: command.id });
+  const log = deps.logger.child({
+    cardId,
+    providerCardId,
+    commandId: command.id,
+    correlationId: command.correlationId,
+  });
   let attempts = 0;
 
   const outcome = await deps.retry.execute(async () => {
     attempts += 1;
-    const answer: CancelCardOutcome = await deps.provider.cancelCard(providerCardId);
+    const answer: CancelCardOutcome = await deps.provider.cancelCard(providerCardId, {
+      correlationId: command.correlationId,
+      traceparent: command.traceparent,
+    });
     if (answer.kind === 'unavailable') {
       log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
       throw new ProviderUnavailableError(

@@ -19,10 +19,22 @@ export type CancelCardOutcome =
   | { kind: 'contract-violation'; reason: string }
   | { kind: 'unavailable'; reason: string };
 
+/** What ties a provider call to the card's saga in the provider's logs and traces. */
+export interface CallTrace {
+  /** The request id of the HTTP request that started the saga; sent as X-Request-Id. */
+  correlationId?: string | undefined;
+  /** The W3C traceparent of the worker's span handling the command. */
+  traceparent?: string | undefined;
+}
+
 /** The card provider, as the use cases need it. One call per method; retries are the use case's decision. */
 export interface ProviderClient {
   /** Orders a card; the provider answers the same card again for the same idempotency key. */
-  createCard(request: ProviderCreateCardRequest, idempotencyKey: string): Promise<CreateCardOutcome>;
+  createCard(
+    request: ProviderCreateCardRequest,
+    idempotencyKey: string,
+    trace?: CallTrace,
+  ): Promise<CreateCardOutcome>;
   /** Cancels a provider card; cancelling a cancelled card is not an error. */
-  cancelCard(providerCardId: string): Promise<CancelCardOutcome>;
+  cancelCard(providerCardId: string, trace?: CallTrace): Promise<CancelCardOutcome>;
 }

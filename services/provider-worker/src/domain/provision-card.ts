@@ -40,14 +40,19 @@ export async function provisionCard(
   deps: ProviderCommandDeps,
 ): Promise<ProvisioningResult> {
   const { cardId, color, cardholderRef } = command.data;
-  const log = deps.logger.child({ cardId, commandId: command.id });
+  const log = deps.logger.child({ cardId, commandId: command.id, correlationId: command.correlationId });
+  const trace = { correlationId: command.correlationId, traceparent: command.traceparent };
   let attempts = 0;
 
   let outcome: Exclude<CreateCardOutcome, { kind: 'unavailable' }> | { kind: 'exhausted'; reason: string };
   try {
     outcome = await deps.retry.execute(async () => {
       attempts += 1;
-      const answer = await deps.provider.createCard({ reference: cardId, color, cardholderRef }, cardId);
+      const answer = await deps.provider.createCard(
+        { reference: cardId, color, cardholderRef },
+        cardId,
+        trace,
+      );
       if (answer.kind === 'unavailable') {
         log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
         throw new ProviderUnavailableError(answer.reason);

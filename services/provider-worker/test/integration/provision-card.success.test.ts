@@ -40,7 +40,7 @@ describe('provisioning a card, when the provider issues it', () => {
     });
   });
 
-  it('when the result is published, then it is keyed by card, derives its id from the command and carries its trace', async () => {
+  it('when the result is published, then it is keyed by card, derives its id from the command and continues its trace', async () => {
     const command = buildProvisionCommand();
 
     await flow.sendCommands(command);
@@ -52,7 +52,10 @@ describe('provisioning a card, when the provider issues it', () => {
       [EventHeaders.source]: 'provider-worker',
       [EventHeaders.subject]: command.data.cardId,
       [EventHeaders.correlationId]: command.correlationId,
-      [EventHeaders.traceparent]: command.traceparent,
     });
+    // The worker's own span, in the command's trace: the same trace id, another span id.
+    const [, traceId] = (command.traceparent ?? '').split('-');
+    expect(message?.headers[EventHeaders.traceparent]).toMatch(new RegExp(`^00-${traceId}-[\\da-f]{16}-01$`));
+    expect(message?.headers[EventHeaders.traceparent]).not.toBe(command.traceparent);
   });
 });

@@ -249,6 +249,9 @@ export interface TestTopics {
   commandsDeadLetters: string;
 }
 
+/** A provider-worker OS process and the base URL of its HTTP server (/healthz, /readyz, /metrics). */
+export type WorkerProcess = ServiceProcess & { url: string };
+
 /**
  * Everything one flow needs: its topics, the real mock-provider, provider-worker as a real process (as in
  * production), a producer of commands and readers of the results and dead-letter topics.
@@ -259,9 +262,9 @@ export interface WorkerFlow {
   provider: MockProvider;
   /** The proxy between the worker and the provider, when the flow was started with `faultProxy`. */
   proxy: SelectiveFaultProxy | undefined;
-  worker: ServiceProcess;
+  worker: WorkerProcess;
   /** Starts one more worker process in the same group and with the same settings (stopped with the flow). */
-  startWorker(name: string): Promise<ServiceProcess>;
+  startWorker(name: string): Promise<WorkerProcess>;
   results: TopicReader;
   deadLetters: TopicReader;
   /** Sends commands to the commands topic, each encoded and validated as card-api's relay would. */
@@ -310,8 +313,9 @@ export async function startWorkerFlow(
       stops.push(() => proxy.stop());
     }
 
-    const startWorker = async (name: string): Promise<ServiceProcess> => {
+    const startWorker = async (name: string): Promise<WorkerProcess> => {
       const port = await freeTcpPort();
+      const url = `http://127.0.0.1:${port}`;
       const worker = await startServiceProcess({
         name,
         service: 'provider-worker',
@@ -331,12 +335,12 @@ export async function startWorkerFlow(
           PROVIDER_RETRY_MAX_DELAY_MS: '500',
           ...options.workerEnv,
         },
-        readyUrl: `http://127.0.0.1:${port}/readyz`,
+        readyUrl: `${url}/readyz`,
       });
       stops.push(async () => {
         await worker.stop();
       });
-      return worker;
+      return Object.assign(worker, { url });
     };
     const worker = await startWorker(`${label}-worker`);
 

@@ -35,7 +35,8 @@ export function topicPair(topic: string): { topic: string; dlq: string } {
   return { topic, dlq: deadLetterTopic(topic) };
 }
 
-function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+/** Kafka headers as strings (the first value of a repeated header). */
+export function headerStrings(headers: IHeaders | undefined): Record<string, string> {
   const result: Record<string, string> = {};
   for (const [name, value] of Object.entries(headers ?? {})) {
     const first = Array.isArray(value) ? value[0] : value;

@@ -32,6 +32,32 @@ describe('main-ops command line', () => {
     expect(unknown.error?.message).toMatch(/frobnicate.*\(see --help\)$/);
     expect(unknown.error?.message).not.toContain('\n');
   });
+
+  it('when a command line is wrong, then it is refused before any configuration is read or connection made', async () => {
+    expect((await ops(['cards', 'show', 'nope'])).error?.message).toBe(
+      'cards show needs a card id (a UUID), got "nope" (see --help)',
+    );
+    expect((await ops(['topics', 'tail'])).error?.message).toBe('topics tail needs a topic (see --help)');
+    expect((await ops(['users', 'create'])).error?.message).toMatch(/^users create needs --external-id/);
+    expect((await ops(['outbox', 'status'])).error?.message).toBe('config must not be read');
+  });
+
+  it('when --help is given, then every command is listed', async () => {
+    const [usage] = (await ops(['--help'])).lines;
+
+    for (const command of [
+      'topics tail',
+      'dlq list',
+      'dlq replay',
+      'outbox status',
+      'cards show',
+      'reconcile',
+    ]) {
+      expect(usage).toContain(`\n  ${command} `);
+    }
+    expect(usage).toContain('users create --external-id <id> --email <email> [--admin]');
+    expect(usage).toContain('token mint [<sub>] [--expires-in <n>(s|m|h|d)]');
+  });
 });
 
 describe('topicPair', () => {

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 
-import { healthRoutes, requestLogger, type Logger, type ReadinessCheck } from '@cards/platform';
+import {
+  healthRoutes,
+  httpMetrics,
+  metricsRoute,
+  requestLogger,
+  startSpan,
+  type Logger,
+  type ReadinessCheck,
+  type Registry,
+} from '@cards/platform';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
@@ -13,6 +22,8 @@ import { problemHandler, routeNotFound } from './problem';
 
 export interface AppDeps extends CardsRouteDeps {
   logger: Logger;
+  /** The process's metrics: every request is timed into it, and GET /metrics serves it. */
+  metrics: Registry;
   readinessChecks: readonly ReadinessCheck[];
   authenticate: ReturnType<typeof authenticate>;
   bodyLimit: string;
@@ -42,6 +53,8 @@ export function createApp(deps: AppDeps): Express {
   app.disable('x-powered-by');
   app.set('trust proxy', deps.trustProxyHops > 0 ? deps.trustProxyHops : false);
   app.set('query parser', 'simple');
+  // First, so a request's time includes every middleware, and one refused by any of them is counted too.
+  app.use(httpMetrics(deps.metrics));
   // helmet's defaults suit an API and the docs page alike (a strict CSP, nosniff, no framing, HSTS).
   app.use(helmet());
   app.use(
@@ -57,10 +70,18 @@ export function createApp(deps: AppDeps): Express {
     const requestId = incoming && /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();
     res.locals['requestId'] = requestId;
     res.set('X-Request-Id', requestId);
+    // The request's span continues the caller's trace (W3C traceparent) or starts one; the card's events carry it.
+    const span = startSpan(`${req.method} request`, req.get('traceparent'));
+    res.locals['traceparent'] = span.traceparent;
+    res.locals['traceId'] = span.traceId;
+    res.on('close', () => {
+      span.end();
+    });
     next();
   });
   app.use(requestLogger(deps.logger));
   app.use(healthRoutes(deps.readinessChecks));
+  app.use(metricsRoute(deps.metrics));
   app.use(docsRoutes());
   app.use(express.json({ limit: deps.bodyLimit, type: 'application/json', strict: true }));
   app.use('/v1', deps.authenticate);

@@ -22,7 +22,7 @@ import { currentUser, requireJsonBody } from './auth';
 import { etagOf, ifNoneMatchHits, toCardResponse } from './cards.mapper';
 import { decodeCursor, encodeCursor } from './cursor';
 import { parseIdempotencyKey, requestHash, runIdempotently, sendRecorded } from './idempotency';
-import { parseOrThrow, traceparentOf } from './validation';
+import { parseOrThrow } from './validation';
 
 export interface CardsRouteDeps {
   db: Knex;
@@ -95,7 +95,7 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
           userId: user.id,
           color: body.color,
           correlationId: String(res.locals['requestId']),
-          traceparent: traceparentOf(req.get('traceparent')),
+          traceparent: String(res.locals['traceparent']),
           cardId,
         },
         deps.requestCardDeps,

@@ -38,14 +38,3 @@ export function parseOrThrow<Schema extends z.ZodType>(
     },
   });
 }
-
-const TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
-
-/**
- * The W3C `traceparent` header when it has the standard's shape, else undefined (a tracing hint is dropped, never
- * refused). It travels into the outbox event, whose envelope caps it at 200 characters: a longer one stored there
- * could never be published and would hold up the relay for every card behind it.
- */
-export function traceparentOf(header: string | undefined): string | undefined {
-  return header !== undefined && TRACEPARENT.test(header) ? header : undefined;
-}

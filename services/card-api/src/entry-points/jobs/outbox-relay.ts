@@ -32,6 +32,8 @@ export interface OutboxRelayOptions {
 export interface RelaySignals {
   leader: [];
   standby: [];
+  /** The relay let go of the lock (session lost, failed or stopping): it publishes nothing until `leader`. */
+  'leadership-lost': [];
   published: [count: number];
   'publish-failed': [error: unknown];
 }
@@ -72,6 +74,7 @@ export class OutboxRelay {
   private async run(): Promise<void> {
     const log = this.options.logger.child({ component: 'outbox-relay' });
     let announcedStandby = false;
+    let leading = false;
     while (!this.stopping) {
       const session = new Client({
         connectionString: this.options.databaseUrl,
@@ -106,6 +109,7 @@ export class OutboxRelay {
         });
         await session.query(`LISTEN ${session.escapeIdentifier(Channels.outbox)}`);
         log.info('active relay');
+        leading = true;
         this.signals.emit('leader');
         while (!this.isStopping() && !connection.lost) {
           const published = await this.publishBatch(log);
@@ -121,6 +125,10 @@ export class OutboxRelay {
         this.session = undefined;
         // Ending the session releases the advisory lock, so a standby takes over.
         await session.end().catch(() => undefined);
+        if (leading) {
+          leading = false;
+          this.signals.emit('leadership-lost');
+        }
       }
     }
   }

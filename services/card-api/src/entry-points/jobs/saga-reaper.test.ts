@@ -23,7 +23,8 @@ function recordingDb(): { db: Knex; notified: unknown[][] } {
 describe('startSagaReaper', () => {
   it('when cards are overdue, then they are failed with the configured deadline and card_changed carries their ids', async () => {
     const asked: Parameters<OverdueCardsStore['failOverdue']>[0][] = [];
-    const batches = [['card-1', 'card-2']];
+    const requestedAt = new Date();
+    const batches = [['card-1', 'card-2'].map((id) => ({ id, requestedAt, failedAt: requestedAt }))];
     const { db, notified } = recordingDb();
     const reaper = startSagaReaper({
       db,

@@ -3,6 +3,7 @@ import type { Knex } from 'knex';
 
 import { Channels, CoalescingNotifier } from '../../data-access/notifications';
 import { overdueCardsStore } from '../../data-access/reaper.repository';
+import type { SagaEnd } from '../../domain/card';
 import { failOverdueCards, type OverdueCardsStore } from '../../domain/fail-overdue-cards';
 import { PeriodicJob } from './periodic-job';
 
@@ -24,6 +25,8 @@ export function startSagaReaper(options: {
   deadlineSeconds: number;
   intervalMs: number;
   store?: OverdueCardsStore;
+  /** Called after each committed batch with the sagas it ended (card_saga_duration_seconds). */
+  sagasEnded?: (sagas: readonly SagaEnd[]) => void;
 }): SagaReaper {
   const log = options.logger.child({ component: 'saga-reaper' });
   const cardChanged = new CoalescingNotifier(options.db, Channels.cardChanged, options.logger);
@@ -40,6 +43,7 @@ export function startSagaReaper(options: {
         cardsChanged: (cardIds) => {
           cardChanged.hint(cardIds);
         },
+        ...(options.sagasEnded && { sagasEnded: options.sagasEnded }),
       });
       if (failed.length > 0) {
         log.warn(

@@ -1,4 +1,4 @@
-import { startEventConsumer, type RunningConsumer, type Logger } from '@cards/platform';
+import { inSpan, startEventConsumer, type RunningConsumer, type Logger } from '@cards/platform';
 import type { Kafka } from 'kafkajs';
 
 import { applyProvisioningResult, type ApplyResultDeps } from '../../domain/apply-provisioning-result';
@@ -24,18 +24,28 @@ export function startCardEventsConsumer(options: {
     maxAttempts: 8,
     retryBackoffMs: 250,
     handle: async (event, context) => {
-      const outcome = await applyProvisioningResult(event, options.deps);
-      log.info(
-        {
-          eventId: event.id,
-          type: event.type,
-          cardId: event.subject,
-          outcome,
-          correlationId: event.correlationId,
-          ...context,
-        },
-        'result applied',
-      );
+      // The consumer's span continues the result's trace; a cancel it asks for carries this span on.
+      await inSpan(event.type, event.traceparent, async (span) => {
+        const outcome = await applyProvisioningResult(
+          { ...event, traceparent: span.traceparent },
+          options.deps,
+        );
+        log.info(
+          {
+            eventId: event.id,
+            type: event.type,
+            cardId: event.subject,
+            outcome,
+            correlationId: event.correlationId,
+            traceId: span.traceId,
+            topic: context.topic,
+            partition: context.partition,
+            offset: context.offset,
+            attempt: context.attempt,
+          },
+          'result applied',
+        );
+      });
     },
   });
 }

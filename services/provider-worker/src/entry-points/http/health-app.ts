@@ -1,10 +1,11 @@
-import { healthRoutes, type ReadinessCheck } from '@cards/platform';
+import { healthRoutes, metricsRoute, type ReadinessCheck, type Registry } from '@cards/platform';
 import express, { type Express } from 'express';
 
-/** The worker's HTTP surface: /healthz (alive) and /readyz (its dependencies answer). */
-export function createHealthApp(checks: readonly ReadinessCheck[]): Express {
+/** The worker's HTTP surface: /healthz (alive), /readyz (its dependencies answer) and /metrics. */
+export function createHealthApp(checks: readonly ReadinessCheck[], metrics: Registry): Express {
   const app = express();
   app.disable('x-powered-by');
   app.use(healthRoutes(checks));
+  app.use(metricsRoute(metrics));
   return app;
 }

@@ -1,5 +1,6 @@
 import { EventType, type AnyCardEvent } from '@cards/contracts';
 import {
+  inSpan,
   startEventConsumer,
   type DeliveryContext,
   type EventConsumerOptions,
@@ -31,12 +32,17 @@ export function createCommandHandler(
   return async (event, context) => {
     // The consumer's stop signal reaches the retries, so a SIGTERM does not wait out a whole retry budget.
     const useCaseDeps = context ? { ...deps, signal: context.signal } : deps;
+    // The worker's span continues the command's trace; its traceparent goes to the provider and into the result.
     switch (event.type) {
       case EventType.provisionRequested:
-        await provisionCard(event, useCaseDeps);
+        await inSpan(event.type, event.traceparent, (span) =>
+          provisionCard({ ...event, traceparent: span.traceparent }, useCaseDeps),
+        );
         return;
       case EventType.cancelRequested:
-        await cancelProviderCard(event, useCaseDeps);
+        await inSpan(event.type, event.traceparent, (span) =>
+          cancelProviderCard({ ...event, traceparent: span.traceparent }, useCaseDeps),
+        );
         return;
       case EventType.provisioned:
       case EventType.provisioningFailed:

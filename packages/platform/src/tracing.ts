@@ -1,0 +1,76 @@
+import { context, propagation, trace, type Span } from '@opentelemetry/api';
+import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import {
+  BasicTracerProvider,
+  ConsoleSpanExporter,
+  SimpleSpanProcessor,
+  type SpanProcessor,
+} from '@opentelemetry/sdk-trace-base';
+
+/** Where finished spans go: nowhere (the default), or the console, for a developer following one trace. */
+export type TraceExporter = 'none' | 'console';
+
+let configured: { exporter: TraceExporter; provider: BasicTracerProvider } | undefined;
+
+/**
+ * Installs the OpenTelemetry SDK's tracer (ids, sampling) and the W3C trace-context propagator, once per process.
+ * Spans are exported only when asked (`OTEL_TRACES_EXPORTER=console`); otherwise tracing costs an id per unit of
+ * work and gives every log line and message a `traceparent` that a collector could join up later.
+ */
+export function configureTracing(options: { exporter?: TraceExporter } = {}): void {
+  const exporter = options.exporter ?? 'none';
+  if (configured && (configured.exporter === exporter || options.exporter === undefined)) {
+    return;
+  }
+  const spanProcessors: SpanProcessor[] =
+    exporter === 'console' ? [new SimpleSpanProcessor(new ConsoleSpanExporter())] : [];
+  const provider = new BasicTracerProvider({ spanProcessors });
+  trace.disable();
+  trace.setGlobalTracerProvider(provider);
+  propagation.setGlobalPropagator(new W3CTraceContextPropagator());
+  configured = { exporter, provider };
+}
+
+/** One unit of work in a trace: its W3C `traceparent` (to pass on) and trace id (to log), and how to end it. */
+export interface TraceSpan {
+  traceparent: string;
+  traceId: string;
+  end(): void;
+}
+
+const W3C_TRACEPARENT = /^[\da-f]{2}-[\da-f]{32}-[\da-f]{16}-[\da-f]{2}$/;
+
+/**
+ * Starts a span that continues the trace of `parent` (a W3C traceparent from an HTTP header or a Kafka message),
+ * or starts a new trace when there is none or it is malformed (a tracing hint is dropped, never refused).
+ */
+export function startSpan(name: string, parent?: string): TraceSpan {
+  configureTracing();
+  const carrier: Record<string, string> =
+    parent !== undefined && W3C_TRACEPARENT.test(parent) ? { traceparent: parent } : {};
+  const parentContext = propagation.extract(context.active(), carrier);
+  const span: Span = trace.getTracer('card-issuing').startSpan(name, {}, parentContext);
+  const outgoing: Record<string, string> = {};
+  propagation.inject(trace.setSpan(context.active(), span), outgoing);
+  return {
+    traceparent: outgoing['traceparent'] ?? '',
+    traceId: span.spanContext().traceId,
+    end: () => {
+      span.end();
+    },
+  };
+}
+
+/** Runs `work` inside a span continuing `parent`, giving it the span's traceparent; the span ends with the work. */
+export async function inSpan<T>(
+  name: string,
+  parent: string | undefined,
+  work: (span: TraceSpan) => Promise<T>,
+): Promise<T> {
+  const span = startSpan(name, parent);
+  try {
+    return await work(span);
+  } finally {
+    span.end();
+  }
+}

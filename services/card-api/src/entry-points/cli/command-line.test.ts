@@ -1,0 +1,103 @@
+import { parseCommand } from './command-line';
+
+const CARD = '0b6f1c9e-5a4e-4d8e-9d7e-2f1a3b4c5d6e';
+
+/** The command a line parses to, or the message of the error it is refused with. */
+function parsed(line: string): unknown {
+  try {
+    return parseCommand(line.split(' ').filter(Boolean)).command;
+  } catch (error) {
+    return (error as Error).message;
+  }
+}
+
+describe('parseCommand', () => {
+  it('when topics tail is given its options, then they come back typed', () => {
+    expect(
+      parsed(`topics tail results.dlq --from-beginning --card ${CARD.toUpperCase()} --json --max 3`),
+    ).toEqual({
+      name: 'topics tail',
+      topic: 'results.dlq',
+      fromBeginning: true,
+      card: CARD,
+      json: true,
+      max: 3,
+      idleExitMs: undefined,
+    });
+    expect(parsed('topics tail t --idle-exit 1500')).toMatchObject({
+      fromBeginning: false,
+      card: undefined,
+      idleExitMs: 1500,
+    });
+  });
+
+  it('when topics tail lacks a topic or gets a bad value, then the error says which and points at --help', () => {
+    expect(parsed('topics tail')).toBe('topics tail needs a topic (see --help)');
+    expect(parsed('topics follow t')).toBe('topics needs tail, not follow (see --help)');
+    expect(parsed('topics tail t --card 42')).toBe('--card needs a card id (a UUID), got "42" (see --help)');
+    expect(parsed('topics tail t --max 0')).toBe(
+      '--max must be a whole number from 1 to 1000000000 (got 0) (see --help)',
+    );
+  });
+
+  it('when an option belongs to another command, then it is refused rather than ignored', () => {
+    expect(parsed('outbox status --card x')).toBe('outbox status does not take --card (see --help)');
+    expect(parsed('dlq replay t --all --json')).toBe('dlq replay does not take --json (see --help)');
+    expect(parsed('reconcile --from-beginning')).toBe(
+      'reconcile does not take --from-beginning (see --help)',
+    );
+  });
+
+  it('when outbox status and cards show are given, then they parse; a card id that is no UUID is refused', () => {
+    expect(parsed('outbox status --json')).toEqual({ name: 'outbox status', json: true });
+    expect(parsed(`cards show ${CARD}`)).toEqual({ name: 'cards show', cardId: CARD, json: false });
+    expect(parsed('cards show')).toBe('cards show needs a card id (see --help)');
+    expect(parsed('cards show nope')).toBe('cards show needs a card id (a UUID), got "nope" (see --help)');
+    expect(parsed(`cards show ${CARD} extra`)).toBe('unexpected argument extra (see --help)');
+  });
+
+  it('when users create is given, then it follows the admin API rules for the external id and email', () => {
+    expect(parsed('users create --external-id alice --email alice@example.com --admin')).toEqual({
+      name: 'users create',
+      externalId: 'alice',
+      email: 'alice@example.com',
+      role: 'admin',
+      json: false,
+    });
+    expect(parsed('users create --external-id alice')).toBe(
+      'users create needs --external-id <id> and --email <email> (see --help)',
+    );
+    expect(parsed('users create --external-id alice --email nope')).toMatch(/^--email: .*\(see --help\)$/);
+  });
+
+  it('when token mint is given, then the subject is optional and --expires-in must be a short duration', () => {
+    expect(parsed('token mint')).toEqual({
+      name: 'token mint',
+      subject: undefined,
+      expiresIn: undefined,
+      json: false,
+    });
+    expect(parsed('token mint alice --expires-in 1h')).toMatchObject({ subject: 'alice', expiresIn: '1h' });
+    expect(parsed('token mint alice --expires-in forever')).toBe(
+      '--expires-in must look like 30m, 1h or 7d (got forever) (see --help)',
+    );
+  });
+
+  it('when the existing commands are given, then they parse as before', () => {
+    expect(parsed('reconcile --hours 2 --dry-run')).toEqual({
+      name: 'reconcile',
+      hours: 2,
+      dryRun: true,
+      json: false,
+    });
+    expect(parsed('dlq list t --json')).toEqual({ name: 'dlq list', topic: 't', json: true });
+    expect(parsed('dlq replay t --offset 7 --partition 1')).toEqual({
+      name: 'dlq replay',
+      topic: 't',
+      selection: { offset: '7', partition: 1 },
+    });
+    expect(parsed('dlq replay t')).toBe(
+      'dlq replay needs exactly one of --id <ce_id>, --offset <n> or --all (see --help)',
+    );
+  });
+});

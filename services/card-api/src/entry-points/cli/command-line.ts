@@ -1,0 +1,297 @@
+import { parseArgs } from 'node:util';
+
+import { CreateUserRequestSchema } from '@cards/contracts';
+import { z } from 'zod';
+
+import type { ReplaySelection } from './dlq.commands';
+
+export const USAGE = `Usage: node services/card-api/dist/main-ops.js <command> [options]
+   or: npm run ops -- <command> [options]     or: make ops ARGS='<command> [options]'
+
+Commands:
+  topics tail <topic> [--from-beginning] [--card <id>] [--json] [--max <n>] [--idle-exit <ms>]
+      Follow a topic until Ctrl-C (SIGINT/SIGTERM): one line per message, each decoded and checked against the
+      contracts (INVALID and the reason when it fails); dead letters show their dlq-* headers.
+      --from-beginning  start at the oldest message instead of the end.
+      --card <id>       only messages whose subject (card id) is <id>.
+      --max <n>         stop after printing n messages; --idle-exit <ms>: stop when none arrives for ms.
+  dlq list <topic> [--json]
+      Print every dead letter of <topic>.dlq, up to its current end.
+  dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)
+      Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers.
+  outbox status [--json]
+      Unpublished rows (backlog) and the age of the oldest, rows failing to publish and the first one's error,
+      rows published in the last minute, and which database session holds the relay lock.
+  cards show <id> [--json]
+      A card (status, owner, details, failure, timestamps) and its saga timeline: outbox events written and
+      published, results received and what they did, compensation.
+  reconcile [--hours N] [--dry-run] [--json]
+      Compare the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS) with ours;
+      request cancellation of provider cards that should not be active; report the rest.
+  users create --external-id <id> --email <email> [--admin] [--json]
+      Create a user (role user, or admin with --admin).
+  token mint [<sub>] [--expires-in <n>(s|m|h|d)] [--json]
+      Print a development token for <sub> (default ADMIN_EXTERNAL_ID), valid 12h unless --expires-in says
+      otherwise. Refused with NODE_ENV=production.
+
+Options:
+  -h, --help     Show this help.
+  --json         Machine-readable output (one JSON document per line), where the command lists it.
+  --verbose      Also print the process's logs (LOG_LEVEL).
+
+A <topic> is a topic's name, or commands / results for the provisioning topics this environment is configured
+with (TOPIC_PROVISIONING_COMMANDS / _RESULTS); add .dlq for a dead-letter topic.
+Output goes to stdout, progress (lines starting with #) of long-running commands to stderr. A failure prints one
+line to stderr and exits 1.
+Environment: the card-api settings (DATABASE_URL, KAFKA_BROKERS, PROVIDER_URL, ...; see .env.example).`;
+
+/** Thrown for a command line that cannot be run; the message says what to change. */
+export class UsageError extends Error {
+  constructor(message: string) {
+    super(`${message} (see --help)`);
+    this.name = 'UsageError';
+  }
+}
+
+/** A command line, checked and typed; nothing has been read or connected yet. */
+export type OpsCommand =
+  | { name: 'help' }
+  | { name: 'reconcile'; hours: number | undefined; dryRun: boolean; json: boolean }
+  | { name: 'dlq list'; topic: string; json: boolean }
+  | { name: 'dlq replay'; topic: string; selection: ReplaySelection }
+  | {
+      name: 'topics tail';
+      topic: string;
+      fromBeginning: boolean;
+      card: string | undefined;
+      json: boolean;
+      max: number | undefined;
+      idleExitMs: number | undefined;
+    }
+  | { name: 'outbox status'; json: boolean }
+  | { name: 'cards show'; cardId: string; json: boolean }
+  | { name: 'users create'; externalId: string; email: string; role: 'user' | 'admin'; json: boolean }
+  | { name: 'token mint'; subject: string | undefined; expiresIn: string | undefined; json: boolean };
+
+const options = {
+  help: { type: 'boolean', short: 'h' },
+  json: { type: 'boolean' },
+  verbose: { type: 'boolean' },
+  'dry-run': { type: 'boolean' },
+  hours: { type: 'string' },
+  id: { type: 'string' },
+  offset: { type: 'string' },
+  partition: { type: 'string' },
+  all: { type: 'boolean' },
+  'from-beginning': { type: 'boolean' },
+  card: { type: 'string' },
+  max: { type: 'string' },
+  'idle-exit': { type: 'string' },
+  'external-id': { type: 'string' },
+  email: { type: 'string' },
+  admin: { type: 'boolean' },
+  'expires-in': { type: 'string' },
+} as const;
+
+type OptionName = keyof typeof options;
+type Values = ReturnType<typeof parse>['values'];
+
+/** Options every command takes. */
+const COMMON: readonly OptionName[] = ['help', 'verbose'];
+
+function parse(argv: readonly string[]) {
+  try {
+    return parseArgs({ args: [...argv], allowPositionals: true, strict: true, options });
+  } catch (error) {
+    throw new UsageError(error instanceof Error ? error.message : String(error));
+  }
+}
+
+/** An option given to a command that has no use for it is a mistake worth naming, not something to ignore. */
+function allowOnly(command: string, values: Values, allowed: readonly OptionName[]): void {
+  const stray = (Object.keys(values) as OptionName[]).find(
+    (name) => !COMMON.includes(name) && !allowed.includes(name),
+  );
+  if (stray !== undefined) {
+    throw new UsageError(`${command} does not take --${stray}`);
+  }
+}
+
+function noMoreArguments(extra: readonly string[]): void {
+  if (extra.length > 0) {
+    throw new UsageError(`unexpected argument ${extra.join(' ')}`);
+  }
+}
+
+function wholeNumber(value: string, name: string, bounds: { min: number; max: number }): number {
+  const number = Number(value);
+  if (!/^\d+$/.test(value) || number < bounds.min || number > bounds.max) {
+    throw new UsageError(`${name} must be a whole number from ${bounds.min} to ${bounds.max} (got ${value})`);
+  }
+  return number;
+}
+
+function replaySelection(values: Values): ReplaySelection {
+  const chosen = [values.id !== undefined, values.offset !== undefined, values.all === true].filter(Boolean);
+  if (chosen.length !== 1) {
+    throw new UsageError('dlq replay needs exactly one of --id <ce_id>, --offset <n> or --all');
+  }
+  if (values.partition !== undefined && values.offset === undefined) {
+    throw new UsageError('--partition goes with --offset');
+  }
+  if (values.id !== undefined) {
+    return { id: values.id };
+  }
+  if (values.offset !== undefined) {
+    const offset = String(wholeNumber(values.offset, '--offset', { min: 0, max: Number.MAX_SAFE_INTEGER }));
+    return values.partition === undefined
+      ? { offset }
+      : { offset, partition: wholeNumber(values.partition, '--partition', { min: 0, max: 100_000 }) };
+  }
+  return { all: true };
+}
+
+const CardId = z.uuid();
+
+function cardId(value: string, name: string): string {
+  if (!CardId.safeParse(value).success) {
+    throw new UsageError(`${name} needs a card id (a UUID), got ${JSON.stringify(value)}`);
+  }
+  return value.toLowerCase();
+}
+
+function subcommand<T extends string>(command: string, action: string | undefined, actions: readonly T[]): T {
+  if (action === undefined || !(actions as readonly string[]).includes(action)) {
+    const choices = actions.join(' or ');
+    throw new UsageError(`${command} needs ${choices}${action === undefined ? '' : `, not ${action}`}`);
+  }
+  return action as T;
+}
+
+/** Reads a command line (without `node main-ops.js`) into a command, or throws a UsageError saying what is wrong. */
+export function parseCommand(argv: readonly string[]): { command: OpsCommand; verbose: boolean } {
+  const { values, positionals } = parse(argv);
+  const verbose = values.verbose ?? false;
+  const json = values.json ?? false;
+  const [command, ...rest] = positionals;
+  if (values.help || command === 'help') {
+    return { command: { name: 'help' }, verbose };
+  }
+  if (command === undefined) {
+    throw new UsageError('missing command');
+  }
+
+  switch (command) {
+    case 'reconcile': {
+      allowOnly(command, values, ['hours', 'dry-run', 'json']);
+      noMoreArguments(rest);
+      const hours =
+        values.hours === undefined
+          ? undefined
+          : wholeNumber(values.hours, '--hours', { min: 1, max: 24 * 90 });
+      return { command: { name: 'reconcile', hours, dryRun: values['dry-run'] ?? false, json }, verbose };
+    }
+
+    case 'dlq': {
+      const [given, topic, ...extra] = rest;
+      const action = subcommand(command, given, ['list', 'replay'] as const);
+      allowOnly(`dlq ${action}`, values, action === 'list' ? ['json'] : ['id', 'offset', 'partition', 'all']);
+      if (topic === undefined) {
+        throw new UsageError(`dlq ${action} needs a topic`);
+      }
+      noMoreArguments(extra);
+      return action === 'list'
+        ? { command: { name: 'dlq list', topic, json }, verbose }
+        : { command: { name: 'dlq replay', topic, selection: replaySelection(values) }, verbose };
+    }
+
+    case 'topics': {
+      const [given, topic, ...extra] = rest;
+      subcommand(command, given, ['tail'] as const);
+      allowOnly('topics tail', values, ['from-beginning', 'card', 'max', 'idle-exit', 'json']);
+      if (topic === undefined) {
+        throw new UsageError('topics tail needs a topic');
+      }
+      noMoreArguments(extra);
+      return {
+        command: {
+          name: 'topics tail',
+          topic,
+          fromBeginning: values['from-beginning'] ?? false,
+          card: values.card === undefined ? undefined : cardId(values.card, '--card'),
+          json,
+          max: values.max === undefined ? undefined : wholeNumber(values.max, '--max', { min: 1, max: 1e9 }),
+          idleExitMs:
+            values['idle-exit'] === undefined
+              ? undefined
+              : wholeNumber(values['idle-exit'], '--idle-exit', { min: 1, max: 86_400_000 }),
+        },
+        verbose,
+      };
+    }
+
+    case 'outbox': {
+      const [given, ...extra] = rest;
+      subcommand(command, given, ['status'] as const);
+      allowOnly('outbox status', values, ['json']);
+      noMoreArguments(extra);
+      return { command: { name: 'outbox status', json }, verbose };
+    }
+
+    case 'cards': {
+      const [given, id, ...extra] = rest;
+      subcommand(command, given, ['show'] as const);
+      allowOnly('cards show', values, ['json']);
+      if (id === undefined) {
+        throw new UsageError('cards show needs a card id');
+      }
+      noMoreArguments(extra);
+      return { command: { name: 'cards show', cardId: cardId(id, 'cards show'), json }, verbose };
+    }
+
+    case 'users': {
+      const [given, ...extra] = rest;
+      subcommand(command, given, ['create'] as const);
+      allowOnly('users create', values, ['external-id', 'email', 'admin', 'json']);
+      noMoreArguments(extra);
+      if (values['external-id'] === undefined || values.email === undefined) {
+        throw new UsageError('users create needs --external-id <id> and --email <email>');
+      }
+      // The same rules as POST /v1/admin/users, so a user made here is one the API could have made.
+      const user = CreateUserRequestSchema.safeParse({
+        externalId: values['external-id'],
+        email: values.email,
+      });
+      if (!user.success) {
+        const issue = user.error.issues[0];
+        const option = issue?.path[0] === 'email' ? '--email' : '--external-id';
+        throw new UsageError(`${option}: ${issue?.message ?? 'invalid'}`);
+      }
+      return {
+        command: {
+          name: 'users create',
+          externalId: user.data.externalId,
+          email: user.data.email,
+          role: values.admin ? 'admin' : 'user',
+          json,
+        },
+        verbose,
+      };
+    }
+
+    case 'token': {
+      const [given, subject, ...extra] = rest;
+      subcommand(command, given, ['mint'] as const);
+      allowOnly('token mint', values, ['expires-in', 'json']);
+      noMoreArguments(extra);
+      const expiresIn = values['expires-in'];
+      if (expiresIn !== undefined && !/^[1-9]\d{0,5}[smhd]$/.test(expiresIn)) {
+        throw new UsageError(`--expires-in must look like 30m, 1h or 7d (got ${expiresIn})`);
+      }
+      return { command: { name: 'token mint', subject, expiresIn, json }, verbose };
+    }
+
+    default:
+      throw new UsageError(`unknown command ${command}`);
+  }
+}

@@ -1,0 +1,74 @@
+import type { UserRecord } from '../../domain/card';
+import type { Out } from './dlq.commands';
+
+/** A user as printed: the fields POST /v1/admin/users answers with. */
+function userJson(user: UserRecord): string {
+  return JSON.stringify({
+    id: user.id,
+    externalId: user.externalId,
+    email: user.email,
+    role: user.role,
+    createdAt: user.createdAt.toISOString(),
+  });
+}
+
+/** `users create`: inserts a user; an external id already taken is an error, and the existing user is unchanged. */
+export async function usersCreate(options: {
+  user: { externalId: string; email: string; role: 'user' | 'admin' };
+  /** Inserts the user; undefined when the external id is taken (users.repository insertUser). */
+  insert: (user: {
+    externalId: string;
+    email: string;
+    role: 'user' | 'admin';
+  }) => Promise<UserRecord | undefined>;
+  json?: boolean;
+  out: Out;
+}): Promise<UserRecord> {
+  const user = await options.insert(options.user);
+  if (!user) {
+    throw new Error(`a user with external id ${JSON.stringify(options.user.externalId)} already exists`);
+  }
+  options.out(
+    options.json
+      ? userJson(user)
+      : `created user ${user.externalId}: id=${user.id} role=${user.role} email=${user.email} ` +
+          `created_at=${user.createdAt.toISOString()}`,
+  );
+  return user;
+}
+
+/**
+ * `token mint`: prints a development token (HS256, JWT_SECRET). Refused in production, and when card-api verifies
+ * tokens with an identity provider's key set, since card-api would then refuse the token anyway.
+ */
+export async function tokenMint(options: {
+  subject: string;
+  expiresIn?: string | undefined;
+  environment: { nodeEnv: string; jwksUrl: string | undefined };
+  mint: (subject: string, options: { expiresIn?: string }) => Promise<string>;
+  json?: boolean;
+  out: Out;
+}): Promise<string> {
+  if (options.environment.nodeEnv === 'production') {
+    throw new Error('refusing to mint a development token with NODE_ENV=production');
+  }
+  if (options.environment.jwksUrl !== undefined) {
+    throw new Error(
+      'JWT_JWKS_URL is set: card-api verifies tokens with that key set and would refuse a development token',
+    );
+  }
+  const jwt = await options.mint(
+    options.subject,
+    options.expiresIn === undefined ? {} : { expiresIn: options.expiresIn },
+  );
+  if (options.json) {
+    const claims = JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString()) as {
+      exp?: number;
+    };
+    const expiresAt = claims.exp === undefined ? null : new Date(claims.exp * 1000).toISOString();
+    options.out(JSON.stringify({ token: jwt, sub: options.subject, expiresAt }));
+  } else {
+    options.out(jwt);
+  }
+  return jwt;
+}
