@@ -260,16 +260,31 @@ export async function tailTopic(options: {
         fail(payload.error);
       }
     });
+    // Nothing is committed, so each time the group is joined (at start, and again after kafkajs restarts the
+    // consumer when a broker goes away) the position is set here: where this tail stopped reading, else the end
+    // offsets at the start (from the end) or the earliest (from the beginning). A broker restart then neither
+    // repeats lines nor loses any.
+    const next = new Map<number, bigint>();
+    consumer.on(consumer.events.GROUP_JOIN, () => {
+      for (const { partition, high } of endOffsets) {
+        const offset = next.get(partition) ?? (options.fromBeginning ? undefined : BigInt(high));
+        if (offset !== undefined) {
+          consumer.seek({ topic, partition, offset: offset.toString() });
+        }
+      }
+    });
     await consumer.connect();
     try {
       await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false });
-      // run() resolves once the group is joined; the seeks below apply before the first fetch.
+      // run() resolves once the group is joined (and the GROUP_JOIN handler has positioned the partitions).
       await consumer.run({
         autoCommit: false,
         eachMessage: ({ topic: from, partition, message }) => {
-          if (state.done) {
+          const offset = BigInt(message.offset);
+          if (state.done || offset < (next.get(partition) ?? 0n)) {
             return Promise.resolve();
           }
+          next.set(partition, offset + 1n);
           rearmIdle();
           const tailed = describeMessage(from, partition, message);
           if (options.card !== undefined && subjectOf(tailed)?.toLowerCase() !== options.card) {
@@ -286,11 +301,6 @@ export async function tailTopic(options: {
           return Promise.resolve();
         },
       });
-      if (!options.fromBeginning) {
-        for (const { partition, high } of endOffsets) {
-          consumer.seek({ topic, partition, offset: high });
-        }
-      }
       progress(
         `# following ${topic} (${endOffsets.length} partition(s)) from the ${
           options.fromBeginning ? 'beginning' : 'end'

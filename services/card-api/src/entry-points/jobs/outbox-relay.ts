@@ -79,6 +79,9 @@ export class OutboxRelay {
       const session = new Client({
         connectionString: this.options.databaseUrl,
         connectionTimeoutMillis: 5000,
+        // Named, so `ops outbox status` (pg_stat_activity) shows which session holds the relay lock.
+        application_name: 'outbox-relay',
+        keepAlive: true,
       });
       const connection = { lost: false };
       session.on('error', (error) => {
