@@ -5,3 +5,4 @@ export * from './kafka';
 export * from './metrics';
 export * from './processes';
 export * from './tcp-proxy';
+export * from './hostile-messages';

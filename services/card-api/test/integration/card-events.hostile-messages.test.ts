@@ -2,22 +2,21 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
 import { createKafka, createLogger, DeadLetterHeaders } from '@cards/platform';
-import { eventually, startServiceProcess, testKafkaBrokers, type ServiceProcess } from '@cards/test-support';
+import {
+  eventually,
+  headersOf,
+  hostileEnvelopes,
+  startServiceProcess,
+  testKafkaBrokers,
+  type HostileMessage,
+  type ServiceProcess,
+} from '@cards/test-support';
 import fc from 'fast-check';
 import type { IHeaders, Producer } from 'kafkajs';
 
 import { start as startConsumer, type RunningCardEventsConsumer } from '../../src/main-card-events-consumer';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 import { TopicRecorder } from '../support/kafka';
-
-/** A message as a hostile producer sends it: any bytes for the value and the header values. */
-interface HostileMessage {
-  name: string;
-  value: Buffer | string | null;
-  headers?: IHeaders;
-  /** What the dead letter's reason must say. */
-  reason: RegExp;
-}
 
 function provisioned(cardId: string = randomUUID()): AnyCardEvent {
   return {
@@ -32,11 +31,7 @@ function provisioned(cardId: string = randomUUID()): AnyCardEvent {
 
 /** The headers of a real result, so that only the part under test is wrong; undefined drops a header. */
 function resultHeaders(overrides: Record<string, string | Buffer | undefined> = {}): IHeaders {
-  const merged: Record<string, string | Buffer | undefined> = {
-    ...encodeEvent(provisioned()).headers,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
+  return headersOf(provisioned(), overrides);
 }
 
 /** A result's headers and a value built from its data with some fields replaced: the envelope right, the data not. */
@@ -192,50 +187,7 @@ describe('card-events-consumer, when hostile messages arrive', () => {
         headers: resultHeaders(),
         reason: /^ce_subject does not match data\.cardId$/,
       },
-      {
-        name: 'no ce_type',
-        value: '{}',
-        headers: resultHeaders({ ce_type: undefined }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'unknown ce_type',
-        value: '{}',
-        headers: resultHeaders({ ce_type: 'card.hacked' }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'ce_type as bytes',
-        value: '{}',
-        headers: resultHeaders({ ce_type: randomBytes(16) }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'no content-type',
-        value: '{}',
-        headers: resultHeaders({ 'content-type': undefined }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'content-type garbage',
-        value: '{}',
-        headers: resultHeaders({ 'content-type': '\u0000;;' }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'ce_time not a time',
-        value: '{}',
-        headers: resultHeaders({ ce_time: 'yesterday' }),
-        reason: /^invalid envelope/,
-      },
-      { name: 'no headers at all', value: encodeEvent(provisioned()).value, reason: /^invalid envelope/ },
-      {
-        name: 'tombstone with headers',
-        value: null,
-        headers: resultHeaders(),
-        reason: /^value is not JSON$/,
-      },
-      { name: 'tombstone without headers', value: null, reason: /^invalid envelope/ },
+      ...hostileEnvelopes(() => provisioned()),
     ];
 
     await expectDeadLetteredThenApplied(messages);

@@ -2,29 +2,16 @@ import { randomBytes, randomUUID } from 'node:crypto';
 
 import { encodeEvent, EventType } from '@cards/contracts';
 import { createKafka, createLogger, DeadLetterHeaders } from '@cards/platform';
-import { testKafkaBrokers } from '@cards/test-support';
+import { headersOf, hostileEnvelopes, testKafkaBrokers, type HostileMessage } from '@cards/test-support';
 import fc from 'fast-check';
 import type { IHeaders, Producer } from 'kafkajs';
 
 import { buildProvisionCommand } from '../support/fakes';
 import { startWorkerFlow, type ReadMessage, type WorkerFlow } from '../support/provider-worker';
 
-/** A message as a hostile producer sends it: any bytes for the value, the key and the header values. */
-interface HostileMessage {
-  name: string;
-  value: Buffer | string | null;
-  headers?: IHeaders;
-  /** What the dead letter's reason must say. */
-  reason: RegExp;
-}
-
 /** The headers of a real command, so that only the part under test is wrong; undefined drops a header. */
 function commandHeaders(overrides: Record<string, string | Buffer | undefined> = {}): IHeaders {
-  const merged: Record<string, string | Buffer | undefined> = {
-    ...encodeEvent(buildProvisionCommand()).headers,
-    ...overrides,
-  };
-  return Object.fromEntries(Object.entries(merged).filter(([, value]) => value !== undefined));
+  return headersOf(buildProvisionCommand(), overrides);
 }
 
 /** A command's headers and a value built from its data with some fields replaced: the envelope right, the data not. */
@@ -134,60 +121,7 @@ describe('the commands consumer, when hostile messages arrive', () => {
         headers: commandHeaders(),
         reason: /^ce_subject does not match data\.cardId$/,
       },
-      {
-        name: 'no ce_type',
-        ...commandWithData({}),
-        headers: commandHeaders({ ce_type: undefined }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'unknown ce_type',
-        value: '{}',
-        headers: commandHeaders({ ce_type: 'card.hacked' }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'ce_type as bytes',
-        value: '{}',
-        headers: commandHeaders({ ce_type: randomBytes(16) }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'no content-type',
-        value: '{}',
-        headers: commandHeaders({ 'content-type': undefined }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'content-type text/plain',
-        value: '{}',
-        headers: commandHeaders({ 'content-type': 'text/plain' }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'ce_specversion 0.3',
-        value: '{}',
-        headers: commandHeaders({ ce_specversion: '0.3' }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'ce_id too long',
-        value: '{}',
-        headers: commandHeaders({ ce_id: 'x'.repeat(201) }),
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'no headers at all',
-        value: encodeEvent(buildProvisionCommand()).value,
-        reason: /^invalid envelope/,
-      },
-      {
-        name: 'tombstone with headers',
-        value: null,
-        headers: commandHeaders(),
-        reason: /^value is not JSON$/,
-      },
-      { name: 'tombstone without headers', value: null, reason: /^invalid envelope/ },
+      ...hostileEnvelopes(() => buildProvisionCommand()),
     ];
 
     await expectDeadLetteredThenProvisioned(messages);
