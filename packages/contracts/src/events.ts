@@ -8,7 +8,13 @@ import type { TopicNames } from './topics';
  * as "\ud800"). An event with either would fail its handler on every attempt, where it belongs on the dead-letter
  * topic at once.
  */
-const StorableText = z.string().regex(/^[^\0\p{Cs}]*$/u, 'must not contain NUL or unpaired surrogates');
+const STORABLE_TEXT = /^[^\0\p{Cs}]*$/u;
+const StorableText = z.string().regex(STORABLE_TEXT, 'must not contain NUL or unpaired surrogates');
+
+/** Whether PostgreSQL can store `text` (no NUL, no unpaired surrogate); the rule the event schemas apply. */
+export function isStorableText(text: string): boolean {
+  return STORABLE_TEXT.test(text);
+}
 
 /** Event types (CloudEvents `type`). */
 export const EventType = {

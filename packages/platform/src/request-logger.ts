@@ -49,7 +49,7 @@ export function requestLogger(logger: Logger): HttpLogger {
       const traceId = (res as ServerResponse & { locals?: Record<string, unknown> }).locals?.['traceId'];
       return typeof traceId === 'string' ? { traceId } : {};
     },
-    autoLogging: { ignore: (req) => QUIET_PATHS.has((req.url ?? '').split('?')[0] ?? '') },
+    autoLogging: { ignore: (req) => QUIET_PATHS.has(pathOf(req)) },
     customLogLevel: (_req, res, error) => {
       if (error || res.statusCode >= 500) {
         return 'error';

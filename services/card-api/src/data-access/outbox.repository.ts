@@ -54,21 +54,29 @@ export async function deletePublishedBefore(before: Date, db: Knex): Promise<num
   return db('outbox').whereNotNull('published_at').where('published_at', '<', before).delete();
 }
 
-/** Backlog size and the oldest unpublished row: when it was written, and its age by the database's clock. */
-export async function outboxBacklog(
-  db: Knex,
-): Promise<{ pending: number; oldestCreatedAt: Date | null; oldestAgeSeconds: number }> {
+/**
+ * Backlog size, the oldest unpublished row (when it was written, and its age by the database's clock) and how many
+ * unpublished rows failed their last publish attempt: one query, for the metrics and for `outbox status`.
+ */
+export async function outboxBacklog(db: Knex): Promise<{
+  pending: number;
+  oldestCreatedAt: Date | null;
+  oldestAgeSeconds: number;
+  failing: number;
+}> {
   const row = await db('outbox')
     .whereNull('published_at')
-    .first<{ pending: string; oldest: Date | null; oldest_age: string | null } | undefined>(
+    .first<{ pending: string; oldest: Date | null; oldest_age: string | null; failing: string } | undefined>(
       db.raw('count(*) AS pending'),
       db.raw('min(created_at) AS oldest'),
       db.raw(/* sql */ 'extract(epoch FROM now() - min(created_at)) AS oldest_age'),
+      db.raw(/* sql */ 'count(*) FILTER (WHERE last_error IS NOT NULL) AS failing'),
     );
   return {
     pending: Number(row?.pending ?? 0),
     oldestCreatedAt: row?.oldest ?? null,
     oldestAgeSeconds: Math.max(0, Number(row?.oldest_age ?? 0)),
+    failing: Number(row?.failing ?? 0),
   };
 }
 
@@ -94,16 +102,7 @@ export interface OutboxStatusFigures {
 
 /** Backlog, failures and recent throughput of the outbox, each from an index (for operators). */
 export async function outboxStatusFigures(db: Knex): Promise<OutboxStatusFigures> {
-  const backlog = await db.raw<{
-    rows: { pending: string; oldest: Date | null; age_seconds: string | null; failing: string }[];
-  }>(/* sql */ `
-    SELECT count(*) AS pending,
-           min(created_at) AS oldest,
-           extract(epoch FROM now() - min(created_at)) AS age_seconds,
-           count(*) FILTER (WHERE last_error IS NOT NULL) AS failing
-      FROM outbox
-     WHERE published_at IS NULL
-  `);
+  const backlog = await outboxBacklog(db);
   const first = await db.raw<{
     rows: { id: string; type: string; key: string; attempts: number; last_error: string; created_at: Date }[];
   }>(/* sql */ `
@@ -116,14 +115,13 @@ export async function outboxStatusFigures(db: Knex): Promise<OutboxStatusFigures
   const recent = await db.raw<{ rows: { published: string }[] }>(/* sql */ `
     SELECT count(*) AS published FROM outbox WHERE published_at > now() - interval '1 minute'
   `);
-  const row = backlog.rows[0];
   const failing = first.rows[0];
-  const age = row?.age_seconds ?? null;
   return {
-    pending: Number(row?.pending ?? 0),
-    oldestCreatedAt: row?.oldest ?? null,
-    oldestAgeSeconds: age === null ? null : Math.max(0, Number(age)),
-    failing: Number(row?.failing ?? 0),
+    pending: backlog.pending,
+    oldestCreatedAt: backlog.oldestCreatedAt,
+    // No unpublished row has no age (the metric reads 0 then; an operator reads "none").
+    oldestAgeSeconds: backlog.oldestCreatedAt === null ? null : backlog.oldestAgeSeconds,
+    failing: backlog.failing,
     firstFailing: failing
       ? {
           id: failing.id,

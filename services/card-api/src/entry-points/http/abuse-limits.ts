@@ -46,8 +46,8 @@ export function cardCreationRateLimit(db: Knex, limits: CardCreationLimits): Req
     points: limits.perClientAddress,
   });
 
-  return async (req, _res, next) => {
-    const user = currentUser(_res);
+  return async (req, res, next) => {
+    const user = currentUser(res);
     const outcomes = await Promise.allSettled([
       perUser.consume(user.id),
       perClientAddress.consume(req.ip ?? 'unknown'),

@@ -1,4 +1,4 @@
-import { ErrorCode } from '@cards/contracts';
+import { ErrorCode, isStorableText } from '@cards/contracts';
 import type { RequestHandler, Response } from 'express';
 import {
   createRemoteJWKSet,
@@ -176,7 +176,7 @@ export function authenticate(deps: {
     }
     // A subject no user could have (external ids are 1–200 characters of storable text) names no known user; it is
     // not sent to the database, which would refuse a NUL with an error.
-    const storable = subject.length <= 200 && subject.isWellFormed() && !subject.includes('\u0000');
+    const storable = subject.length <= 200 && isStorableText(subject);
     const user = storable ? await deps.findUser(subject) : undefined;
     if (!user) {
       throw new AppError({
