@@ -94,14 +94,23 @@ describe('long-polls per user', () => {
     const poll = (token: string, signal?: AbortSignal): Promise<Response> =>
       harness.request(location, { token, headers: { prefer: 'wait=20' }, ...(signal && { signal }) });
 
-    const first = new AbortController();
-    const second = new AbortController();
-    const held = [poll(user.token, first.signal), poll(user.token, second.signal)].map((pending) =>
-      pending.catch((error: unknown) => error),
-    );
+    /** A long-poll the test holds open; `settled` once it ended (answered, refused or aborted). */
+    const hold = () => {
+      const controller = new AbortController();
+      const holder = { controller, settled: false, done: Promise.resolve<unknown>(undefined) };
+      holder.done = poll(user.token, controller.signal)
+        .catch((error: unknown) => error)
+        .finally(() => {
+          holder.settled = true;
+        });
+      return holder;
+    };
+    let held = [hold(), hold()];
     // Both are held: a third is refused at once, while a plain read and another user's poll are not affected.
     await eventually(async () => {
-      // Until both are held a third one may be admitted: it is then abandoned after a second and tried again.
+      // A probe admitted before both holders arrived takes a slot, so a holder may be the one refused: re-open any
+      // holder that ended, and try again once the probe (abandoned after a second) has given its slot back.
+      held = held.map((holder) => (holder.settled ? hold() : holder));
       const third = await poll(user.token, AbortSignal.timeout(1000));
       expect(third.headers.get('retry-after')).toBe('1');
       await expectProblem(third, 429, 'LONG_POLL_LIMIT_REACHED');
@@ -109,8 +118,9 @@ describe('long-polls per user', () => {
     expect((await harness.request(location, { token: user.token })).status).toBe(200);
     expect((await poll(other.token)).status).toBe(404);
 
-    first.abort();
-    await held[0];
+    const [first, second] = held;
+    first?.controller.abort();
+    await first?.done;
     const freed = new AbortController();
     await eventually(async () => {
       const response = await poll(
@@ -121,8 +131,8 @@ describe('long-polls per user', () => {
       // fetch's realm, not jest's, so it is told by its name.
       expect((response as Error).name).toBe('TimeoutError');
     });
-    second.abort();
-    await held[1];
+    second?.controller.abort();
+    await second?.done;
   });
 });
 
