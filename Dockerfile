@@ -37,6 +37,8 @@ COPY --from=build /app/packages/platform/package.json packages/platform/
 COPY --from=build /app/packages/platform/dist packages/platform/dist
 COPY --from=build /app/services/card-api/package.json services/card-api/
 COPY --from=build /app/services/card-api/dist services/card-api/dist
+# The operator console: its html and css (its scripts are in dist/console).
+COPY --from=build /app/services/card-api/console/public services/card-api/console/public
 COPY --from=build /app/services/provider-worker/package.json services/provider-worker/
 COPY --from=build /app/services/provider-worker/dist services/provider-worker/dist
 COPY --from=build /app/services/mock-provider/package.json services/mock-provider/

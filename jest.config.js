@@ -49,6 +49,18 @@ module.exports = {
       slowTestThreshold: 30,
     },
     {
+      // The operator console in headless Chromium against the whole saga (make test-browser).
+      displayName: 'browser',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      moduleNameMapper,
+      testMatch: ['<rootDir>/services/*/test/browser/**/*.test.ts'],
+      globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
+      globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
+      slowTestThreshold: 30,
+    },
+    {
       // The fault-injection suite: every process for real, its own broker, faults at random (make test-faults).
       displayName: 'faults',
       testEnvironment: 'node',

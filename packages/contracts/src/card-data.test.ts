@@ -224,7 +224,7 @@ describe('card data in the contracts', () => {
       ].sort(),
     );
     expect(Object.keys(CardProvisionedSchema.shape).sort()).toEqual(
-      ['cardId', 'expMonth', 'expYear', 'last4', 'providerCardId'].sort(),
+      ['attempts', 'cardId', 'expMonth', 'expYear', 'last4', 'providerCardId'].sort(),
     );
     expect(CardSchema.shape.last4.safeParse('4111111111111111').success).toBe(false);
     expect(CardProvisionedSchema.shape.last4.safeParse('4111111111111111').success).toBe(false);

@@ -58,12 +58,24 @@ export const ListCardsQuerySchema = z.strictObject({
 });
 export type ListCardsQuery = z.infer<typeof ListCardsQuerySchema>;
 
-/** `GET /v1/admin/cards` query: the same, across every user, with more filters for operators. */
-export const AdminListCardsQuerySchema = ListCardsQuerySchema.extend({
+/** The filters operators narrow every card by (list and summary alike). */
+const adminCardFilters = {
+  status: CardStatusSchema.optional(),
   userId: z.uuid().optional(),
   color: CardColorSchema.optional(),
-  createdFrom: z.iso.datetime({ offset: true }).optional(),
-  createdTo: z.iso.datetime({ offset: true }).optional(),
+  createdFrom: z.iso.datetime({ offset: true }).optional().describe('Inclusive lower bound of createdAt.'),
+  createdTo: z.iso.datetime({ offset: true }).optional().describe('Exclusive upper bound of createdAt.'),
+};
+
+/** `GET /v1/admin/cards` query: the same, across every user, with more filters for operators. */
+export const AdminListCardsQuerySchema = ListCardsQuerySchema.extend({
+  ...adminCardFilters,
+  order: z
+    .enum(['desc', 'asc'])
+    .default('desc')
+    .describe(
+      'By createdAt, then id: desc (newest first, the default) or asc. A cursor pages on in its order.',
+    ),
 });
 export type AdminListCardsQuery = z.infer<typeof AdminListCardsQuerySchema>;
 
@@ -73,6 +85,10 @@ export const AdminCardListSchema = z.object({
   data: z.array(AdminCardSchema),
   nextCursor: z.string().nullable(),
 });
+
+/** `GET /v1/admin/cards/summary` query: the list's filters, no paging. */
+export const AdminCardsSummaryQuerySchema = z.strictObject(adminCardFilters);
+export type AdminCardsSummaryQuery = z.infer<typeof AdminCardsSummaryQuerySchema>;
 
 export const CardIdParamsSchema = z.object({ id: z.uuid() });
 

@@ -24,6 +24,7 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   LONG_POLL_LIMIT_REACHED: 'LONG_POLL_LIMIT_REACHED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  DEAD_LETTER_NOT_FOUND: 'DEAD_LETTER_NOT_FOUND',
 } as const;
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];

@@ -45,6 +45,8 @@ export const CardProvisionedSchema = z.strictObject({
   last4: z.string().regex(/^\d{4}$/),
   expMonth: z.number().int().min(1).max(12),
   expYear: z.number().int().min(2000).max(2100),
+  // Optional: results published before the field existed must still parse (a deploy never strands a result).
+  attempts: z.number().int().min(1).optional(),
 });
 
 export const CardProvisioningFailedSchema = z.strictObject({

@@ -1,3 +1,4 @@
+export * from './admin';
 export * from './cards';
 export * from './error-codes';
 export * from './events';

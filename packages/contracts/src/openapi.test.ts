@@ -12,7 +12,14 @@ describe('OpenAPI document', () => {
   it('when generated, then every route of the API is documented with its problem answers', () => {
     const document = buildOpenApiDocument();
     expect(Object.keys(document.paths ?? {}).sort()).toEqual([
+      '/v1/admin/audit',
       '/v1/admin/cards',
+      '/v1/admin/cards/summary',
+      '/v1/admin/cards/{cardId}',
+      '/v1/admin/dead-letters',
+      '/v1/admin/dead-letters/replay',
+      '/v1/admin/me',
+      '/v1/admin/pipeline',
       '/v1/admin/users',
       '/v1/cards',
       '/v1/cards/{id}',
@@ -21,5 +28,9 @@ describe('OpenAPI document', () => {
     expect(JSON.stringify(document.paths?.['/v1/cards']?.post?.responses?.['409'])).toContain(
       'CARD_LIMIT_REACHED',
     );
+    expect(Object.keys(document.paths?.['/v1/admin/users'] ?? {}).sort()).toEqual(['get', 'post']);
+    expect(
+      JSON.stringify(document.paths?.['/v1/admin/dead-letters/replay']?.post?.responses?.['404']),
+    ).toContain('DEAD_LETTER_NOT_FOUND');
   });
 });

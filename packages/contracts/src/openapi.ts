@@ -2,7 +2,21 @@ import { OpenApiGeneratorV31, OpenAPIRegistry } from '@asteasolutions/zod-to-ope
 import { z } from 'zod';
 
 import {
+  AdminCardDetailSchema,
+  AdminCardsSummarySchema,
+  AdminListUsersQuerySchema,
+  AuditListSchema,
+  AuditQuerySchema,
+  DeadLetterListSchema,
+  DeadLettersQuerySchema,
+  PipelineStatusSchema,
+  ReplayDeadLetterRequestSchema,
+  ReplayDeadLetterResponseSchema,
+  UserListSchema,
+} from './admin';
+import {
   AdminCardListSchema,
+  AdminCardsSummaryQuerySchema,
   AdminListCardsQuerySchema,
   CardListSchema,
   CardSchema,
@@ -14,6 +28,166 @@ import {
 import { PROBLEM_CONTENT_TYPE, ProblemSchema } from './problem';
 
 type OpenApiDocument = ReturnType<OpenApiGeneratorV31['generateDocument']>;
+type Responses = Record<string, unknown>;
+
+/** The operator console's routes (`/v1/admin/*` beyond users and the card list). */
+function registerAdminConsolePaths(
+  registry: OpenAPIRegistry,
+  helpers: {
+    security: { [name: string]: string[] }[];
+    authErrors: Responses;
+    problem: (description: string) => { description: string; content: Record<string, { schema: z.ZodType }> };
+    json: <T extends z.ZodType>(schema: T) => { 'application/json': { schema: T } };
+  },
+): void {
+  const { security, authErrors, problem, json } = helpers;
+  const noCache = {
+    'Cache-Control': {
+      schema: { type: 'string' as const, enum: ['private, no-cache'] },
+      description: 'Every admin answer.',
+    },
+  };
+  const ok = <T extends z.ZodType>(description: string, schema: T) => ({
+    description,
+    headers: noCache,
+    content: json(schema),
+  });
+  const User = UserSchema.meta({ id: 'User' });
+  const UserList = UserListSchema.meta({ id: 'UserList' });
+  const AdminCardsSummary = AdminCardsSummarySchema.meta({ id: 'AdminCardsSummary' });
+  const AdminCardDetail = AdminCardDetailSchema.meta({ id: 'AdminCardDetail' });
+  const PipelineStatus = PipelineStatusSchema.meta({ id: 'PipelineStatus' });
+  const DeadLetterList = DeadLetterListSchema.meta({ id: 'DeadLetterList' });
+  const ReplayDeadLetterRequest = ReplayDeadLetterRequestSchema.meta({ id: 'ReplayDeadLetterRequest' });
+  const ReplayDeadLetterResponse = ReplayDeadLetterResponseSchema.meta({ id: 'ReplayDeadLetterResponse' });
+  const AuditList = AuditListSchema.meta({ id: 'AuditList' });
+  const kafkaDown = problem(
+    'The database or Kafka is unreachable or too slow (SERVICE_UNAVAILABLE): retry later.',
+  );
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/me',
+    summary: 'The caller (admin)',
+    description: 'Checks a token: 401 when it is missing or invalid, 403 when its user is not an admin.',
+    security,
+    responses: { 200: ok('The calling user.', User), ...authErrors },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/users',
+    summary: 'List users, newest first (admin)',
+    security,
+    request: { query: AdminListUsersQuerySchema },
+    responses: {
+      200: ok('A page of users.', UserList),
+      ...authErrors,
+      422: problem('Invalid query or cursor (VALIDATION_FAILED).'),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/cards/summary',
+    summary: 'Count cards by status, and the PENDING ones that seem stuck (admin)',
+    description:
+      'The same filters as the card list. A PENDING card created more than ADMIN_STUCK_PENDING_SECONDS ago counts ' +
+      'as stuck, by the database clock.',
+    security,
+    request: { query: AdminCardsSummaryQuerySchema },
+    responses: {
+      200: ok('The counts.', AdminCardsSummary),
+      ...authErrors,
+      422: problem('Invalid query (VALIDATION_FAILED).'),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/cards/{cardId}',
+    summary: 'A card and its saga timeline (admin)',
+    description:
+      'What `cards show --json` prints: the request (with its X-Request-Id), the outbox rows written and published ' +
+      '(with failed publish attempts), what the provider answered and when (attempts, failure), the results ' +
+      'received and what each did, the terminal state, and compensation. Published outbox rows are kept ' +
+      'OUTBOX_RETENTION_HOURS only.',
+    security,
+    request: { params: z.object({ cardId: z.uuid() }) },
+    responses: {
+      200: ok('The card and its timeline.', AdminCardDetail),
+      400: problem('The card id is not a UUID (VALIDATION_FAILED).'),
+      ...authErrors,
+      404: problem('No such card (CARD_NOT_FOUND).'),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/pipeline',
+    summary: 'Outbox backlog, consumer lag and dead letters (admin)',
+    description:
+      'When Kafka cannot be read within ADMIN_KAFKA_TIMEOUT_MS, still 200: `kafka.available` is false with the ' +
+      'error, and consumers and deadLetters are empty; the outbox figures come from the database.',
+    security,
+    responses: { 200: ok('The pipeline figures.', PipelineStatus), ...authErrors },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/dead-letters',
+    summary: "A topic's dead letters (admin)",
+    description:
+      'Every message of `<topic>.dlq` up to its end when asked, with why, where and after how many attempts it ' +
+      'was dead-lettered; never its value (it may hold card data).',
+    security,
+    request: { query: DeadLettersQuerySchema },
+    responses: {
+      200: ok('The dead letters, by partition and offset.', DeadLetterList),
+      400: problem("Not one of this system's topics (VALIDATION_FAILED)."),
+      ...authErrors,
+      422: problem('Invalid query (VALIDATION_FAILED).'),
+      503: kafkaDown,
+    },
+  });
+
+  registry.registerPath({
+    method: 'post',
+    path: '/v1/admin/dead-letters/replay',
+    summary: 'Re-publish a dead letter to its main topic (admin)',
+    description:
+      'Selects the newest dead letter with the event id, or the one at partition and offset, and re-publishes it ' +
+      'as it first arrived (without the dlq-* headers), the path of `dlq replay`. Consumers are idempotent: an ' +
+      'event already applied changes nothing. Recorded in the audit log.',
+    security,
+    request: { body: { required: true, content: json(ReplayDeadLetterRequest) } },
+    responses: {
+      200: ok('What was replayed.', ReplayDeadLetterResponse),
+      400: problem("Not one of this system's topics (VALIDATION_FAILED)."),
+      ...authErrors,
+      404: problem('No dead letter matches (DEAD_LETTER_NOT_FOUND).'),
+      415: problem('Body is not application/json (UNSUPPORTED_MEDIA_TYPE).'),
+      422: problem('Validation failed (VALIDATION_FAILED).'),
+      503: kafkaDown,
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/v1/admin/audit',
+    summary: 'The audit log, newest first (admin)',
+    description:
+      'Operator actions (`user.create`, `dead-letter.replay`) through this API or the operator CLI (actor ' +
+      '`ops-cli`). Append-only.',
+    security,
+    request: { query: AuditQuerySchema },
+    responses: {
+      200: ok('A page of audit entries.', AuditList),
+      ...authErrors,
+      422: problem('Invalid query or cursor (VALIDATION_FAILED).'),
+    },
+  });
+}
 
 /**
  * The OpenAPI 3.1 document of the card API, generated from the same zod schemas the code validates with, so it
@@ -203,6 +377,7 @@ export function buildOpenApiDocument(): OpenApiDocument {
     method: 'get',
     path: '/v1/admin/cards',
     summary: 'List every card, with filters (admin)',
+    description: 'Ordered by createdAt, then id: newest first, or oldest first with `order=asc`.',
     security,
     request: { query: AdminListCardsQuerySchema },
     responses: {
@@ -211,6 +386,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
       422: problem('Invalid query or cursor (VALIDATION_FAILED).'),
     },
   });
+
+  registerAdminConsolePaths(registry, { security, authErrors, problem, json });
 
   return new OpenApiGeneratorV31(registry.definitions).generateDocument({
     openapi: '3.1.0',

@@ -4,7 +4,12 @@ import { setImmediate as flush } from 'node:timers/promises';
 import { deadLetterTopic, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 
-import { DeadLetterHeaders, startEventConsumer, type EventConsumerOptions } from './events';
+import {
+  DeadLetterHeaders,
+  KafkaEventPublisher,
+  startEventConsumer,
+  type EventConsumerOptions,
+} from './events';
 import { createLogger } from './logger';
 
 const TOPIC = 'test.commands';
@@ -389,5 +394,161 @@ describe('startEventConsumer one message at a time (the default)', () => {
 
     await expect(delivered).rejects.toThrow('the consumer is stopping');
     expect(abandoned).toEqual(['0']);
+  });
+});
+
+describe('KafkaEventPublisher', () => {
+  /** A Kafka whose producer records each sendBatch. */
+  function fakeKafka(): { kafka: Kafka; sent: { topic: string; keys: unknown[] }[][] } {
+    const sent: { topic: string; keys: unknown[] }[][] = [];
+    const producer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      sendBatch: (batch: { topicMessages: { topic: string; messages: { key: unknown }[] }[] }) => {
+        sent.push(
+          batch.topicMessages.map(({ topic, messages }) => ({ topic, keys: messages.map((m) => m.key) })),
+        );
+        return Promise.resolve([]);
+      },
+    };
+    return { kafka: { producer: () => producer } as unknown as Kafka, sent };
+  }
+
+  /** A logger at `level` writing into memory, and the lines it wrote. */
+  function capturedLogger(level: string) {
+    const chunks: string[] = [];
+    const captured = createLogger({
+      service: 'publisher-test',
+      level,
+      destination: { write: (chunk: string) => void chunks.push(chunk) },
+    });
+    const lines = () =>
+      chunks
+        .join('')
+        .split('\n')
+        .filter((line) => line.length > 0)
+        .map((line) => JSON.parse(line) as { level: string; msg: string; events?: number; cardId?: string });
+    return { logger: captured, lines };
+  }
+
+  it('when a batch is published, then one request carries each topic’s events in order and one info line counts them', async () => {
+    const { kafka, sent } = fakeKafka();
+    const { logger: info, lines } = capturedLogger('info');
+    const publisher = new KafkaEventPublisher(kafka, undefined, info);
+    const events = Array.from({ length: 500 }, () => cardEvent());
+
+    await publisher.publish(events);
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]?.flatMap(({ keys }) => keys)).toEqual(events.map((event) => event.subject));
+    expect(lines()).toEqual([
+      expect.objectContaining({ level: 'info', msg: 'events published', events: 500 }),
+    ]);
+  });
+
+  it('when the logger is at debug, then each event of a batch gets its own line too', async () => {
+    const { kafka } = fakeKafka();
+    const { logger: debug, lines } = capturedLogger('debug');
+    const events = [cardEvent(), cardEvent()];
+
+    await new KafkaEventPublisher(kafka, undefined, debug).publish(events);
+
+    expect(lines().map(({ level, msg, cardId }) => ({ level, msg, cardId }))).toEqual([
+      { level: 'info', msg: 'events published', cardId: undefined },
+      { level: 'debug', msg: 'event published', cardId: events[0]?.subject },
+      { level: 'debug', msg: 'event published', cardId: events[1]?.subject },
+    ]);
+  });
+
+  it('when one event is published, then its info line names its card', async () => {
+    const { kafka } = fakeKafka();
+    const { logger: info, lines } = capturedLogger('info');
+    const event = cardEvent();
+
+    await new KafkaEventPublisher(kafka, undefined, info).publish([event]);
+
+    expect(lines()).toEqual([expect.objectContaining({ msg: 'event published', cardId: event.subject })]);
+  });
+});
+
+describe('KafkaEventPublisher with batching', () => {
+  /** A Kafka whose producer records each sendBatch, failing those the test asks to fail. */
+  function fakeKafka(options: { fail?: Error } = {}) {
+    const sent: string[][] = [];
+    const producer = {
+      connect: () => Promise.resolve(),
+      disconnect: () => Promise.resolve(),
+      sendBatch: (batch: { topicMessages: { messages: { key: unknown }[] }[] }) => {
+        sent.push(batch.topicMessages.flatMap(({ messages }) => messages.map((m) => String(m.key))));
+        return options.fail ? Promise.reject(options.fail) : Promise.resolve([]);
+      },
+    };
+    return { kafka: { producer: () => producer } as unknown as Kafka, sent };
+  }
+
+  it('when publishes come together within the linger, then one request carries them all, in call order, and each resolves', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new KafkaEventPublisher(kafka, undefined, undefined, {
+      batching: { lingerMs: 5, maxEvents: 100 },
+    });
+    const events = [cardEvent(), cardEvent(), cardEvent()];
+
+    await Promise.all(events.map((event) => publisher.publish([event])));
+
+    expect(sent).toEqual([events.map((event) => event.subject)]);
+  });
+
+  it('when maxEvents are waiting, then they are sent at once without waiting for the linger', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new KafkaEventPublisher(kafka, undefined, undefined, {
+      batching: { lingerMs: 60_000, maxEvents: 2 },
+    });
+
+    await Promise.all([publisher.publish([cardEvent()]), publisher.publish([cardEvent()])]);
+
+    expect(sent).toHaveLength(1);
+    expect(sent[0]).toHaveLength(2);
+  });
+
+  it('when the batch’s request fails, then every publish of the batch rejects with its error', async () => {
+    const failure = new Error('broker said no');
+    const { kafka } = fakeKafka({ fail: failure });
+    const publisher = new KafkaEventPublisher(kafka, undefined, undefined, {
+      batching: { lingerMs: 5, maxEvents: 100 },
+    });
+
+    const outcomes = await Promise.allSettled([
+      publisher.publish([cardEvent()]),
+      publisher.publish([cardEvent()]),
+    ]);
+
+    expect(outcomes).toEqual([
+      { status: 'rejected', reason: failure },
+      { status: 'rejected', reason: failure },
+    ]);
+  });
+
+  it('when the publisher disconnects with publishes waiting, then they are sent first', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new KafkaEventPublisher(kafka, undefined, undefined, {
+      batching: { lingerMs: 60_000, maxEvents: 100 },
+    });
+    const event = cardEvent();
+    const published = publisher.publish([event]);
+    await publisher.connect();
+
+    await publisher.disconnect();
+
+    await expect(published).resolves.toBeUndefined();
+    expect(sent).toEqual([[event.subject]]);
+  });
+
+  it('when batching is not asked for, then each publish is its own request', async () => {
+    const { kafka, sent } = fakeKafka();
+    const publisher = new KafkaEventPublisher(kafka);
+
+    await Promise.all([publisher.publish([cardEvent()]), publisher.publish([cardEvent()])]);
+
+    expect(sent).toHaveLength(2);
   });
 });

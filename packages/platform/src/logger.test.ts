@@ -1,5 +1,9 @@
+import { execFileSync } from 'node:child_process';
+import path from 'node:path';
+
 import {
   createLogger,
+  isRedactedKey,
   maskUrlCredentials,
   redactForLog,
   type DestinationStream,
@@ -226,6 +230,46 @@ describe('createLogger redaction', () => {
     expect(output()).toContain('card-cycle');
     expect(output()).toContain('[Circular]');
     expect(output()).not.toContain(secretValue('cycle'));
+  });
+});
+
+describe('createLogger writing to standard output', () => {
+  it('when a process logs many lines and exits at once, then the asynchronous writes are flushed to the last line', () => {
+    // A child process, as a service is: its stdout is a pipe, and it calls process.exit as runMain does.
+    const script = [
+      `const { createLogger } = require(${JSON.stringify(path.join(__dirname, 'logger.ts'))});`,
+      "const logger = createLogger({ service: 'flush-test', level: 'info' });",
+      "for (let i = 0; i < 5000; i++) logger.info({ i, filler: 'x'.repeat(200) }, 'line');",
+      "logger.info('stopped');",
+      'process.exit(0);',
+    ].join('\n');
+
+    const output = execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', maxBuffer: 64 << 20 });
+
+    const lines = output.split('\n').filter((line) => line.length > 0);
+    expect(lines).toHaveLength(5001);
+    expect(JSON.parse(lines.at(-1) ?? '{}')).toMatchObject({ service: 'flush-test', msg: 'stopped' });
+  });
+});
+
+describe('isRedactedKey', () => {
+  it('when a key is asked about again, then the remembered verdict is the same as the first', () => {
+    for (const key of ['DB_PASSWORD', 'timespan', 'pan', 'region', 'x-api-key', 'Authorization']) {
+      expect(isRedactedKey(key)).toBe(isRedactedKey(key));
+    }
+    expect([isRedactedKey('DB_PASSWORD'), isRedactedKey('timespan'), isRedactedKey('region')]).toEqual([
+      true,
+      false,
+      false,
+    ]);
+  });
+
+  it('when more keys are seen than are remembered, then verdicts stay right', () => {
+    for (let index = 0; index < 5000; index++) {
+      expect(isRedactedKey(`field${index}`)).toBe(false);
+      expect(isRedactedKey(`field${index}Secret`)).toBe(true);
+    }
+    expect(isRedactedKey('cardNumber')).toBe(true);
   });
 });
 

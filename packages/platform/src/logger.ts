@@ -76,10 +76,32 @@ const SENSITIVE_SUFFIXES = [
   'primaryaccountnumber',
 ];
 
-/** Whether a value under this key is never logged; keys compare ignoring case, `-` and `_`. */
-export function isRedactedKey(key: string): boolean {
+function classifyKey(key: string): boolean {
   const normalized = normalizeKey(key);
   return EXACT_KEYS.has(normalized) || SENSITIVE_SUFFIXES.some((suffix) => normalized.endsWith(suffix));
+}
+
+/**
+ * Log lines repeat the same few hundred keys, so each key's verdict is remembered. Bounded, because keys can come
+ * from outside (a logged body): when full, the oldest verdict is forgotten and recomputed when next needed.
+ */
+const KEY_VERDICTS_MAX = 2000;
+const keyVerdicts = new Map<string, boolean>();
+
+/** Whether a value under this key is never logged; keys compare ignoring case, `-` and `_`. */
+export function isRedactedKey(key: string): boolean {
+  let verdict = keyVerdicts.get(key);
+  if (verdict === undefined) {
+    verdict = classifyKey(key);
+    if (keyVerdicts.size >= KEY_VERDICTS_MAX) {
+      const oldest = keyVerdicts.keys().next();
+      if (!oldest.done) {
+        keyVerdicts.delete(oldest.value);
+      }
+    }
+    keyVerdicts.set(key, verdict);
+  }
+  return verdict;
 }
 
 /** `scheme://user:password@` — the password part of a URL such as DATABASE_URL. */
@@ -87,6 +109,10 @@ const URL_CREDENTIALS = /\b([a-z][a-z0-9+.-]*:\/\/[^\s/?#@:]*):[^\s/?#@]*@/gi;
 
 /** Replaces the password of every URL in `text` (`postgres://app:pw@db/cards` → `postgres://app:[redacted]@db/cards`). */
 export function maskUrlCredentials(text: string): string {
+  // Most strings hold no URL with credentials; both literals the pattern needs are far cheaper to look for.
+  if (!text.includes('://') || !text.includes('@')) {
+    return text;
+  }
   return text.replace(URL_CREDENTIALS, `$1:${REDACTED}@`);
 }
 
@@ -146,6 +172,8 @@ function walk(value: unknown, depth: number, ancestors: Set<object>): unknown {
  * cover the top-level keys of child bindings, which formatters never see. Pino's wildcard paths (`*.x`, `*.*.x`)
  * were not used for nesting: each level multiplies the paths and cost several times the price of a line. Message
  * strings get URL passwords masked; anything else written into a message is the caller's responsibility.
+ *
+ * JSON to stdout is written asynchronously (see `asyncStdout`).
  */
 export function createLogger(options: {
   service: string;
@@ -171,8 +199,18 @@ export function createLogger(options: {
         log: (object) => redactForLog(object) as Record<string, unknown>,
       },
     },
-    options.destination ?? readableInTerminal(),
+    options.destination ?? readableInTerminal() ?? asyncStdout(),
   );
+}
+
+/**
+ * Standard output written asynchronously: a line is queued and written with whatever else queued while the previous
+ * write was in flight, instead of one blocking write per line. pino flushes what is queued, synchronously, when the
+ * process exits (`process.exit` after a drained SIGTERM, or a crash), so only a process killed outright (SIGKILL,
+ * an out-of-memory abort) can lose the lines of its last moments; a synchronous write would have them.
+ */
+function asyncStdout(): DestinationStream {
+  return pino.destination({ dest: process.stdout.fd, sync: false });
 }
 
 /**

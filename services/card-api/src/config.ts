@@ -44,6 +44,8 @@ const configSchema = z.object({
   TOPIC_PROVISIONING_RESULTS: z.string().min(1).default(Topics.provisioningResults),
   /** Consumer group of card-events-consumer. */
   CARD_EVENTS_GROUP_ID: z.string().min(1).default('card-api.card-events'),
+  /** provider-worker's consumer group (its KAFKA_GROUP_ID), whose lag GET /v1/admin/pipeline shows. */
+  PROVIDER_WORKER_GROUP_ID: z.string().min(1).default('provider-worker'),
 
   /** HS256 secret of the development token issuer (at least 32 characters); unused when JWT_JWKS_URL is set. */
   JWT_SECRET: z.string().min(32, 'must be at least 32 characters').default(DEVELOPMENT_JWT_SECRET),
@@ -63,6 +65,8 @@ const configSchema = z.object({
   JWT_AUDIENCE: z.string().min(1).default('card-api'),
   /** Clock skew allowed on exp and nbf. */
   JWT_CLOCK_TOLERANCE_SECONDS: env.int(5, { min: 0, max: 300 }),
+  /** How long a replica reuses a user it read (a role change takes effect within it); 0 reads it on every request. */
+  AUTH_USER_CACHE_TTL_MS: env.int(5000, { min: 0, max: 60_000 }),
   /** The first admin, created idempotently at start-up. */
   ADMIN_EXTERNAL_ID: z.string().min(1).max(200).default('admin'),
   ADMIN_EMAIL: z.email().default('admin@example.com'),
@@ -87,9 +91,11 @@ const configSchema = z.object({
   CORS_ALLOWED_ORIGINS: env
     .optionalList()
     .pipe(z.array(z.url({ protocol: /^https?$/, error: 'must be origins like https://app.example.com' }))),
-  /** Card requests allowed per window, per user and per client address, across every replica (kept in PostgreSQL). */
+  /** The window both card-request rate limits count over. */
   RATE_LIMIT_WINDOW_SECONDS: env.int(60, { min: 1, max: 86_400 }),
+  /** Card requests allowed per window per user, across every replica (counted in PostgreSQL). */
   RATE_LIMIT_CARD_CREATE_PER_USER: env.int(10, { min: 1, max: 1_000_000 }),
+  /** Card requests allowed per window per client address, per replica (counted in memory; N replicas allow N×). */
   RATE_LIMIT_CARD_CREATE_PER_IP: env.int(100, { min: 1, max: 1_000_000 }),
   /** Longest a statement may run, and longest a request waits for a pooled connection, before it is refused. */
   DATABASE_STATEMENT_TIMEOUT_MS: env.int(5000, { min: 100, max: 600_000 }),
@@ -106,6 +112,11 @@ const configSchema = z.object({
   /** How often reconciliation runs in card-api (0 = only as an operator command), and the window it compares. */
   RECONCILIATION_INTERVAL_MS: env.int(300_000, { min: 0, max: 24 * 3_600_000 }),
   RECONCILIATION_WINDOW_HOURS: env.int(24, { min: 1, max: 24 * 90 }),
+
+  /** The operator console counts a PENDING card older than this as stuck (GET /v1/admin/cards/summary). */
+  ADMIN_STUCK_PENDING_SECONDS: env.int(30, { min: 1, max: 7 * 24 * 3600 }),
+  /** How long an admin route waits for Kafka (pipeline figures, dead letters) before answering without it. */
+  ADMIN_KAFKA_TIMEOUT_MS: env.int(5000, { min: 100, max: 60_000 }),
 
   /** Rows the relay publishes per batch. */
   OUTBOX_BATCH_SIZE: env.int(500, { min: 1, max: 10_000 }),

@@ -20,6 +20,7 @@ import { authenticate, tokenVerifier } from './entry-points/http/auth';
 import { PeriodicJob } from './entry-points/jobs/periodic-job';
 import { startReconciliationJob } from './entry-points/jobs/reconciliation';
 import { startSagaReaper } from './entry-points/jobs/saga-reaper';
+import { createAdminKafka } from './entry-points/kafka/admin-kafka';
 import { cardsByStatusMetric, sagaDurationMetric } from './entry-points/metrics';
 
 /** The running HTTP API. */
@@ -63,6 +64,20 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
   });
   await listener.started();
 
+  // The operator console's Kafka: connects on the first admin request that needs it, closed on stop.
+  const topics = topicNames(config);
+  const adminKafka = createAdminKafka({
+    clientId: config.KAFKA_CLIENT_ID,
+    brokers: config.KAFKA_BROKERS,
+    logger,
+    timeoutMs: config.ADMIN_KAFKA_TIMEOUT_MS,
+    consumers: [
+      { groupId: config.PROVIDER_WORKER_GROUP_ID, topic: topics.provisioningCommands },
+      { groupId: config.CARD_EVENTS_GROUP_ID, topic: topics.provisioningResults },
+    ],
+    topics: [topics.provisioningCommands, topics.provisioningResults],
+  });
+
   const metrics = createMetricsRegistry();
   cardsByStatusMetric(metrics, { db, logger, timeoutMs: config.READINESS_TIMEOUT_MS });
   const sagasEnded = sagaDurationMetric(metrics);
@@ -87,14 +102,16 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     authenticate: authenticate({
       verify: tokenVerifier(config),
       findUser: (externalId) => findUserByExternalId(externalId, db),
+      userCacheTtlMs: config.AUTH_USER_CACHE_TTL_MS,
     }),
     requestCardDeps: {
-      transaction: requestCardTransaction(db, topicNames(config)),
+      transaction: requestCardTransaction(db, topics),
       cardLimitPerUser: config.CARD_LIMIT_PER_USER,
       outboxWritten: () => {
         outboxNotifier.hint();
       },
     },
+    admin: { topics, stuckPendingSeconds: config.ADMIN_STUCK_PENDING_SECONDS, kafka: adminKafka },
     readinessChecks: [
       databaseReadinessCheck(db, config.READINESS_TIMEOUT_MS),
       { name: 'kafka', check: () => kafkaProbe.check() },
@@ -118,7 +135,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
   const reconciliation = startReconciliationJob({
     db,
     logger,
-    topics: topicNames(config),
+    topics,
     providerUrl: config.PROVIDER_URL,
     intervalMs: config.RECONCILIATION_INTERVAL_MS,
     windowHours: config.RECONCILIATION_WINDOW_HOURS,
@@ -152,6 +169,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
       await listener.stop();
       await outboxNotifier.close();
       await kafkaProbe.close();
+      await adminKafka.close();
       await db.destroy();
     },
   };

@@ -37,17 +37,20 @@
  * while card-api runs its own scheduled reconciliation, and twice.
  *
  * `users create` inserts a user (the rules of POST /v1/admin/users); `token mint` prints a development token
- * (what `make token` prints), and refuses with NODE_ENV=production.
+ * (what `make token` prints), and refuses with NODE_ENV=production. `users create` and `dlq replay` write an audit
+ * row (actor `ops-cli`), as the admin API does; replay warns on stderr when the database cannot take it.
  *
  * Settings come from the same environment as card-api (DATABASE_URL, KAFKA_BROKERS, PROVIDER_URL, …; see
  * .env.example). Output goes to stdout, progress lines (`# …`) of long-running commands to stderr; `--verbose`
  * adds the process's logs (LOG_LEVEL). Any failure prints one line to stderr and exits 1.
  */
+import { AuditAction } from '@cards/contracts';
 import { ConfigError, createKafka, createLogger, runOnce, type Logger } from '@cards/platform';
 import type { Kafka } from 'kafkajs';
 import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
+import { appendAudit } from './data-access/audit.repository';
 import { findCard } from './data-access/cards.repository';
 import { createDatabase } from './data-access/database';
 import { listInboxByCard } from './data-access/inbox.repository';
@@ -70,6 +73,9 @@ import { reconciliationDeps } from './entry-points/jobs/reconciliation';
 import { mintToken } from './main-mint-token';
 
 export { USAGE } from './entry-points/cli/command-line';
+
+/** Who the audit log names for an action taken through this command line (it has no user of its own). */
+const OPS_CLI_ACTOR = 'ops-cli';
 
 /** Where runOps writes, and what it may ask of the process it runs in. */
 export interface OpsIo {
@@ -184,9 +190,34 @@ async function execute(
     case 'dlq replay': {
       const topic = resolveTopic(command.topic, topicNames(config));
       progress(`# reading ${topicPair(topic).dlq} up to its current end`);
-      await withKafka(config, logger, (kafka) =>
+      const replayed = await withKafka(config, logger, (kafka) =>
         dlqReplay({ kafka, topic, selection: command.selection, out }),
       );
+      if (replayed.length > 0) {
+        // After the replay (Kafka has no transaction with the database). The replay has happened whatever this
+        // does, so a database that cannot take the row is reported, not made the command's failure.
+        await withDatabase(config, logger, (db) =>
+          appendAudit(
+            {
+              actorUserId: null,
+              actorExternalId: OPS_CLI_ACTOR,
+              action: AuditAction.deadLetterReplay,
+              target: topicPair(topic).topic,
+              requestId: null,
+              details: {
+                deadLetterTopic: topicPair(topic).dlq,
+                selection: command.selection,
+                replayed: replayed.length,
+              },
+            },
+            db,
+          ),
+        ).catch((error: unknown) => {
+          progress(
+            `# warning: the audit row was not written: ${error instanceof Error ? error.message : String(error)}`,
+          );
+        });
+      }
       return;
     }
 
@@ -240,7 +271,25 @@ async function execute(
       await withDatabase(config, logger, (db) =>
         usersCreate({
           user: { externalId: command.externalId, email: command.email, role: command.role },
-          insert: (user) => insertUser(user, db),
+          // The user and its audit row commit together.
+          insert: (user) =>
+            db.transaction(async (tx) => {
+              const created = await insertUser(user, tx);
+              if (created) {
+                await appendAudit(
+                  {
+                    actorUserId: null,
+                    actorExternalId: OPS_CLI_ACTOR,
+                    action: AuditAction.userCreate,
+                    target: created.id,
+                    requestId: null,
+                    details: { externalId: created.externalId, role: created.role },
+                  },
+                  tx,
+                );
+              }
+              return created;
+            }),
           json: command.json,
           out,
         }),

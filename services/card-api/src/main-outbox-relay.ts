@@ -36,7 +36,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
   const kafka = createKafka(kafkaSettings, logger);
   const kafkaProbe = new KafkaProbe(kafkaSettings, logger, config.READINESS_TIMEOUT_MS);
   const metrics = createMetricsRegistry();
-  // Given the logger, it writes a line per published event: the relay's step of each card's saga.
+  // Given the logger, it writes an info line per batch, and at debug a line per event (each card's saga step).
   const publisher = new KafkaEventPublisher(kafka, topicNames(config), logger);
   const relay = new OutboxRelay({
     db,

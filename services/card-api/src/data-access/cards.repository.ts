@@ -1,7 +1,16 @@
-import type { CardColor, CardStatus, EventData, EventType, FailureCode } from '@cards/contracts';
+import type {
+  AnyCardEvent,
+  CardColor,
+  CardStatus,
+  EventData,
+  EventType,
+  FailureCode,
+  TopicNames,
+} from '@cards/contracts';
 import type { Knex } from 'knex';
 
 import type { CardRecord } from '../domain/card';
+import { outboxRow } from './outbox.repository';
 
 /** The cards table's row, as pg returns it. */
 interface CardRow {
@@ -46,23 +55,50 @@ function toRecord(row: CardRow): CardRecord {
   };
 }
 
-/** Inserts a PENDING card. */
-export async function insertCard(
-  card: { id: string; userId: string; color: CardColor; correlationId: string | null },
-  db: Knex | Knex.Transaction,
+/**
+ * Takes a row lock on the user until the transaction ends: card requests of one user run one at a time. Returns the
+ * transaction's time at the cards' created_at precision: what that column's default, now(), would store.
+ */
+export async function lockUser(userId: string, tx: Knex.Transaction): Promise<Date> {
+  const { rows } = await tx.raw<{ rows: { now: Date }[] }>(
+    /* sql */ 'SELECT now()::timestamptz(3) AS now FROM users WHERE id = ? FOR UPDATE',
+    [userId],
+  );
+  const [row] = rows;
+  if (!row) {
+    throw new Error(`no user ${userId} to lock`);
+  }
+  return row.now;
+}
+
+/**
+ * Inserts a PENDING card and appends its events to the outbox in one statement (a round trip less than two); the
+ * outbox insert runs whether or not the statement reads its result, and a failure of either undoes both.
+ */
+export async function insertCardWithEvents(
+  card: { id: string; userId: string; color: CardColor; correlationId: string | null; createdAt: Date },
+  events: readonly AnyCardEvent[],
+  topics: TopicNames,
+  tx: Knex.Transaction,
 ): Promise<CardRecord> {
-  const [row] = await db<CardRow>('cards')
-    .insert({ id: card.id, user_id: card.userId, color: card.color, correlation_id: card.correlationId })
+  const insertCard = tx<CardRow>('cards')
+    .insert({
+      id: card.id,
+      user_id: card.userId,
+      color: card.color,
+      correlation_id: card.correlationId,
+      created_at: card.createdAt,
+    })
     .returning('*');
+  const query = tx.with('card', insertCard);
+  if (events.length > 0) {
+    void query.with('outbox', tx('outbox').insert(events.map((event) => outboxRow(event, topics))));
+  }
+  const [row] = await query.select<CardRow[]>('*').from('card');
   if (!row) {
     throw new Error('insert returned no row');
   }
   return toRecord(row);
-}
-
-/** Takes a row lock on the user until the transaction ends: card requests of one user run one at a time. */
-export async function lockUser(userId: string, tx: Knex.Transaction): Promise<void> {
-  await tx.raw(/* sql */ 'SELECT 1 FROM users WHERE id = ? FOR UPDATE', [userId]);
 }
 
 /** Counts the cards that count towards the limit. */
@@ -90,31 +126,22 @@ export async function findUserCard(
   return row && toRecord(row);
 }
 
-/** Position in the newest-first order, for keyset pagination. */
+/** Position in the (createdAt, id) order, for keyset pagination. */
 export interface CardPosition {
   createdAt: Date;
   id: string;
 }
 
-/** Cards newest first, after `after`, with filters; one extra row tells whether another page exists. */
-export async function listCards(
-  filters: {
-    userId?: string | undefined;
-    status?: CardStatus | undefined;
-    color?: CardColor | undefined;
-    createdFrom?: Date | undefined;
-    createdTo?: Date | undefined;
-    after?: CardPosition | undefined;
-    limit: number;
-  },
-  db: Knex,
-): Promise<{ cards: CardRecord[]; hasMore: boolean }> {
-  const query = db<CardRow>('cards')
-    .orderBy([
-      { column: 'created_at', order: 'desc' },
-      { column: 'id', order: 'desc' },
-    ])
-    .limit(filters.limit + 1);
+/** The filters operators narrow cards by. */
+export interface CardFilters {
+  userId?: string | undefined;
+  status?: CardStatus | undefined;
+  color?: CardColor | undefined;
+  createdFrom?: Date | undefined;
+  createdTo?: Date | undefined;
+}
+
+function applyCardFilters(query: Knex.QueryBuilder, filters: CardFilters): void {
   if (filters.userId) {
     void query.where('user_id', filters.userId);
   }
@@ -130,11 +157,76 @@ export async function listCards(
   if (filters.createdTo) {
     void query.where('created_at', '<', filters.createdTo);
   }
+}
+
+/**
+ * Cards by (createdAt, id), newest first unless `order` is asc, after `after`, with filters; one extra row tells
+ * whether another page exists.
+ */
+export async function listCards(
+  filters: CardFilters & {
+    after?: CardPosition | undefined;
+    order?: 'asc' | 'desc' | undefined;
+    limit: number;
+  },
+  db: Knex,
+): Promise<{ cards: CardRecord[]; hasMore: boolean }> {
+  const order = filters.order ?? 'desc';
+  const query = db<CardRow>('cards')
+    .orderBy([
+      { column: 'created_at', order },
+      { column: 'id', order },
+    ])
+    .limit(filters.limit + 1);
+  applyCardFilters(query, filters);
   if (filters.after) {
-    void query.whereRaw(/* sql */ '(created_at, id) < (?, ?)', [filters.after.createdAt, filters.after.id]);
+    const comparison = order === 'desc' ? '<' : '>';
+    void query.whereRaw(/* sql */ `(created_at, id) ${comparison} (?, ?)`, [
+      filters.after.createdAt,
+      filters.after.id,
+    ]);
   }
   const rows = await query;
   return { cards: rows.slice(0, filters.limit).map(toRecord), hasMore: rows.length > filters.limit };
+}
+
+/** Counts of the cards that match the filters, by status, and how many PENDING ones are older than the threshold. */
+export interface CardSummaryFigures {
+  counts: Record<CardStatus, number>;
+  stuckPending: number;
+  /** The database's clock, which the threshold is measured by. */
+  now: Date;
+}
+
+/** One query: the matching cards counted by status, and the PENDING ones created before now − stuckAfterSeconds. */
+export async function summarizeCards(
+  filters: CardFilters,
+  stuckAfterSeconds: number,
+  db: Knex,
+): Promise<CardSummaryFigures> {
+  const query = db('cards').first<
+    { pending: string; active: string; failed: string; stuck: string; now: Date } | undefined
+  >(
+    db.raw(/* sql */ `count(*) FILTER (WHERE status = 'PENDING') AS pending`),
+    db.raw(/* sql */ `count(*) FILTER (WHERE status = 'ACTIVE') AS active`),
+    db.raw(/* sql */ `count(*) FILTER (WHERE status = 'FAILED') AS failed`),
+    db.raw(
+      /* sql */ `count(*) FILTER (WHERE status = 'PENDING' AND created_at < now() - make_interval(secs => ?)) AS stuck`,
+      [stuckAfterSeconds],
+    ),
+    db.raw(/* sql */ 'now() AS now'),
+  );
+  applyCardFilters(query, filters);
+  const row = await query;
+  return {
+    counts: {
+      PENDING: Number(row?.pending ?? 0),
+      ACTIVE: Number(row?.active ?? 0),
+      FAILED: Number(row?.failed ?? 0),
+    },
+    stuckPending: Number(row?.stuck ?? 0),
+    now: row?.now ?? new Date(),
+  };
 }
 
 /** The guarded transition PENDING → ACTIVE; returns when the card was requested, or undefined if not PENDING. */

@@ -1,10 +1,23 @@
 import { EventCatalog, type AnyCardEvent, type TopicNames } from '@cards/contracts';
 import type { Knex } from 'knex';
 
+import type { TimelineOutboxRow } from '../domain/card-timeline';
+
 /** An outbox row waiting for the relay. */
 export interface OutboxEntry {
   id: string;
   event: AnyCardEvent;
+}
+
+/** The outbox row of an event: its topic by type, keyed by its subject (the card), so per-card order holds. */
+export function outboxRow(event: AnyCardEvent, topics: TopicNames) {
+  return {
+    event_id: event.id,
+    topic: topics[EventCatalog[event.type].topic],
+    key: event.subject,
+    type: event.type,
+    event: JSON.stringify(event),
+  };
 }
 
 /** Appends events to the outbox, in the caller's transaction; the relay publishes them after commit. */
@@ -16,15 +29,7 @@ export async function appendOutbox(
   if (events.length === 0) {
     return;
   }
-  await tx('outbox').insert(
-    events.map((event) => ({
-      event_id: event.id,
-      topic: topics[EventCatalog[event.type].topic],
-      key: event.subject,
-      type: event.type,
-      event: JSON.stringify(event),
-    })),
-  );
+  await tx('outbox').insert(events.map((event) => outboxRow(event, topics)));
 }
 
 /** The oldest unpublished rows, in commit-ish order (ids grow), so per-card order holds. */
@@ -187,16 +192,7 @@ export async function findAdvisoryLockHolder(key: number, db: Knex): Promise<Adv
 }
 
 /** One outbox row of a card, for its saga timeline. */
-export interface OutboxHistoryEntry {
-  id: string;
-  eventId: string;
-  topic: string;
-  type: string;
-  createdAt: Date;
-  publishedAt: Date | null;
-  attempts: number;
-  lastError: string | null;
-}
+export type OutboxHistoryEntry = TimelineOutboxRow;
 
 /**
  * The outbox rows of one key (a card id), oldest first. Published rows are kept OUTBOX_RETENTION_HOURS only. No

@@ -14,8 +14,7 @@ export function requestCardTransaction(db: Knex, topics: TopicNames) {
       work({
         lockUser: (userId) => cards.lockUser(userId, tx),
         countCardsNotFailed: (userId) => cards.countCardsNotFailed(userId, tx),
-        insertCard: (card) => cards.insertCard(card, tx),
-        appendOutbox: (events) => appendOutbox(events, topics, tx),
+        insertCardWithEvents: (card, events) => cards.insertCardWithEvents(card, events, topics, tx),
       }),
     );
 }

@@ -49,3 +49,24 @@ export async function findUserById(id: string, db: Knex): Promise<UserRecord | u
   const row = await db<UserRow>('users').where({ id }).first();
   return row && toRecord(row);
 }
+
+/**
+ * Users newest first, after `after`, one extra row telling whether another page exists. created_at is compared at
+ * millisecond precision, the precision of the API's cursors (the column keeps microseconds).
+ */
+export async function listUsers(
+  options: { limit: number; after?: { createdAt: Date; id: string } | undefined },
+  db: Knex,
+): Promise<{ users: UserRecord[]; hasMore: boolean }> {
+  const query = db<UserRow>('users')
+    .orderByRaw(/* sql */ "date_trunc('milliseconds', created_at) DESC, id DESC")
+    .limit(options.limit + 1);
+  if (options.after) {
+    void query.whereRaw(/* sql */ "(date_trunc('milliseconds', created_at), id) < (?, ?)", [
+      options.after.createdAt,
+      options.after.id,
+    ]);
+  }
+  const rows = await query;
+  return { users: rows.slice(0, options.limit).map(toRecord), hasMore: rows.length > options.limit };
+}

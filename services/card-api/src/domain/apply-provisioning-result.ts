@@ -4,10 +4,23 @@ import { EventType, type AnyCardEvent, type CardEvent, type EventData } from '@c
 
 import { EVENT_SOURCE, type CardRecord, type OutboxWriter, type SagaEnd } from './card';
 
+/** What the inbox keeps of a received event: enough for the card's timeline to tell the provider's side. */
+export interface InboxRecord {
+  id: string;
+  type: string;
+  cardId: string;
+  /** When the event says it happened: for a result, when the provider answered (the worker's clock). */
+  occurredAt?: Date;
+  /** Provider calls the worker made for it, when the event says. */
+  attempts?: number | null;
+  /** What the provider said, without card data: a failure's code and message, the provider card id. */
+  detail?: Record<string, unknown>;
+}
+
 /** What applying a result needs inside its one transaction. */
 export interface ApplyResultTransaction extends OutboxWriter {
   /** Records the event in the inbox; false when it was there already (a redelivery). */
-  recordInbox(event: { id: string; type: string; cardId: string }): Promise<boolean>;
+  recordInbox(event: InboxRecord): Promise<boolean>;
   setInboxOutcome(eventId: string, outcome: ApplyOutcome): Promise<void>;
   findCard(cardId: string): Promise<CardRecord | undefined>;
   /** The guarded transition PENDING → ACTIVE: when the card was requested, or undefined when it was not PENDING. */
@@ -48,6 +61,36 @@ export type ApplyOutcome =
   | 'provider-cancel-recorded'
   | 'ignored-not-a-result';
 
+/** The inbox row of an event: its time, attempts and what the provider said (never last4 or expiry). */
+export function inboxRecord(event: AnyCardEvent): InboxRecord {
+  const occurredAt = new Date(event.time);
+  const record: InboxRecord = {
+    id: event.id,
+    type: event.type,
+    cardId: event.data.cardId,
+    ...(!Number.isNaN(occurredAt.getTime()) && { occurredAt }),
+  };
+  switch (event.type) {
+    case EventType.provisioned:
+      return {
+        ...record,
+        attempts: event.data.attempts ?? null,
+        detail: { providerCardId: event.data.providerCardId },
+      };
+    case EventType.cancelled:
+      return { ...record, detail: { providerCardId: event.data.providerCardId } };
+    case EventType.provisioningFailed:
+      return {
+        ...record,
+        attempts: event.data.attempts,
+        detail: { code: event.data.code, message: event.data.message },
+      };
+    case EventType.provisionRequested:
+    case EventType.cancelRequested:
+      return record;
+  }
+}
+
 /**
  * Applies a provider result to its card, exactly once: the inbox row and the guarded transition commit together,
  * so a redelivered or late event changes nothing. A success that arrives for a card that already FAILED asks the
@@ -62,7 +105,7 @@ export async function applyProvisioningResult(
   const effects: { wroteOutbox: boolean; sagaEnded?: SagaEnd } = { wroteOutbox: false };
   const outcome = await deps.transaction(async (tx): Promise<ApplyOutcome> => {
     const cardId = event.data.cardId;
-    if (!(await tx.recordInbox({ id: event.id, type: event.type, cardId }))) {
+    if (!(await tx.recordInbox(inboxRecord(event)))) {
       return 'duplicate';
     }
     const decide = async (): Promise<ApplyOutcome> => {

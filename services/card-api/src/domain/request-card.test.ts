@@ -10,10 +10,12 @@ function fakeDeps(options: { held?: number; cardLimitPerUser?: number } = {}) {
   const outbox: AnyCardEvent[] = [];
   let ids = 0;
   const tx: RequestCardTransaction = {
-    lockUser: () => Promise.resolve(),
+    lockUser: () => Promise.resolve(new Date('2026-01-02T03:04:05.000Z')),
     countCardsNotFailed: () => Promise.resolve(options.held ?? 0),
-    insertCard: (card: { id: string; userId: string; color: CardColor; correlationId: string | null }) => {
-      const at = new Date('2026-01-02T03:04:05.000Z');
+    insertCardWithEvents: (
+      card: { id: string; userId: string; color: CardColor; correlationId: string | null; createdAt: Date },
+      events,
+    ) => {
       const record: CardRecord = {
         ...card,
         status: 'PENDING',
@@ -23,19 +25,15 @@ function fakeDeps(options: { held?: number; cardLimitPerUser?: number } = {}) {
         expYear: null,
         failureCode: null,
         failureMessage: null,
-        createdAt: at,
-        updatedAt: at,
+        updatedAt: card.createdAt,
         activatedAt: null,
         failedAt: null,
         providerCancelRequestedAt: null,
         providerCancelledAt: null,
       };
       inserted.push(record);
-      return Promise.resolve(record);
-    },
-    appendOutbox: (events) => {
       outbox.push(...events);
-      return Promise.resolve();
+      return Promise.resolve(record);
     },
   };
   const outboxWritten = jest.fn();
@@ -62,6 +60,15 @@ describe('requestCard', () => {
     expect(outbox[0]).toMatchObject({ subject: 'generated-1', data: { cardId: 'generated-1' } });
     expect(outbox[0]?.id).not.toBe(card.id);
     expect(outboxWritten).toHaveBeenCalledTimes(1);
+  });
+
+  it('when the card is created, then its event states the creation time the transaction gave it', async () => {
+    const { deps, outbox } = fakeDeps();
+
+    const card = await requestCard(input, deps);
+
+    expect(card.createdAt.toISOString()).toBe('2026-01-02T03:04:05.000Z');
+    expect(outbox[0]).toMatchObject({ data: { requestedAt: '2026-01-02T03:04:05.000Z', color: 'gold' } });
   });
 
   it('when a reserved card id is given, then the card and its event carry exactly that id', async () => {

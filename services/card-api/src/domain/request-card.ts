@@ -1,21 +1,32 @@
 import { randomUUID } from 'node:crypto';
 
-import { ErrorCode, EventType, type CardColor, type CardEvent } from '@cards/contracts';
+import { ErrorCode, EventType, type AnyCardEvent, type CardColor, type CardEvent } from '@cards/contracts';
 
-import { EVENT_SOURCE, type CardRecord, type OutboxWriter } from './card';
+import { EVENT_SOURCE, type CardRecord } from './card';
 import { AppError } from './errors';
 
-/** What requestCard needs inside its one transaction. */
-export interface RequestCardTransaction extends OutboxWriter {
-  /** Serialises card requests of one user until the transaction ends, so the limit holds under concurrency. */
-  lockUser(userId: string): Promise<void>;
+/**
+ * What requestCard needs inside its one transaction. Each method is one statement: the count must follow the lock
+ * (a statement that waited for the lock still reads what it saw before waiting), the card and its event go together.
+ */
+export interface RequestCardTransaction {
+  /**
+   * Serialises card requests of one user until the transaction ends, so the limit holds under concurrency; returns
+   * the transaction's time, the card's creation time (as the database stores it), which its event states.
+   */
+  lockUser(userId: string): Promise<Date>;
   countCardsNotFailed(userId: string): Promise<number>;
-  insertCard(card: {
-    id: string;
-    userId: string;
-    color: CardColor;
-    correlationId: string | null;
-  }): Promise<CardRecord>;
+  /** Inserts the PENDING card and appends its events to the outbox. */
+  insertCardWithEvents(
+    card: {
+      id: string;
+      userId: string;
+      color: CardColor;
+      correlationId: string | null;
+      createdAt: Date;
+    },
+    events: readonly AnyCardEvent[],
+  ): Promise<CardRecord>;
 }
 
 export interface RequestCardDeps {
@@ -48,7 +59,7 @@ export async function requestCard(
   const newId = deps.newId ?? randomUUID;
   const now = deps.now ?? (() => new Date());
   const card = await deps.transaction(async (tx) => {
-    await tx.lockUser(input.userId);
+    const createdAt = await tx.lockUser(input.userId);
     const held = await tx.countCardsNotFailed(input.userId);
     if (held >= deps.cardLimitPerUser) {
       throw new AppError({
@@ -61,29 +72,26 @@ export async function requestCard(
         },
       });
     }
-    const created = await tx.insertCard({
-      id: input.cardId ?? newId(),
-      userId: input.userId,
-      color: input.color,
-      correlationId: input.correlationId,
-    });
+    const cardId = input.cardId ?? newId();
     const event: CardEvent<typeof EventType.provisionRequested> = {
       id: newId(),
       type: EventType.provisionRequested,
       source: EVENT_SOURCE,
       time: now().toISOString(),
-      subject: created.id,
+      subject: cardId,
       ...(input.correlationId && { correlationId: input.correlationId }),
       ...(input.traceparent && { traceparent: input.traceparent }),
       data: {
-        cardId: created.id,
-        color: created.color,
+        cardId,
+        color: input.color,
         cardholderRef: input.userId,
-        requestedAt: created.createdAt.toISOString(),
+        requestedAt: createdAt.toISOString(),
       },
     };
-    await tx.appendOutbox([event]);
-    return created;
+    return tx.insertCardWithEvents(
+      { id: cardId, userId: input.userId, color: input.color, correlationId: input.correlationId, createdAt },
+      [event],
+    );
   });
   deps.outboxWritten();
   return card;

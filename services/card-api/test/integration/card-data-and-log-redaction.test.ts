@@ -292,7 +292,14 @@ describe('card data and secrets, after a whole saga at trace level', () => {
     expect(provisioned.length).toBeGreaterThanOrEqual(3);
     for (const message of provisioned) {
       const data = JSON.parse(message.value ?? 'null') as Record<string, unknown>;
-      expect(Object.keys(data).sort()).toEqual(['cardId', 'expMonth', 'expYear', 'last4', 'providerCardId']);
+      expect(Object.keys(data).sort()).toEqual([
+        'attempts',
+        'cardId',
+        'expMonth',
+        'expYear',
+        'last4',
+        'providerCardId',
+      ]);
       const card = cards.find((candidate) => candidate.id === data['cardId']);
       expect(data).toMatchObject({ last4: card?.last4, expMonth: card?.expMonth, expYear: card?.expYear });
     }

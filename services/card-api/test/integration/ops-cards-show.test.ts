@@ -138,6 +138,7 @@ describe('operator command cards show', () => {
           `^published {9}card\\.provision\\.requested published to ${harness.config.TOPIC_PROVISIONING_COMMANDS.replaceAll('.', '\\.')} {2}event \\S+$`,
         ),
       ),
+      expect.stringMatching(/^provider {10}provider call succeeded: provider card pc_show_1 {2}event \S+$/),
       expect.stringMatching(/^result {12}card\.provisioned received: activated {2}event \S+$/),
       'activated         ACTIVE: last4 4242, expires 09/2030, provider card pc_show_1',
     ]);
@@ -182,16 +183,20 @@ describe('operator command cards show', () => {
       ['requested', ''],
       ['outbox', EventType.provisionRequested],
       ['published', EventType.provisionRequested],
+      ['provider', EventType.provisioningFailed],
       ['result', EventType.provisioningFailed],
       ['failed', ''],
+      ['provider', EventType.provisioned],
       ['result', EventType.provisioned],
       ['outbox', EventType.cancelRequested],
       ['cancel-requested', ''],
       ['published', EventType.cancelRequested],
+      ['provider', EventType.cancelled],
       ['result', EventType.cancelled],
       ['cancelled', ''],
     ]);
-    expect(view.timeline[5]?.summary).toBe('card.provisioned received: compensation-requested');
+    expect(view.timeline[3]?.summary).toBe('provider call failed after 3 attempt(s): TIMED_OUT "too slow"');
+    expect(view.timeline[7]?.summary).toBe('card.provisioned received: compensation-requested');
     const times = view.timeline.slice(1).map((entry) => Date.parse(entry.at));
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });

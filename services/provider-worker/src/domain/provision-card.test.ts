@@ -56,6 +56,7 @@ describe('provisionCard', () => {
           last4: '1234',
           expMonth: 3,
           expYear: 2031,
+          attempts: 1,
         },
       },
     ]);
@@ -136,6 +137,8 @@ describe('provisionCard', () => {
       new Set([command.data.cardId]),
     );
     expect(publisher.published.map((event) => event.type)).toEqual([EventType.provisioned]);
+    // The operators' timeline tells how many calls the provider needed.
+    expect(publisher.published[0]?.data).toMatchObject({ attempts: 3 });
   });
 
   it('when the provider stays unavailable, then it fails PROVIDER_UNAVAILABLE after the attempts are used up', async () => {

@@ -98,6 +98,7 @@ export async function provisionCard(
           last4: card.last4,
           expMonth: card.expMonth,
           expYear: card.expYear,
+          attempts,
         },
         now,
       );

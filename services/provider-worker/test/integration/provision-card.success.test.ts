@@ -31,6 +31,7 @@ describe('provisioning a card, when the provider issues it', () => {
       last4: providerCard?.last4,
       expMonth: providerCard?.expMonth,
       expYear: providerCard?.expYear,
+      attempts: 1,
     });
     expect(providerCard).toMatchObject({
       reference: command.data.cardId,

@@ -1,142 +1,25 @@
-import { randomUUID } from 'node:crypto';
+import { DeadLetterHeaders, type KafkaEventPublisher } from '@cards/platform';
+import type { Kafka } from 'kafkajs';
 
-import { deadLetterTopic, EventHeaders } from '@cards/contracts';
-import { DeadLetterHeaders, KafkaEventPublisher, withTimeout } from '@cards/platform';
-import type { IHeaders, Kafka } from 'kafkajs';
+import {
+  readDeadLetters,
+  replayDeadLetters,
+  topicPair,
+  type DeadLetter,
+  type ReplaySelection,
+} from '../kafka/dead-letters';
+
+export {
+  DeadLetterNotFound,
+  headerStrings,
+  readDeadLetters,
+  topicPair,
+  type DeadLetter,
+  type ReplaySelection,
+} from '../kafka/dead-letters';
 
 /** Where a command writes its output, one line per call (stdout in the CLI, an array in tests). */
 export type Out = (line: string) => void;
-
-/** One message of a dead-letter topic, with the attributes an operator needs to decide about it. */
-export interface DeadLetter {
-  /** The dead-letter topic it was read from. */
-  topic: string;
-  partition: number;
-  offset: string;
-  key: string | null;
-  value: string | null;
-  /** Every header as it arrived (the original's and the dlq-* ones), for a faithful replay. */
-  rawHeaders: IHeaders;
-  /** The same headers as strings (first value of a repeated header). */
-  headers: Record<string, string>;
-  ceId: string | null;
-  ceType: string | null;
-  reason: string | null;
-  attempts: string | null;
-  failedAt: string | null;
-}
-
-/** Accepts the main topic (`x`) or its dead-letter topic (`x.dlq`); returns both names. */
-export function topicPair(topic: string): { topic: string; dlq: string } {
-  const suffix = deadLetterTopic('');
-  if (topic.endsWith(suffix)) {
-    return { topic: topic.slice(0, -suffix.length), dlq: topic };
-  }
-  return { topic, dlq: deadLetterTopic(topic) };
-}
-
-/** Kafka headers as strings (the first value of a repeated header). */
-export function headerStrings(headers: IHeaders | undefined): Record<string, string> {
-  const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) {
-      result[name] = first.toString();
-    }
-  }
-  return result;
-}
-
-function isDeadLetterHeader(name: string): boolean {
-  return (Object.values(DeadLetterHeaders) as string[]).includes(name) || name.startsWith('dlq-');
-}
-
-/**
- * Reads a dead-letter topic from its beginning up to the end offsets it had when the read began, then stops (a
- * consumer would otherwise wait for more forever). Uses a throw-away consumer group that commits nothing and is
- * deleted afterwards, so reading never moves anyone's offsets.
- */
-export async function readDeadLetters(
-  kafka: Kafka,
-  topic: string,
-  options: { timeoutMs?: number } = {},
-): Promise<DeadLetter[]> {
-  const { dlq } = topicPair(topic);
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `ops-dlq-reader-${randomUUID()}`;
-  try {
-    const topics = await admin.listTopics();
-    if (!topics.includes(dlq)) {
-      throw new Error(`topic ${dlq} does not exist`);
-    }
-    const offsets = await admin.fetchTopicOffsets(dlq);
-    // The last offset to read per partition; empty partitions (high = low) need no reading.
-    const lastOffsets = new Map<number, bigint>();
-    for (const { partition, high, low } of offsets) {
-      if (BigInt(high) > BigInt(low)) {
-        lastOffsets.set(partition, BigInt(high) - 1n);
-      }
-    }
-    if (lastOffsets.size === 0) {
-      return [];
-    }
-    const letters: DeadLetter[] = [];
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: dlq, fromBeginning: true });
-      const remaining = new Map(lastOffsets);
-      const reachedEnd = new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: ({ partition, message }) => {
-              const last = remaining.get(partition);
-              const offset = BigInt(message.offset);
-              if (last === undefined || offset > last) {
-                return Promise.resolve();
-              }
-              const headers = headerStrings(message.headers);
-              letters.push({
-                topic: dlq,
-                partition,
-                offset: message.offset,
-                key: message.key?.toString() ?? null,
-                value: message.value?.toString() ?? null,
-                rawHeaders: message.headers ?? {},
-                headers,
-                ceId: headers[EventHeaders.id] ?? null,
-                ceType: headers[EventHeaders.type] ?? null,
-                reason: headers[DeadLetterHeaders.reason] ?? null,
-                attempts: headers[DeadLetterHeaders.attempts] ?? null,
-                failedAt: headers[DeadLetterHeaders.failedAt] ?? null,
-              });
-              if (offset === last) {
-                remaining.delete(partition);
-                if (remaining.size === 0) {
-                  resolve();
-                }
-              }
-              return Promise.resolve();
-            },
-          })
-          .catch(reject);
-      });
-      await withTimeout(reachedEnd, options.timeoutMs ?? 30_000).catch((error: unknown) => {
-        throw new Error(
-          `reading ${dlq} did not reach its end offsets: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
-  } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
-}
 
 /** One human-readable line per dead letter; the reason comes last (and quoted), as it is the longest. */
 export function formatDeadLetter(letter: DeadLetter): string {
@@ -193,44 +76,9 @@ export async function dlqList(options: {
   return letters;
 }
 
-/** Which dead letters to replay: one event id, one offset (in one partition), or all. */
-export type ReplaySelection = { id: string } | { offset: string; partition?: number } | { all: true };
-
-function select(letters: readonly DeadLetter[], selection: ReplaySelection, dlq: string): DeadLetter[] {
-  if ('all' in selection) {
-    return [...letters];
-  }
-  if ('id' in selection) {
-    // The same event may have been dead-lettered again after an earlier replay: the newest copy is replayed.
-    const matches = letters.filter((letter) => letter.ceId === selection.id);
-    const newest = matches.at(-1);
-    if (!newest) {
-      throw new Error(`no dead letter on ${dlq} has ce_id ${selection.id}`);
-    }
-    return [newest];
-  }
-  const matches = letters.filter(
-    (letter) =>
-      letter.offset === selection.offset &&
-      (selection.partition === undefined || letter.partition === selection.partition),
-  );
-  if (matches.length === 0) {
-    const where = selection.partition === undefined ? '' : ` in partition ${selection.partition}`;
-    throw new Error(`no dead letter on ${dlq} at offset ${selection.offset}${where}`);
-  }
-  if (matches.length > 1) {
-    const partitions = matches.map((letter) => letter.partition).join(', ');
-    throw new Error(
-      `offset ${selection.offset} exists in partitions ${partitions} of ${dlq}: add --partition <n>`,
-    );
-  }
-  return matches;
-}
-
 /**
  * `dlq replay <topic>`: re-publishes dead letters to `<topic>` as they first arrived (value, key and original
- * headers, the dlq-* ones removed), in their order, and prints each. Safe because every consumer is idempotent
- * (inbox table, provider idempotency key): a replayed event already applied changes nothing.
+ * headers, the dlq-* ones removed), in their order, and prints each (see replayDeadLetters).
  */
 export async function dlqReplay(options: {
   kafka: Kafka;
@@ -240,40 +88,17 @@ export async function dlqReplay(options: {
   publisher?: KafkaEventPublisher;
   timeoutMs?: number;
 }): Promise<DeadLetter[]> {
-  const { topic, dlq } = topicPair(options.topic);
-  const letters = await readDeadLetters(options.kafka, dlq, {
-    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-  });
-  const chosen = select(letters, options.selection, dlq);
-  if (chosen.length === 0) {
+  const { topic, dlq, replayed } = await replayDeadLetters(options);
+  if (replayed.length === 0) {
     options.out(`# nothing to replay: ${dlq} is empty`);
     return [];
   }
-  const publisher = options.publisher ?? new KafkaEventPublisher(options.kafka);
-  try {
-    await publisher.sendRaw([
-      {
-        topic,
-        messages: chosen.map((letter) => ({
-          key: letter.key,
-          value: letter.value,
-          headers: Object.fromEntries(
-            Object.entries(letter.rawHeaders).filter(([name]) => !isDeadLetterHeader(name)),
-          ),
-        })),
-      },
-    ]);
-  } finally {
-    if (!options.publisher) {
-      await publisher.disconnect();
-    }
-  }
-  for (const letter of chosen) {
+  for (const letter of replayed) {
     options.out(
       `replayed partition=${letter.partition} offset=${letter.offset} key=${letter.key ?? '-'} ` +
         `ce_id=${letter.ceId ?? '-'} ce_type=${letter.ceType ?? '-'} to ${topic}`,
     );
   }
-  options.out(`# ${chosen.length} message(s) replayed from ${dlq} to ${topic}`);
-  return chosen;
+  options.out(`# ${replayed.length} message(s) replayed from ${dlq} to ${topic}`);
+  return replayed;
 }

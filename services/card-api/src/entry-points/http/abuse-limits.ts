@@ -1,7 +1,7 @@
 import { ErrorCode } from '@cards/contracts';
 import type { RequestHandler } from 'express';
 import type { Knex } from 'knex';
-import { RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
 
 import { currentUser } from './auth';
 import { HttpProblem } from './problem';
@@ -22,26 +22,26 @@ const rateLimited = (retryAfterSeconds: number, detail: string): HttpProblem =>
   });
 
 /**
- * Limits card requests per user and per client address over a fixed window. The counters live in PostgreSQL, so
- * the limit holds however many replicas share the load. A request refused by either limit still counts, so
- * hammering does not earn a quicker retry. A store failure is not a pass: it fails the request like any other
- * database failure would.
+ * Limits card requests per user and per client address over a fixed window. A request refused by either limit still
+ * counts, so hammering does not earn a quicker retry.
+ *
+ * The per-user counters live in PostgreSQL, so that limit holds however many replicas share the load; a store
+ * failure is not a pass: it fails the request like any other database failure would. The per-address counters live
+ * in each replica's memory, so that limit is per replica (N replicas allow N times as many): in PostgreSQL, every
+ * request from one address (behind a load balancer, from everyone) updated one row and waited on its lock in turn.
  */
 export function cardCreationRateLimit(db: Knex, limits: CardCreationLimits): RequestHandler {
-  const common = {
+  const perUser = new RateLimiterPostgres({
     storeClient: db,
     storeType: 'knex',
     tableName: 'rate_limits',
     tableCreated: true,
     duration: limits.windowSeconds,
-  };
-  const perUser = new RateLimiterPostgres({
-    ...common,
     keyPrefix: 'cards:create:user',
     points: limits.perUser,
   });
-  const perClientAddress = new RateLimiterPostgres({
-    ...common,
+  const perClientAddress = new RateLimiterMemory({
+    duration: limits.windowSeconds,
     keyPrefix: 'cards:create:ip',
     points: limits.perClientAddress,
   });

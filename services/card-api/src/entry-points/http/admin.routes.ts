@@ -1,15 +1,50 @@
-import { AdminListCardsQuerySchema, CreateUserRequestSchema, ErrorCode, type User } from '@cards/contracts';
-import { Router } from 'express';
+import {
+  AdminCardsSummaryQuerySchema,
+  AdminListCardsQuerySchema,
+  AdminListUsersQuerySchema,
+  AuditAction,
+  AuditQuerySchema,
+  CardIdParamsSchema,
+  CreateUserRequestSchema,
+  DeadLettersQuerySchema,
+  deadLetterTopic,
+  ErrorCode,
+  ReplayDeadLetterRequestSchema,
+  type AdminCardsSummary,
+  type AuditList,
+  type DeadLetterList,
+  type PipelineStatus,
+  type ReplayDeadLetterResponse,
+  type TopicNames,
+  type User,
+  type UserList,
+} from '@cards/contracts';
+import { Router, type RequestHandler, type Response } from 'express';
 import type { Knex } from 'knex';
 
-import { listCards } from '../../data-access/cards.repository';
-import { insertUser } from '../../data-access/users.repository';
+import { appendAudit, listAudit } from '../../data-access/audit.repository';
+import { findCard, listCards, summarizeCards } from '../../data-access/cards.repository';
+import { listInboxByCard } from '../../data-access/inbox.repository';
+import { listOutboxByKey, outboxBacklog } from '../../data-access/outbox.repository';
+import { findUserById, insertUser, listUsers } from '../../data-access/users.repository';
 import type { UserRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
-import { requireAdmin, requireJsonBody } from './auth';
+import { cardViewDocument, loadCardView } from '../card-view';
+import type { AdminKafka } from '../kafka/admin-kafka';
+import { DeadLetterNotFound, type ReplaySelection } from '../kafka/dead-letters';
+import { currentUser, requireAdmin, requireJsonBody } from './auth';
 import { toCardResponse } from './cards.mapper';
-import { decodeCursor, encodeCursor } from './cursor';
+import { decodeCursor, decodeIdCursor, encodeCursor, encodeIdCursor } from './cursor';
+import { HttpProblem } from './problem';
 import { parseOrThrow } from './validation';
+
+/** What the operator routes need beyond the database. */
+export interface AdminDeps {
+  topics: TopicNames;
+  /** A PENDING card older than this counts as stuck in the summary. */
+  stuckPendingSeconds: number;
+  kafka: AdminKafka;
+}
 
 function toUserResponse(user: UserRecord): User {
   return {
@@ -21,14 +56,88 @@ function toUserResponse(user: UserRecord): User {
   };
 }
 
+/** Admin answers are about the whole system and change all the time: never cached by anyone but the caller. */
+export const adminNoCache: RequestHandler = (_req, res, next) => {
+  res.set('Cache-Control', 'private, no-cache');
+  next();
+};
+
+const badRequest = (detail: string, path: string, message: string): HttpProblem =>
+  new HttpProblem({
+    status: 400,
+    code: ErrorCode.VALIDATION_FAILED,
+    title: 'Bad Request',
+    details: { detail, errors: [{ path, message }] },
+  });
+
+/** Kafka did not answer (down, slow, a topic missing): the request may succeed later. */
+const kafkaUnavailable = (error: unknown): AppError =>
+  new AppError({
+    code: ErrorCode.SERVICE_UNAVAILABLE,
+    kind: 'dependency',
+    message: 'Service Unavailable',
+    details: { detail: `Kafka could not be read: ${error instanceof Error ? error.message : String(error)}` },
+    cause: error,
+  });
+
+/** Who did it, for the audit log: the caller (never their token). */
+function actor(res: Response): { actorUserId: string; actorExternalId: string; requestId: string | null } {
+  const user = currentUser(res);
+  const requestId: unknown = res.locals['requestId'];
+  return {
+    actorUserId: user.id,
+    actorExternalId: user.externalId,
+    requestId: typeof requestId === 'string' ? requestId : null,
+  };
+}
+
 /** Operator routes; every one needs the admin role (from the database). */
-export function adminRoutes(deps: { db: Knex }): Router {
+export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
   const router = Router();
-  router.use('/v1/admin', requireAdmin);
+  const { db, admin } = deps;
+  router.use('/v1/admin', adminNoCache, requireAdmin);
+
+  /** The project's topics and their dead-letter topics: the only ones the dead-letter routes accept. */
+  const knownTopics = new Set(
+    [admin.topics.provisioningCommands, admin.topics.provisioningResults].flatMap((topic) => [
+      topic,
+      deadLetterTopic(topic),
+    ]),
+  );
+  const knownTopic = (topic: string, path: string): string => {
+    if (!knownTopics.has(topic)) {
+      throw badRequest(
+        `Unknown topic; use one of ${[...knownTopics].join(', ')}.`,
+        path,
+        'not a topic of this system',
+      );
+    }
+    return topic;
+  };
+
+  router.get('/v1/admin/me', (_req, res) => {
+    res.json(toUserResponse(currentUser(res)));
+  });
 
   router.post('/v1/admin/users', requireJsonBody, async (req, res) => {
     const body = parseOrThrow(CreateUserRequestSchema, req.body, 'body');
-    const user = await insertUser({ externalId: body.externalId, email: body.email, role: 'user' }, deps.db);
+    const who = actor(res);
+    // The user and its audit row commit together: no user without a record of who created it.
+    const user = await db.transaction(async (tx) => {
+      const created = await insertUser({ externalId: body.externalId, email: body.email, role: 'user' }, tx);
+      if (created) {
+        await appendAudit(
+          {
+            ...who,
+            action: AuditAction.userCreate,
+            target: created.id,
+            details: { externalId: created.externalId },
+          },
+          tx,
+        );
+      }
+      return created;
+    });
     if (!user) {
       throw new AppError({
         code: ErrorCode.USER_ALREADY_EXISTS,
@@ -38,6 +147,20 @@ export function adminRoutes(deps: { db: Knex }): Router {
       });
     }
     res.status(201).json(toUserResponse(user));
+  });
+
+  router.get('/v1/admin/users', async (req, res) => {
+    const query = parseOrThrow(AdminListUsersQuerySchema, req.query, 'query');
+    const { users, hasMore } = await listUsers(
+      { limit: query.limit, after: query.cursor ? decodeCursor(query.cursor) : undefined },
+      db,
+    );
+    const last = users.at(-1);
+    const body: UserList = {
+      data: users.map(toUserResponse),
+      nextCursor: hasMore && last ? encodeCursor(last) : null,
+    };
+    res.json(body);
   });
 
   router.get('/v1/admin/cards', async (req, res) => {
@@ -50,15 +173,171 @@ export function adminRoutes(deps: { db: Knex }): Router {
         createdFrom: query.createdFrom ? new Date(query.createdFrom) : undefined,
         createdTo: query.createdTo ? new Date(query.createdTo) : undefined,
         limit: query.limit,
+        order: query.order,
         after: query.cursor ? decodeCursor(query.cursor) : undefined,
       },
-      deps.db,
+      db,
     );
     const last = cards.at(-1);
-    res.set('Cache-Control', 'private, no-cache').json({
+    res.json({
       data: cards.map((card) => ({ ...toCardResponse(card), userId: card.userId })),
       nextCursor: hasMore && last ? encodeCursor(last) : null,
     });
+  });
+
+  // Before /v1/admin/cards/:cardId, which would otherwise take "summary" for a card id.
+  router.get('/v1/admin/cards/summary', async (req, res) => {
+    const query = parseOrThrow(AdminCardsSummaryQuerySchema, req.query, 'query');
+    const figures = await summarizeCards(
+      {
+        userId: query.userId,
+        status: query.status,
+        color: query.color,
+        createdFrom: query.createdFrom ? new Date(query.createdFrom) : undefined,
+        createdTo: query.createdTo ? new Date(query.createdTo) : undefined,
+      },
+      admin.stuckPendingSeconds,
+      db,
+    );
+    const body: AdminCardsSummary = {
+      counts: figures.counts,
+      total: figures.counts.PENDING + figures.counts.ACTIVE + figures.counts.FAILED,
+      stuckPending: figures.stuckPending,
+      stuckPendingAfterSeconds: admin.stuckPendingSeconds,
+      now: figures.now.toISOString(),
+    };
+    res.json(body);
+  });
+
+  router.get('/v1/admin/cards/:cardId', async (req, res) => {
+    const { cardId } = req.params;
+    if (!CardIdParamsSchema.safeParse({ id: cardId }).success) {
+      throw badRequest('The card id must be a UUID.', 'params.cardId', 'must be a UUID');
+    }
+    const view = await loadCardView(cardId, {
+      findCard: (id) => findCard(id, db),
+      findUser: (id) => findUserById(id, db),
+      outboxRows: (id) => listOutboxByKey(id, db),
+      inboxRows: (id) => listInboxByCard(id, db),
+    });
+    if (!view) {
+      throw new AppError({ code: ErrorCode.CARD_NOT_FOUND, kind: 'not-found', message: 'Card not found' });
+    }
+    res.json(cardViewDocument(view));
+  });
+
+  router.get('/v1/admin/pipeline', async (_req, res) => {
+    const backlog = await outboxBacklog(db);
+    const checkedAt = new Date().toISOString();
+    const outbox = {
+      backlog: backlog.pending,
+      oldestAgeSeconds: backlog.oldestCreatedAt === null ? null : backlog.oldestAgeSeconds,
+      failingRows: backlog.failing,
+    };
+    let body: PipelineStatus;
+    try {
+      const figures = await admin.kafka.inspect();
+      body = { checkedAt, outbox, kafka: { available: true, error: null }, ...figures };
+    } catch (error) {
+      body = {
+        checkedAt,
+        outbox,
+        kafka: { available: false, error: error instanceof Error ? error.message : String(error) },
+        consumers: [],
+        deadLetters: [],
+      };
+    }
+    res.json(body);
+  });
+
+  router.get('/v1/admin/dead-letters', async (req, res) => {
+    const query = parseOrThrow(DeadLettersQuerySchema, req.query, 'query');
+    const topic = knownTopic(query.topic, 'query.topic');
+    const letters = await admin.kafka.readDeadLetters(topic).catch((error: unknown) => {
+      throw kafkaUnavailable(error);
+    });
+    // Never the value: it may hold card data.
+    const body: DeadLetterList = {
+      data: letters.map((letter) => ({
+        topic: letter.topic,
+        partition: letter.partition,
+        offset: letter.offset,
+        key: letter.key,
+        ceId: letter.ceId,
+        ceType: letter.ceType,
+        reason: letter.reason,
+        attempts: letter.attempts,
+        failedAt: letter.failedAt,
+      })),
+    };
+    res.json(body);
+  });
+
+  router.post('/v1/admin/dead-letters/replay', requireJsonBody, async (req, res) => {
+    const body = parseOrThrow(ReplayDeadLetterRequestSchema, req.body, 'body');
+    const topic = knownTopic(body.topic, 'body.topic');
+    const selection: ReplaySelection =
+      'eventId' in body ? { id: body.eventId } : { offset: body.offset, partition: body.partition };
+    const outcome = await admin.kafka.replay(topic, selection).catch((error: unknown) => {
+      if (error instanceof DeadLetterNotFound) {
+        throw new AppError({
+          code: ErrorCode.DEAD_LETTER_NOT_FOUND,
+          kind: 'not-found',
+          message: 'Dead letter not found',
+          details: { detail: error.message },
+        });
+      }
+      throw kafkaUnavailable(error);
+    });
+    // Kafka has no transaction with the database: the audit row follows the replay it records.
+    await appendAudit(
+      {
+        ...actor(res),
+        action: AuditAction.deadLetterReplay,
+        target: outcome.topic,
+        details: {
+          deadLetterTopic: outcome.dlq,
+          selection:
+            'eventId' in body
+              ? { eventId: body.eventId }
+              : { partition: body.partition, offset: body.offset },
+          replayed: outcome.replayed.length,
+        },
+      },
+      db,
+    );
+    const answer: ReplayDeadLetterResponse = {
+      topic: outcome.topic,
+      replayed: outcome.replayed.map((letter) => ({
+        partition: letter.partition,
+        offset: letter.offset,
+        ceId: letter.ceId,
+        ceType: letter.ceType,
+      })),
+    };
+    res.json(answer);
+  });
+
+  router.get('/v1/admin/audit', async (req, res) => {
+    const query = parseOrThrow(AuditQuerySchema, req.query, 'query');
+    const { entries, hasMore } = await listAudit(
+      { limit: query.limit, before: query.cursor ? decodeIdCursor(query.cursor) : undefined },
+      db,
+    );
+    const last = entries.at(-1);
+    const body: AuditList = {
+      data: entries.map((entry) => ({
+        id: entry.id,
+        at: entry.at.toISOString(),
+        actor: { userId: entry.actorUserId, externalId: entry.actorExternalId },
+        action: entry.action,
+        target: entry.target,
+        requestId: entry.requestId,
+        details: entry.details,
+      })),
+      nextCursor: hasMore && last ? encodeIdCursor(last.id) : null,
+    };
+    res.json(body);
   });
 
   return router;

@@ -14,9 +14,10 @@ import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';
 
-import { adminRoutes } from './admin.routes';
+import { adminNoCache, adminRoutes, type AdminDeps } from './admin.routes';
 import { authenticate } from './auth';
 import { cardsRoutes, type CardsRouteDeps } from './cards.routes';
+import { consoleRoutes } from './console.routes';
 import { docsRoutes } from './docs.routes';
 import { problemHandler, routeNotFound } from './problem';
 
@@ -31,6 +32,8 @@ export interface AppDeps extends CardsRouteDeps {
   corsAllowedOrigins: readonly string[];
   /** Proxy hops whose X-Forwarded-For is believed for the client address (rate limits key on it). */
   trustProxyHops: number;
+  /** The operator routes' Kafka, topics and thresholds. */
+  admin: AdminDeps;
 }
 
 /** Headers a browser client may send and read, when its origin is allowed. */
@@ -84,6 +87,9 @@ export function createApp(deps: AppDeps): Express {
   app.use(metricsRoute(deps.metrics));
   app.use(docsRoutes());
   app.use(express.json({ limit: deps.bodyLimit, type: 'application/json', strict: true }));
+  app.use(consoleRoutes());
+  // Before authentication, so a refused admin request is not cached either.
+  app.use('/v1/admin', adminNoCache);
   app.use('/v1', deps.authenticate);
   app.use(cardsRoutes(deps));
   app.use(adminRoutes(deps));

@@ -1,3 +1,5 @@
+import { createSecretKey } from 'node:crypto';
+
 import { ErrorCode, isStorableText } from '@cards/contracts';
 import type { RequestHandler, Response } from 'express';
 import {
@@ -20,14 +22,23 @@ interface ClaimRules {
   issuer: string;
   audience: string;
   clockToleranceSeconds: number;
+  /** The clock tokens are judged by (milliseconds since the epoch); tests move it. */
+  now?: (() => number) | undefined;
+}
+
+/** A verified token: its subject, and when it expires (ms since the epoch). */
+interface VerifiedToken {
+  subject: string;
+  expiresAtMs: number;
 }
 
 /** The subject of a verified token; jose has checked exp and nbf (with the tolerance), iss and aud. */
-function subjectOf(payload: JWTPayload): string {
+function verified(payload: JWTPayload): VerifiedToken {
   if (!payload.sub) {
     throw new joseErrors.JWTClaimValidationFailed('missing sub', payload, 'sub', 'missing');
   }
-  return payload.sub;
+  // exp is a required claim, so jose has refused a token without one.
+  return { subject: payload.sub, expiresAtMs: (payload.exp ?? 0) * 1000 };
 }
 
 function verifyOptions(rules: ClaimRules, algorithms: readonly string[]) {
@@ -37,13 +48,60 @@ function verifyOptions(rules: ClaimRules, algorithms: readonly string[]) {
     audience: rules.audience,
     clockTolerance: rules.clockToleranceSeconds,
     requiredClaims: ['sub', 'exp'],
+    ...(rules.now && { currentDate: new Date(rules.now()) }),
   };
 }
 
-/** HS256 with a shared secret (development): the algorithm is pinned, so `none` or RS256 tokens never pass. */
+/** How long a verified token is trusted without checking its signature again, at most (its exp comes first). */
+const VERIFIED_TOKEN_TTL_MS = 60_000;
+/** How many verified tokens are remembered; the least recently used is forgotten first. */
+const VERIFIED_TOKENS_MAX = 10_000;
+
+/**
+ * Remembers tokens that passed `verify`, so a client's repeated requests skip the signature check: an entry lasts
+ * until the token's exp or a minute, whichever is first, so no token is accepted past its exp; a refusal is never
+ * remembered. The token string is the key, so a token differing in any byte (its signature too) is checked afresh.
+ */
+export function rememberVerifiedTokens(
+  verify: (token: string) => Promise<VerifiedToken>,
+  options: { now?: (() => number) | undefined; maxEntries?: number; ttlMs?: number } = {},
+): TokenVerifier {
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? VERIFIED_TOKENS_MAX;
+  const ttlMs = options.ttlMs ?? VERIFIED_TOKEN_TTL_MS;
+  const remembered = new Map<string, { subject: string; untilMs: number }>();
+  return async (token) => {
+    const hit = remembered.get(token);
+    if (hit) {
+      remembered.delete(token);
+      if (now() < hit.untilMs) {
+        // Re-inserted, so the map's insertion order is least recently used first.
+        remembered.set(token, hit);
+        return hit.subject;
+      }
+    }
+    const { subject, expiresAtMs } = await verify(token);
+    if (remembered.size >= maxEntries) {
+      const oldest = remembered.keys().next();
+      if (!oldest.done) {
+        remembered.delete(oldest.value);
+      }
+    }
+    remembered.set(token, { subject, untilMs: Math.min(expiresAtMs, now() + ttlMs) });
+    return subject;
+  };
+}
+
+/**
+ * HS256 with a shared secret (development): the algorithm is pinned, so `none` or RS256 tokens never pass. The key
+ * is imported once (as a KeyObject): given bytes, jose would import a WebCrypto key on every verification.
+ */
 export function hs256Verifier(options: ClaimRules & { secret: string }): TokenVerifier {
-  const key = new TextEncoder().encode(options.secret);
-  return async (token) => subjectOf((await jwtVerify(token, key, verifyOptions(options, ['HS256']))).payload);
+  const key = createSecretKey(Buffer.from(options.secret, 'utf8'));
+  return rememberVerifiedTokens(
+    async (token) => verified((await jwtVerify(token, key, verifyOptions(options, ['HS256']))).payload),
+    { now: options.now },
+  );
 }
 
 /**
@@ -80,8 +138,11 @@ export function jwksVerifier(
       throw new KeySetUnavailable(error);
     }
   };
-  return async (token) =>
-    subjectOf((await jwtVerify(token, keyFor, verifyOptions(options, options.algorithms))).payload);
+  return rememberVerifiedTokens(
+    async (token) =>
+      verified((await jwtVerify(token, keyFor, verifyOptions(options, options.algorithms))).payload),
+    { now: options.now },
+  );
 }
 
 /** The verifier the configuration asks for: the key set when JWT_JWKS_URL is set, the HS256 secret otherwise. */
@@ -142,14 +203,62 @@ export function currentUser(res: Response): UserRecord {
   return user;
 }
 
+/** How many users `rememberUsers` keeps; the least recently used is forgotten first. */
+const REMEMBERED_USERS_MAX = 10_000;
+
+/** The default of AUTH_USER_CACHE_TTL_MS. */
+export const DEFAULT_USER_CACHE_TTL_MS = 5000;
+
+/**
+ * Remembers the users `findUser` found for `ttlMs`, so a client's requests do not each read its user: a change to a
+ * user (its role) takes effect within `ttlMs`. An unknown external id is not remembered, so a user just created can
+ * call at once. `ttlMs` 0 remembers nothing.
+ */
+export function rememberUsers(
+  findUser: (externalId: string) => Promise<UserRecord | undefined>,
+  options: { ttlMs: number; maxEntries?: number; now?: () => number },
+): (externalId: string) => Promise<UserRecord | undefined> {
+  if (options.ttlMs <= 0) {
+    return findUser;
+  }
+  const now = options.now ?? Date.now;
+  const maxEntries = options.maxEntries ?? REMEMBERED_USERS_MAX;
+  const remembered = new Map<string, { user: UserRecord; untilMs: number }>();
+  return async (externalId) => {
+    const hit = remembered.get(externalId);
+    if (hit) {
+      remembered.delete(externalId);
+      if (now() < hit.untilMs) {
+        remembered.set(externalId, hit);
+        return hit.user;
+      }
+    }
+    const user = await findUser(externalId);
+    if (user) {
+      if (remembered.size >= maxEntries) {
+        const oldest = remembered.keys().next();
+        if (!oldest.done) {
+          remembered.delete(oldest.value);
+        }
+      }
+      remembered.set(externalId, { user, untilMs: now() + options.ttlMs });
+    }
+    return user;
+  };
+}
+
 /**
  * Authenticates a Bearer JWT and loads its user: no or bad token → 401; a valid token whose `sub` is no known
- * user → 403 (users are a prerequisite, DESIGN.md). Roles come from the database, never from a token claim.
+ * user → 403 (users are a prerequisite, DESIGN.md). Roles come from the database, never from a token claim; a
+ * user read is remembered for `userCacheTtlMs` (see `rememberUsers`).
  */
 export function authenticate(deps: {
   verify: TokenVerifier;
   findUser: (externalId: string) => Promise<UserRecord | undefined>;
+  /** AUTH_USER_CACHE_TTL_MS; DEFAULT_USER_CACHE_TTL_MS when not given. */
+  userCacheTtlMs?: number;
 }): RequestHandler {
+  const findUser = rememberUsers(deps.findUser, { ttlMs: deps.userCacheTtlMs ?? DEFAULT_USER_CACHE_TTL_MS });
   return async (req, res, next) => {
     const header = req.get('authorization');
     const match = header ? /^Bearer ([A-Za-z0-9\-_.]+)$/.exec(header) : null;
@@ -177,7 +286,7 @@ export function authenticate(deps: {
     // A subject no user could have (external ids are 1–200 characters of storable text) names no known user; it is
     // not sent to the database, which would refuse a NUL with an error.
     const storable = subject.length <= 200 && isStorableText(subject);
-    const user = storable ? await deps.findUser(subject) : undefined;
+    const user = storable ? await findUser(subject) : undefined;
     if (!user) {
       throw new AppError({
         code: ErrorCode.FORBIDDEN,

@@ -16,20 +16,39 @@ export function encodeCursor(position: CardPosition): string {
   );
 }
 
+const invalidCursor = (): AppError =>
+  new AppError({
+    code: ErrorCode.VALIDATION_FAILED,
+    kind: 'validation',
+    message: 'Validation failed',
+    details: {
+      detail: 'The cursor is not valid.',
+      errors: [{ path: 'query.cursor', message: 'invalid cursor' }],
+    },
+  });
+
 /** Decodes a cursor, or throws a 422 that says the cursor is invalid. */
 export function decodeCursor(cursor: string): CardPosition {
   try {
     const parsed = CursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')));
     return { createdAt: new Date(parsed.c), id: parsed.i };
   } catch {
-    throw new AppError({
-      code: ErrorCode.VALIDATION_FAILED,
-      kind: 'validation',
-      message: 'Validation failed',
-      details: {
-        detail: 'The cursor is not valid.',
-        errors: [{ path: 'query.cursor', message: 'invalid cursor' }],
-      },
-    });
+    throw invalidCursor();
+  }
+}
+
+const IdCursorSchema = z.strictObject({ i: z.string().regex(/^\d{1,19}$/) });
+
+/** An opaque cursor over a growing numeric id (the audit log's). */
+export function encodeIdCursor(id: string): string {
+  return Buffer.from(JSON.stringify({ i: id })).toString('base64url');
+}
+
+/** Decodes an id cursor, or throws the same 422 as decodeCursor. */
+export function decodeIdCursor(cursor: string): string {
+  try {
+    return IdCursorSchema.parse(JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'))).i;
+  } catch {
+    throw invalidCursor();
   }
 }

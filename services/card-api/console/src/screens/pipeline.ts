@@ -1,0 +1,307 @@
+import { button, emptyRow, h, replaceChildren, table, uniqueId } from '../dom.js';
+import { formatAge, formatTime } from '../format.js';
+import type { DeadLetter, PipelineHealth, ReplayResult } from '../types.js';
+import { screenHeading, type View } from '../view.js';
+
+/** Pipeline health: outbox, Kafka, consumer lag, dead letters (listed and replayed on demand). */
+export const pipelineView: View = async (context) => {
+  const heading = screenHeading('Pipeline health');
+  const errors = h('div', { class: 'feedback' });
+  const checkedAt = h('span', { class: 'meta' });
+  const outbox = h('dl', { class: 'fields' });
+  const kafka = h('dl', { class: 'fields' });
+  const lag = table('Consumer lag by group and topic', ['Consumer group', 'Topic', 'Lag (messages)']);
+  lag.table.id = 'lag-table';
+  const dead = table('Dead letters by topic', ['Topic', 'Dead-letter topic', 'Dead letters', 'Action']);
+  dead.table.id = 'dead-letters-table';
+  const letters = h('section', { class: 'letters', 'aria-live': 'polite' });
+  const dialog = replayDialog();
+  let openTopic: string | undefined;
+
+  const load = async (announce: boolean): Promise<void> => {
+    try {
+      const health = await context.api.get<PipelineHealth>('/v1/admin/pipeline');
+      if (!context.isCurrent()) {
+        return;
+      }
+      checkedAt.textContent = `Checked ${formatTime(health.checkedAt)}`;
+      replaceChildren(
+        outbox,
+        pair('Backlog (unpublished events)', health.outbox.backlog, 'outbox-backlog'),
+        pair(
+          'Oldest unpublished event',
+          health.outbox.oldestAgeSeconds === null
+            ? 'none'
+            : `${formatAge(health.outbox.oldestAgeSeconds)} old`,
+        ),
+        pair('Failing rows', health.outbox.failingRows),
+      );
+      replaceChildren(
+        kafka,
+        pair(
+          'Kafka',
+          h(
+            'span',
+            { class: `badge ${health.kafka.available ? 'badge-active' : 'badge-failed'}` },
+            health.kafka.available ? 'available' : 'unavailable',
+          ),
+          'kafka-available',
+        ),
+        health.kafka.error ? pair('Error', health.kafka.error) : null,
+      );
+      replaceChildren(
+        lag.body,
+        health.consumers.length === 0
+          ? emptyRow(3, 'No consumer groups reported.')
+          : health.consumers.map((consumer) =>
+              h(
+                'tr',
+                {},
+                h('th', { scope: 'row', class: 'mono' }, consumer.groupId),
+                h('td', { class: 'mono' }, consumer.topic),
+                h('td', { class: 'number' }, consumer.lag),
+              ),
+            ),
+      );
+      replaceChildren(
+        dead.body,
+        health.deadLetters.length === 0
+          ? emptyRow(4, 'No dead-letter topics reported.')
+          : health.deadLetters.map((entry) =>
+              h(
+                'tr',
+                { 'data-topic': entry.topic },
+                h('th', { scope: 'row', class: 'mono' }, entry.topic),
+                h('td', { class: 'mono' }, entry.deadLetterTopic),
+                h('td', { class: 'number' }, entry.count),
+                h(
+                  'td',
+                  {},
+                  entry.count > 0
+                    ? button('Show dead letters', () => void showLetters(entry.topic), {
+                        'aria-label': `Show dead letters of ${entry.topic}`,
+                        'aria-controls': 'dead-letter-list',
+                      })
+                    : h('span', { class: 'meta' }, 'none'),
+                ),
+              ),
+            ),
+      );
+      replaceChildren(errors);
+      if (announce) {
+        context.announce('Pipeline health refreshed.');
+      }
+    } catch (error) {
+      context.fail(error, errors);
+    }
+  };
+
+  const showLetters = async (topic: string, result?: HTMLElement): Promise<void> => {
+    openTopic = topic;
+    const slot = h('div', { class: 'feedback' });
+    replaceChildren(
+      letters,
+      h('h2', { id: 'dead-letter-list', tabindex: -1 }, `Dead letters of ${topic}`),
+      result,
+      slot,
+    );
+    try {
+      const list = await context.api.get<{ data: DeadLetter[] }>('/v1/admin/dead-letters', { topic });
+      if (!context.isCurrent() || openTopic !== topic) {
+        return;
+      }
+      const grid = table(`Dead letters of ${topic}`, [
+        'Partition',
+        'Offset',
+        'Key',
+        'Event id',
+        'Type',
+        'Reason',
+        'Attempts',
+        'Failed at',
+        'Action',
+      ]);
+      grid.table.id = 'dead-letter-table';
+      replaceChildren(
+        grid.body,
+        list.data.length === 0
+          ? emptyRow(9, 'No dead letters on this topic.')
+          : list.data.map((letter) =>
+              h(
+                'tr',
+                {
+                  'data-offset': letter.offset,
+                  'data-partition': letter.partition,
+                  'data-ce-id': letter.ceId ?? '',
+                },
+                h('td', { class: 'number' }, letter.partition),
+                h('th', { scope: 'row', class: 'number' }, letter.offset),
+                h('td', { class: 'mono' }, letter.key ?? '—'),
+                h('td', { class: 'mono' }, letter.ceId ?? '—'),
+                h('td', {}, letter.ceType ?? '—'),
+                h('td', {}, letter.reason ?? '—'),
+                h('td', { class: 'number' }, letter.attempts ?? '—'),
+                h(
+                  'td',
+                  {},
+                  letter.failedAt
+                    ? h('time', { datetime: letter.failedAt }, formatTime(letter.failedAt))
+                    : '—',
+                ),
+                h(
+                  'td',
+                  {},
+                  button('Replay', () => void confirmReplay(topic, letter), {
+                    'aria-label': `Replay offset ${letter.offset} of partition ${letter.partition}`,
+                  }),
+                ),
+              ),
+            ),
+      );
+      slot.replaceWith(h('div', { class: 'table-wrap' }, grid.table));
+      if (!result) {
+        letters.querySelector<HTMLElement>('#dead-letter-list')?.focus();
+      }
+    } catch (error) {
+      context.fail(error, slot);
+    }
+  };
+
+  /** `topic` is the main topic the list was asked for; the letter's own `topic` may name the .dlq. */
+  const confirmReplay = async (topic: string, letter: DeadLetter): Promise<void> => {
+    const confirmed = await dialog.ask(letter);
+    if (!confirmed || !context.isCurrent()) {
+      return;
+    }
+    const outcome = h('div', { class: 'replay-result' });
+    try {
+      const result = await context.api.post<ReplayResult>('/v1/admin/dead-letters/replay', {
+        topic,
+        partition: letter.partition,
+        offset: letter.offset,
+      });
+      const summary = `Replayed ${result.replayed.length} message(s) onto ${result.topic}`;
+      replaceChildren(
+        outcome,
+        h('p', { class: 'success', role: 'status', tabindex: -1, id: 'replay-result' }, `${summary}.`),
+        h(
+          'ul',
+          {},
+          result.replayed.map((message) =>
+            h(
+              'li',
+              { class: 'mono' },
+              `partition ${message.partition}, offset ${message.offset}: ${message.ceType ?? 'no type'} (event id ${message.ceId ?? '—'})`,
+            ),
+          ),
+        ),
+      );
+      context.announce(`${summary}.`);
+      await Promise.all([load(false), showLetters(topic, outcome)]);
+      outcome.querySelector<HTMLElement>('#replay-result')?.focus();
+    } catch (error) {
+      context.fail(error, outcome);
+      letters.prepend(outcome);
+    }
+  };
+
+  replaceChildren(
+    context.main,
+    heading,
+    errors,
+    h(
+      'div',
+      { class: 'toolbar' },
+      button('Refresh', () => void load(true)),
+      checkedAt,
+    ),
+    h(
+      'div',
+      { class: 'panels' },
+      h(
+        'section',
+        { 'aria-labelledby': 'outbox-heading', class: 'panel' },
+        h('h2', { id: 'outbox-heading' }, 'Outbox'),
+        outbox,
+      ),
+      h(
+        'section',
+        { 'aria-labelledby': 'kafka-heading', class: 'panel' },
+        h('h2', { id: 'kafka-heading' }, 'Kafka'),
+        kafka,
+      ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'lag-heading' },
+      h('h2', { id: 'lag-heading' }, 'Consumer lag'),
+      h('div', { class: 'table-wrap' }, lag.table),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'dead-heading' },
+      h('h2', { id: 'dead-heading' }, 'Dead letters'),
+      h('div', { class: 'table-wrap' }, dead.table),
+    ),
+    letters,
+    dialog.element,
+  );
+  heading.focus();
+  await load(false);
+  return () => {
+    dialog.element.close();
+  };
+};
+
+function pair(label: string, value: Node | string | number, field?: string): HTMLElement {
+  return h('div', { class: 'pair', 'data-field': field }, h('dt', {}, label), h('dd', {}, value));
+}
+
+/** A native modal <dialog> asking to confirm one replay; focus goes to Cancel and back to the Replay button. */
+function replayDialog(): { element: HTMLDialogElement; ask(letter: DeadLetter): Promise<boolean> } {
+  const titleId = uniqueId('replay-title');
+  const descriptionId = uniqueId('replay-description');
+  const description = h('p', { id: descriptionId });
+  const cancel = h('button', { type: 'submit', value: 'cancel', autofocus: true }, 'Cancel');
+  const confirm = h('button', { type: 'submit', value: 'replay', class: 'primary' }, 'Replay');
+  const element = h(
+    'dialog',
+    { 'aria-labelledby': titleId, 'aria-describedby': descriptionId, class: 'confirm' },
+    h(
+      'form',
+      { method: 'dialog' },
+      h('h2', { id: titleId }, 'Replay this dead letter?'),
+      description,
+      h(
+        'p',
+        { class: 'meta' },
+        'It is published again, unchanged, onto its original topic. Consumers are idempotent, so a message applied before has no second effect.',
+      ),
+      h('div', { class: 'actions' }, cancel, confirm),
+    ),
+  );
+  return {
+    element,
+    ask(letter) {
+      const opener = document.activeElement instanceof HTMLElement ? document.activeElement : null;
+      description.textContent =
+        `Offset ${letter.offset} of partition ${letter.partition} on ${letter.topic}` +
+        (letter.ceType ? `, a ${letter.ceType} event` : '') +
+        (letter.ceId ? ` with id ${letter.ceId}` : '') +
+        '.';
+      element.returnValue = '';
+      return new Promise<boolean>((resolve) => {
+        element.addEventListener(
+          'close',
+          () => {
+            opener?.focus();
+            resolve(element.returnValue === 'replay');
+          },
+          { once: true },
+        );
+        element.showModal();
+        cancel.focus();
+      });
+    },
+  };
+}

@@ -1,0 +1,140 @@
+import { deadLetterTopic } from '@cards/contracts';
+import { createKafka, withTimeout, type Logger } from '@cards/platform';
+import type { Admin, Kafka } from 'kafkajs';
+
+import { readDeadLetters, replayDeadLetters, type DeadLetter, type ReplaySelection } from './dead-letters';
+
+/** How far behind a consumer group is on a topic. */
+export interface ConsumerLag {
+  groupId: string;
+  topic: string;
+  /** Sum over partitions of (end offset − committed offset); a partition with no commit counts from its start. */
+  lag: number;
+}
+
+/** How many messages a dead-letter topic holds. */
+export interface DeadLetterCount {
+  topic: string;
+  deadLetterTopic: string;
+  count: number;
+}
+
+/** What the operator console asks of Kafka; the admin routes know nothing more of it. */
+export interface AdminKafka {
+  /** Lag of the project's consumer groups and the size of its dead-letter topics; rejects when Kafka is away. */
+  inspect(): Promise<{ consumers: ConsumerLag[]; deadLetters: DeadLetterCount[] }>;
+  /** The dead letters of `<topic>.dlq` up to its end at the time of the call. */
+  readDeadLetters(topic: string): Promise<DeadLetter[]>;
+  /** Re-publishes the selected dead letters to their main topic (the CLI's `dlq replay` path). */
+  replay(
+    topic: string,
+    selection: ReplaySelection,
+  ): Promise<{ topic: string; dlq: string; replayed: DeadLetter[] }>;
+  close(): Promise<void>;
+}
+
+/**
+ * The operator console's Kafka, for card-api: nothing connects until a route asks. Figures come from one admin
+ * client that never retries and is bounded by `timeoutMs`, so a dead broker answers "unavailable" in seconds;
+ * reading and replaying dead letters use clients of their own per call (a throw-away consumer group, a producer),
+ * closed when the call ends.
+ */
+export function createAdminKafka(options: {
+  clientId: string;
+  brokers: string[];
+  logger: Logger;
+  timeoutMs: number;
+  /** The consumer groups to watch, each with the topic it consumes. */
+  consumers: readonly { groupId: string; topic: string }[];
+  /** The main topics whose dead-letter topics to count. */
+  topics: readonly string[];
+}): AdminKafka {
+  const inspecting = createKafka(
+    {
+      clientId: `${options.clientId}-admin`,
+      brokers: options.brokers,
+      connectionTimeoutMs: Math.min(options.timeoutMs, 3000),
+      requestTimeoutMs: options.timeoutMs,
+      retries: 0,
+    },
+    options.logger,
+  );
+  // Joining a throw-away group may need a retry or two (a coordinator still loading): a few, not kafkajs's five.
+  const deadLetters: Kafka = createKafka(
+    { clientId: `${options.clientId}-admin-dlq`, brokers: options.brokers, retries: 2 },
+    options.logger,
+  );
+  let admin: Admin | undefined;
+
+  const inspectNow = async (connected: Admin) => {
+    const existing = new Set(await connected.listTopics());
+    const consumers: ConsumerLag[] = [];
+    for (const { groupId, topic } of options.consumers) {
+      if (!existing.has(topic)) {
+        continue;
+      }
+      const [ends, committed] = await Promise.all([
+        connected.fetchTopicOffsets(topic),
+        connected.fetchOffsets({ groupId, topics: [topic] }),
+      ]);
+      const committedByPartition = new Map(
+        (committed[0]?.partitions ?? []).map(({ partition, offset }) => [partition, BigInt(offset)]),
+      );
+      let lag = 0n;
+      for (const { partition, high, low } of ends) {
+        const position = committedByPartition.get(partition) ?? -1n;
+        const from = position >= 0n ? position : BigInt(low);
+        lag += BigInt(high) > from ? BigInt(high) - from : 0n;
+      }
+      consumers.push({ groupId, topic, lag: Number(lag) });
+    }
+    const counts: DeadLetterCount[] = [];
+    for (const topic of options.topics) {
+      const dlq = deadLetterTopic(topic);
+      if (!existing.has(dlq)) {
+        continue;
+      }
+      const offsets = await connected.fetchTopicOffsets(dlq);
+      const count = offsets.reduce((sum, { high, low }) => sum + (BigInt(high) - BigInt(low)), 0n);
+      counts.push({ topic, deadLetterTopic: dlq, count: Number(count) });
+    }
+    return { consumers, deadLetters: counts };
+  };
+
+  return {
+    async inspect() {
+      admin ??= inspecting.admin();
+      const current = admin;
+      try {
+        return await withTimeout(
+          (async () => {
+            await current.connect();
+            return inspectNow(current);
+          })(),
+          options.timeoutMs,
+        );
+      } catch (error) {
+        // A half-broken admin client can stay stuck; the next call starts from a fresh one.
+        admin = undefined;
+        void current.disconnect().catch(() => undefined);
+        throw error;
+      }
+    },
+    readDeadLetters(topic) {
+      return readDeadLetters(deadLetters, topic, { timeoutMs: options.timeoutMs * 2 });
+    },
+    replay(topic, selection) {
+      return replayDeadLetters({
+        kafka: deadLetters,
+        topic,
+        selection,
+        timeoutMs: options.timeoutMs * 2,
+      });
+    },
+    async close() {
+      const current = admin;
+      admin = undefined;
+      await current?.disconnect();
+    },
+  };
+}
