@@ -44,4 +44,6 @@ COPY --from=build /app/services/provider-worker/dist services/provider-worker/di
 COPY --from=build /app/services/mock-provider/package.json services/mock-provider/
 COPY --from=build /app/services/mock-provider/dist services/mock-provider/dist
 USER node
+# A young generation sized for our live heap, not the host's memory (docs/benchmarks.md); scripts/procs.sh: the same.
+ENV NODE_OPTIONS="--max-semi-space-size=16"
 CMD ["node", "services/card-api/dist/main-api.js"]

@@ -62,7 +62,7 @@ format: node_modules/.package-lock.json ## Rewrite files with prettier
 	npm run format
 
 .PHONY: test
-test: build lint test-unit test-integration test-faults-bounded ## Build, lint, unit, integration and a bounded fault run
+test: build lint test-unit test-integration test-browser test-faults-bounded ## Build, lint, unit, integration, browser and a bounded fault run
 
 .PHONY: test-unit
 test-unit: node_modules/.package-lock.json ## Run the unit tests
@@ -73,6 +73,12 @@ test-unit: node_modules/.package-lock.json ## Run the unit tests
 test-integration: node_modules/.package-lock.json ## Run the integration tests (real PostgreSQL and Kafka)
 	@mkdir -p $(RESULTS)
 	npx jest --selectProjects integration --json --outputFile=$(RESULTS)/integration.json
+
+.PHONY: test-browser
+test-browser: node_modules/.package-lock.json ## Browser tests of the operator console (headless Chromium, the whole saga)
+	@scripts/ensure-chromium.sh
+	@mkdir -p $(RESULTS)
+	npx jest --selectProjects browser --json --outputFile=$(RESULTS)/browser.json
 
 .PHONY: test-faults-bounded
 test-faults-bounded: node_modules/.package-lock.json ## The fault-injection suite, bounded (about two minutes)
@@ -96,6 +102,7 @@ up: install build kafka-up setup ## Start the whole system in the background (lo
 	@echo "  API         $(API_URL)"
 	@echo "  Readiness   $(API_URL)/readyz"
 	@echo "  Swagger UI  $(API_URL)/docs"
+	@echo "  Console     $(API_URL)/admin/  (sign in with: make -s token)"
 	@echo "  OpenAPI     $(API_URL)/openapi.json"
 	@echo "  Provider    http://127.0.0.1:$(or $(MOCK_PROVIDER_PORT),3200)  (fault control: /control/faults)"
 	@echo "  Logs        .run/logs/   (make logs)"
@@ -148,3 +155,11 @@ ops: ## Operator commands (after make up/build): make ops ARGS='dlq list cards.p
 .PHONY: clean
 clean: down ## Stop everything and delete build output, logs and local Kafka data
 	rm -rf .run packages/*/dist services/*/dist
+
+.PHONY: bench
+bench: build kafka-up ## Benchmark every scenario against same-run baselines (~15 min); writes bench/results/ and docs/benchmarks.md
+	node bench/run.ts $(ARGS)
+
+.PHONY: bench-quick
+bench-quick: build kafka-up ## The benchmark's quick mode for CI (a few seconds per scenario); results in .run/bench/
+	node bench/run.ts --quick $(ARGS)
