@@ -5,14 +5,9 @@
  * the caller's user id arrives in X-User-Id. Environment: PORT, DATABASE_URL, POOL_MAX, TOPIC.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 
-import pg from 'pg';
+import { pool, serveCardRequests } from './card-server.ts';
 
-const pool = new pg.Pool({
-  connectionString: process.env['DATABASE_URL'],
-  max: Number(process.env['POOL_MAX'] ?? 10),
-});
 const topic = process.env['TOPIC'] ?? 'bench.bare.commands';
 
 interface CardRow {
@@ -61,41 +56,11 @@ async function acceptCard(userId: string, color: string): Promise<CardRow> {
   }
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const userId = req.headers['x-user-id'];
-    if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200).end('ok');
-      return;
-    }
-    if (req.method !== 'POST' || req.url !== '/v1/cards' || typeof userId !== 'string') {
-      res.writeHead(404).end();
-      return;
-    }
-    const { color } = JSON.parse(Buffer.concat(chunks).toString()) as { color: string };
-    acceptCard(userId, color).then(
-      (card) => {
-        res.writeHead(202, { 'content-type': 'application/json', location: `/v1/cards/${card.id}` }).end(
-          JSON.stringify({
-            id: card.id,
-            color: card.color,
-            status: card.status,
-            createdAt: card.created_at,
-          }),
-        );
-      },
-      (error: unknown) => {
-        res.writeHead(500, { 'content-type': 'text/plain' }).end(String(error));
-      },
-    );
-  });
-});
-
-server.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeIdleConnections();
-  void pool.end();
-});
+serveCardRequests(async (userId, color) => {
+  const card = await acceptCard(userId, color);
+  return {
+    status: 202,
+    headers: { location: `/v1/cards/${card.id}` },
+    body: { id: card.id, color: card.color, status: card.status, createdAt: card.created_at },
+  };
+}, 500);

@@ -5,14 +5,9 @@
  * PROVIDER_URL.
  */
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:http';
 
-import pg from 'pg';
+import { pool, serveCardRequests } from './card-server.ts';
 
-const pool = new pg.Pool({
-  connectionString: process.env['DATABASE_URL'],
-  max: Number(process.env['POOL_MAX'] ?? 10),
-});
 const providerUrl = process.env['PROVIDER_URL'] ?? 'http://127.0.0.1:3200';
 
 interface ProviderCard {
@@ -42,34 +37,5 @@ async function issueCard(userId: string, color: string): Promise<{ id: string; s
   return { id, status: 'ACTIVE' };
 }
 
-const server = createServer((req, res) => {
-  const chunks: Buffer[] = [];
-  req.on('data', (chunk: Buffer) => chunks.push(chunk));
-  req.on('end', () => {
-    const userId = req.headers['x-user-id'];
-    if (req.method === 'GET' && req.url === '/healthz') {
-      res.writeHead(200).end('ok');
-      return;
-    }
-    if (req.method !== 'POST' || req.url !== '/v1/cards' || typeof userId !== 'string') {
-      res.writeHead(404).end();
-      return;
-    }
-    const { color } = JSON.parse(Buffer.concat(chunks).toString()) as { color: string };
-    issueCard(userId, color).then(
-      (card) => {
-        res.writeHead(201, { 'content-type': 'application/json' }).end(JSON.stringify(card));
-      },
-      (error: unknown) => {
-        res.writeHead(502, { 'content-type': 'text/plain' }).end(String(error));
-      },
-    );
-  });
-});
-
-server.listen(Number(process.env['PORT'] ?? 0), '127.0.0.1');
-process.on('SIGTERM', () => {
-  server.close();
-  server.closeIdleConnections();
-  void pool.end();
-});
+// A provider failure is a bad gateway: the synchronous design has nothing else to answer.
+serveCardRequests(async (userId, color) => ({ status: 201, body: await issueCard(userId, color) }), 502);

@@ -2,6 +2,7 @@ import { DeadLetterHeaders, type KafkaEventPublisher } from '@cards/platform';
 import type { Kafka } from 'kafkajs';
 
 import {
+  deadLetterSummary,
   readDeadLetters,
   replayDeadLetters,
   topicPair,
@@ -38,15 +39,7 @@ export function formatDeadLetter(letter: DeadLetter): string {
 /** One JSON document per dead letter (`--json`), for scripts. */
 export function deadLetterJson(letter: DeadLetter): string {
   return JSON.stringify({
-    topic: letter.topic,
-    partition: letter.partition,
-    offset: letter.offset,
-    key: letter.key,
-    ceId: letter.ceId,
-    ceType: letter.ceType,
-    reason: letter.reason,
-    attempts: letter.attempts,
-    failedAt: letter.failedAt,
+    ...deadLetterSummary(letter),
     sourceTopic: letter.headers[DeadLetterHeaders.sourceTopic] ?? null,
     sourcePartition: letter.headers[DeadLetterHeaders.sourcePartition] ?? null,
     sourceOffset: letter.headers[DeadLetterHeaders.sourceOffset] ?? null,

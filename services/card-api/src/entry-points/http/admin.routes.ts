@@ -31,7 +31,7 @@ import type { UserRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
 import { cardViewDocument, loadCardView } from '../card-view';
 import type { AdminKafka } from '../kafka/admin-kafka';
-import { DeadLetterNotFound, type ReplaySelection } from '../kafka/dead-letters';
+import { DeadLetterNotFound, deadLetterSummary, type ReplaySelection } from '../kafka/dead-letters';
 import { currentUser, requireAdmin, requireJsonBody } from './auth';
 import { toCardResponse } from './cards.mapper';
 import { decodeCursor, decodeIdCursor, encodeCursor, encodeIdCursor } from './cursor';
@@ -256,20 +256,7 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
     const letters = await admin.kafka.readDeadLetters(topic).catch((error: unknown) => {
       throw kafkaUnavailable(error);
     });
-    // Never the value: it may hold card data.
-    const body: DeadLetterList = {
-      data: letters.map((letter) => ({
-        topic: letter.topic,
-        partition: letter.partition,
-        offset: letter.offset,
-        key: letter.key,
-        ceId: letter.ceId,
-        ceType: letter.ceType,
-        reason: letter.reason,
-        attempts: letter.attempts,
-        failedAt: letter.failedAt,
-      })),
-    };
+    const body: DeadLetterList = { data: letters.map(deadLetterSummary) };
     res.json(body);
   });
 

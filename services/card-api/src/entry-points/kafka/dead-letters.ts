@@ -23,6 +23,21 @@ export interface DeadLetter {
   failedAt: string | null;
 }
 
+/** What an operator is shown of a dead letter: why it failed and where it is, never its value (it may hold card data). */
+export function deadLetterSummary(letter: DeadLetter) {
+  return {
+    topic: letter.topic,
+    partition: letter.partition,
+    offset: letter.offset,
+    key: letter.key,
+    ceId: letter.ceId,
+    ceType: letter.ceType,
+    reason: letter.reason,
+    attempts: letter.attempts,
+    failedAt: letter.failedAt,
+  };
+}
+
 /** Accepts the main topic (`x`) or its dead-letter topic (`x.dlq`); returns both names. */
 export function topicPair(topic: string): { topic: string; dlq: string } {
   const suffix = deadLetterTopic('');
