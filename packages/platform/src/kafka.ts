@@ -1,4 +1,6 @@
-import { Kafka, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
+import { setTimeout as sleep } from 'node:timers/promises';
+
+import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /** How this process reaches Kafka. */
@@ -108,11 +110,47 @@ export async function ensureTopics(
         numPartitions: options.partitions,
         replicationFactor: options.replicationFactor ?? 1,
       }));
-      await admin.createTopics({ topics: configs, waitForLeaders: true });
+      try {
+        await admin.createTopics({ topics: configs, waitForLeaders: true });
+      } catch (error) {
+        if (!isUnknownTopic(error)) {
+          throw error;
+        }
+        await waitForLeaders(admin, missing);
+      }
     }
     return missing;
   } finally {
     await admin.disconnect();
+  }
+}
+
+function isUnknownTopic(error: unknown): boolean {
+  return error instanceof KafkaJSProtocolError && error.type === 'UNKNOWN_TOPIC_OR_PARTITION';
+}
+
+/**
+ * A broker that has just started can answer metadata for topics it created a moment ago with
+ * UNKNOWN_TOPIC_OR_PARTITION; kafkajs's own wait for leaders gives up on that answer instead of asking again, so
+ * this asks until every partition has a leader (or the deadline passes).
+ */
+async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      const { topics: described } = await admin.fetchTopicMetadata({ topics: [...topics] });
+      if (described.every((topic) => topic.partitions.every((partition) => partition.leader >= 0))) {
+        return;
+      }
+    } catch (error) {
+      if (!isUnknownTopic(error) || Date.now() > deadline) {
+        throw error;
+      }
+    }
+    if (Date.now() > deadline) {
+      throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
+    }
+    await sleep(200);
   }
 }
 
