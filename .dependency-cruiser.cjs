@@ -23,6 +23,24 @@ module.exports = {
       },
     },
     {
+      name: 'kafkajs-behind-the-port',
+      comment:
+        'kafkajs is in maintenance mode: only the Kafka port (packages/platform/src/kafka/) may import it, so another ' +
+        'client drops in there. Tests, test support and the benchmark may (they send raw bytes and measure bare kafkajs).',
+      severity: 'error',
+      from: {
+        path: '^(services|packages)/',
+        pathNot: [
+          '^packages/platform/src/kafka/',
+          '\\.test\\.ts$',
+          '^services/[^/]+/test/',
+          '^packages/[^/]+/test/',
+          '^packages/test-support/',
+        ],
+      },
+      to: { path: 'node_modules/kafkajs/' },
+    },
+    {
       name: 'contracts-stand-alone',
       comment: 'Contracts are schemas and constants only.',
       severity: 'error',

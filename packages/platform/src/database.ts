@@ -2,7 +2,7 @@ import knex, { type Knex } from 'knex';
 import type { Logger } from 'pino';
 
 import type { ReadinessCheck } from './health';
-import { withTimeout } from './kafka';
+import { withTimeout } from './timeouts';
 
 /** PostgreSQL error codes of a concurrent creator winning a race that we then lose harmlessly. */
 const ALREADY_CREATED = new Set(['42P04', '42P06', '23505']);

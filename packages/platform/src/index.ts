@@ -1,6 +1,5 @@
 export * from './config';
 export * from './database';
-export * from './events';
 export * from './health';
 export * from './http-server';
 export * from './kafka';
@@ -9,4 +8,5 @@ export * from './logger';
 export * from './metrics';
 export * from './problem';
 export * from './request-logger';
+export * from './timeouts';
 export * from './tracing';

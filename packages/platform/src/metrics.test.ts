@@ -5,17 +5,10 @@ import { histogramCount, metricValue, parseExposition, samplesOf } from '@cards/
 import express, { Router } from 'express';
 import type { Admin, Kafka } from 'kafkajs';
 
-import type { ConsumerSignals, DeliveryContext } from './events';
+import { readConsumerLag, type ConsumerSignals, type DeliveryContext } from './kafka';
 import { listen } from './http-server';
 import { createLogger } from './logger';
-import {
-  createMetricsRegistry,
-  httpMetrics,
-  consumerMetrics,
-  metricsRoute,
-  readConsumerLag,
-  scrapeTimeRead,
-} from './metrics';
+import { createMetricsRegistry, httpMetrics, consumerMetrics, metricsRoute, scrapeTimeRead } from './metrics';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 

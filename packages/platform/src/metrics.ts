@@ -2,14 +2,13 @@ import type { EventEmitter } from 'node:events';
 
 import { MetricCatalogue } from '@cards/contracts';
 import express, { Router, type RequestHandler } from 'express';
-import type { Admin, Kafka } from 'kafkajs';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import type { ConsumerSignals } from './events';
+import { ConsumerLagReader, type ConsumerSignals, type KafkaClient, type PartitionLag } from './kafka';
 import { healthRoutes, type ReadinessCheck } from './health';
 import { listen, type ListeningServer } from './http-server';
-import { withTimeout } from './kafka';
+import { withTimeout } from './timeouts';
 
 export type { Registry } from 'prom-client';
 
@@ -172,7 +171,7 @@ export function httpMetrics(registry: Registry): RequestHandler {
 export interface ConsumerMetricsOptions {
   registry: Registry;
   /** The process's Kafka client; one admin of its own (no retries) reads the offsets at scrape time. */
-  kafka: Pick<Kafka, 'admin'>;
+  kafka: Pick<KafkaClient, 'admin'>;
   groupId: string;
   topics: readonly string[];
   logger: Logger;
@@ -188,40 +187,6 @@ export interface ConsumerMetrics {
   close(): Promise<void>;
 }
 
-/** One partition's lag: messages after the group's committed offset. */
-export interface PartitionLag {
-  topic: string;
-  partition: number;
-  lag: number;
-}
-
-/**
- * The lag of `groupId` on each partition of `topics`: high watermark minus committed offset. A partition the group
- * has committed nothing on (-1) lags by everything the broker still holds (high - low).
- */
-export async function readConsumerLag(
-  admin: Pick<Admin, 'fetchOffsets' | 'fetchTopicOffsets'>,
-  groupId: string,
-  topics: readonly string[],
-): Promise<PartitionLag[]> {
-  const committed = await admin.fetchOffsets({ groupId, topics: [...topics] });
-  const lags: PartitionLag[] = [];
-  for (const topic of topics) {
-    const offsets = new Map(
-      (committed.find((entry) => entry.topic === topic)?.partitions ?? []).map(
-        ({ partition, offset }) => [partition, BigInt(offset)] as const,
-      ),
-    );
-    for (const { partition, high, low } of await admin.fetchTopicOffsets(topic)) {
-      const committedOffset = offsets.get(partition) ?? -1n;
-      const from = committedOffset < BigInt(low) ? BigInt(low) : committedOffset;
-      const lag = BigInt(high) - from;
-      lags.push({ topic, partition, lag: lag > 0n ? Number(lag) : 0 });
-    }
-  }
-  return lags;
-}
-
 /**
  * A consumer's metrics: messages handled and dead-lettered per topic (from its signals, once `watch`ed), and its
  * group's lag per partition, read from Kafka at scrape time (which needs no running consumer: a stopped one lags).
@@ -235,24 +200,13 @@ export function consumerMetrics(options: ConsumerMetricsOptions): ConsumerMetric
     deadLetters.inc({ topic }, 0);
   }
 
-  let admin: Admin | undefined;
+  const lagReader = new ConsumerLagReader(options.kafka, options.groupId, options.topics);
   let closed = false;
-  const read = async (): Promise<PartitionLag[]> => {
+  const read = (): Promise<PartitionLag[]> => {
     if (closed) {
-      throw new Error('consumer metrics closed');
+      return Promise.reject(new Error('consumer metrics closed'));
     }
-    // One admin for every scrape; after a failure the next scrape starts from a fresh one (as KafkaProbe does).
-    const current = (admin ??= options.kafka.admin({ retry: { retries: 0 } }));
-    try {
-      await current.connect();
-      return await readConsumerLag(current, options.groupId, options.topics);
-    } catch (error) {
-      if (admin === current) {
-        admin = undefined;
-      }
-      void current.disconnect().catch(() => undefined);
-      throw error;
-    }
+    return lagReader.read();
   };
   const lag = catalogueGauge(options.registry, 'consumerLag', () => refresh());
   const refresh = scrapeTimeRead({
@@ -282,9 +236,7 @@ export function consumerMetrics(options: ConsumerMetricsOptions): ConsumerMetric
     },
     async close() {
       closed = true;
-      const current = admin;
-      admin = undefined;
-      await current?.disconnect().catch(() => undefined);
+      await lagReader.close();
     },
   };
 }

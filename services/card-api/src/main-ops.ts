@@ -45,8 +45,14 @@
  * adds the process's logs (LOG_LEVEL). Any failure prints one line to stderr and exits 1.
  */
 import { AuditAction } from '@cards/contracts';
-import { ConfigError, createKafka, createLogger, runOnce, type Logger } from '@cards/platform';
-import type { Kafka } from 'kafkajs';
+import {
+  ConfigError,
+  createKafka,
+  createLogger,
+  runOnce,
+  type KafkaClient,
+  type Logger,
+} from '@cards/platform';
 import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
@@ -123,7 +129,7 @@ async function withDatabase<T>(
 async function withKafka<T>(
   config: CardApiConfig,
   logger: Logger,
-  work: (kafka: Kafka) => Promise<T>,
+  work: (kafka: KafkaClient) => Promise<T>,
 ): Promise<T> {
   const kafka = createKafka(
     { clientId: `${config.KAFKA_CLIENT_ID}-ops`, brokers: config.KAFKA_BROKERS },

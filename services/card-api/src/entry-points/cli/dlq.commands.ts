@@ -1,5 +1,4 @@
-import { DeadLetterHeaders, type KafkaEventPublisher } from '@cards/platform';
-import type { Kafka } from 'kafkajs';
+import { DeadLetterHeaders, type KafkaClient, type KafkaEventPublisher } from '@cards/platform';
 
 import {
   deadLetterSummary,
@@ -51,7 +50,7 @@ export function deadLetterJson(letter: DeadLetter): string {
 
 /** `dlq list <topic>`: prints every dead letter of `<topic>.dlq` up to its current end. */
 export async function dlqList(options: {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   json?: boolean;
   out: Out;
@@ -74,7 +73,7 @@ export async function dlqList(options: {
  * headers, the dlq-* ones removed), in their order, and prints each (see replayDeadLetters).
  */
 export async function dlqReplay(options: {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   selection: ReplaySelection;
   out: Out;

@@ -1,5 +1,5 @@
 import { encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
-import type { KafkaMessage } from 'kafkajs';
+import type { RawMessage } from '@cards/platform';
 
 import {
   describeMessage,
@@ -23,17 +23,19 @@ const provisioned: AnyCardEvent = {
   data: { cardId: CARD, providerCardId: 'pc_1', last4: '4242', expMonth: 9, expYear: 2030 },
 };
 
-function kafkaMessage(message: {
-  key?: string;
-  value: string | null;
-  headers: Record<string, string>;
-}): KafkaMessage {
+function rawMessage(
+  topic: string,
+  partition: number,
+  message: { key?: string; value: string | null; headers: Record<string, string> },
+): RawMessage {
   return {
+    topic,
+    partition,
     key: message.key === undefined ? null : Buffer.from(message.key),
     value: message.value === null ? null : Buffer.from(message.value),
     headers: message.headers,
+    rawHeaders: message.headers,
     timestamp: String(TIME),
-    attributes: 0,
     offset: '12',
   };
 }
@@ -54,7 +56,7 @@ describe('resolveTopic', () => {
 
 describe('formatTailLine', () => {
   it('when a message is a valid event, then one line shows time, place, type, card, correlation id and data', () => {
-    const message = describeMessage('r.v1', 2, kafkaMessage(encodeEvent(provisioned)));
+    const message = describeMessage(rawMessage('r.v1', 2, encodeEvent(provisioned)));
 
     expect(formatTailLine(message)).toBe(
       `2026-03-01T10:00:00.000Z  r.v1[2]@12  card.provisioned  ${CARD}  corr-1  ` +
@@ -64,9 +66,7 @@ describe('formatTailLine', () => {
 
   it('when a message fails the contracts, then the line says INVALID, what its headers claim and why', () => {
     const message = describeMessage(
-      'r.v1',
-      0,
-      kafkaMessage({ key: 'poison', value: '{not json', headers: { ce_type: 'card.provisioned' } }),
+      rawMessage('r.v1', 0, { key: 'poison', value: '{not json', headers: { ce_type: 'card.provisioned' } }),
     );
 
     expect(formatTailLine(message)).toMatch(
@@ -77,9 +77,7 @@ describe('formatTailLine', () => {
   it('when a dead letter is tailed, then its dlq-* headers are in the summary, the reason last', () => {
     const encoded = encodeEvent(provisioned);
     const message = describeMessage(
-      'r.v1.dlq',
-      1,
-      kafkaMessage({
+      rawMessage('r.v1.dlq', 1, {
         ...encoded,
         headers: {
           ...encoded.headers,
@@ -105,9 +103,10 @@ describe('formatTailLine', () => {
 
   it('when a header holds a newline or a terminal escape, then the line stays one line and the escape is quoted', () => {
     const message = describeMessage(
-      't',
-      0,
-      kafkaMessage({ value: 'x', headers: { ce_type: 'evil\n\u001b[2J', 'correlation-id': 'a b\u009b' } }),
+      rawMessage('t', 0, {
+        value: 'x',
+        headers: { ce_type: 'evil\n\u001b[2J', 'correlation-id': 'a b\u009b' },
+      }),
     );
 
     const line = formatTailLine(message);
@@ -134,14 +133,12 @@ describe('quotedReason', () => {
 
   it('when a poison dead letter is tailed, then its reason is given once, not again as dlq-reason', () => {
     const poison = { key: 'poison', value: '{not json', headers: {} };
-    const first = describeMessage('r.v1', 0, kafkaMessage(poison)).decoded;
+    const first = describeMessage(rawMessage('r.v1', 0, poison)).decoded;
     const reason = first.ok ? '' : first.reason;
 
     const line = formatTailLine(
       describeMessage(
-        'r.v1.dlq',
-        0,
-        kafkaMessage({ ...poison, headers: { 'dlq-reason': reason, 'dlq-attempts': '0' } }),
+        rawMessage('r.v1.dlq', 0, { ...poison, headers: { 'dlq-reason': reason, 'dlq-attempts': '0' } }),
       ),
     );
 
@@ -153,10 +150,10 @@ describe('quotedReason', () => {
 describe('tailJson', () => {
   it('when a message is valid, then the document holds the decoded event; when not, the reason, headers and value', () => {
     const valid: unknown = JSON.parse(
-      tailJson(describeMessage('r.v1', 0, kafkaMessage(encodeEvent(provisioned)))),
+      tailJson(describeMessage(rawMessage('r.v1', 0, encodeEvent(provisioned)))),
     );
     const invalid: unknown = JSON.parse(
-      tailJson(describeMessage('r.v1', 0, kafkaMessage({ value: 'v', headers: {} }))),
+      tailJson(describeMessage(rawMessage('r.v1', 0, { value: 'v', headers: {} }))),
     );
 
     expect(valid).toEqual({

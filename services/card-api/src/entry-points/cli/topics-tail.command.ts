@@ -1,5 +1,3 @@
-import { randomUUID } from 'node:crypto';
-
 import {
   decodeEvent,
   deadLetterTopic,
@@ -7,8 +5,7 @@ import {
   type DecodeResult,
   type TopicNames,
 } from '@cards/contracts';
-import { DeadLetterHeaders } from '@cards/platform';
-import type { Kafka, KafkaMessage } from 'kafkajs';
+import { DeadLetterHeaders, readTopic, type KafkaClient, type RawMessage } from '@cards/platform';
 
 import { headerStrings, type Out } from './dlq.commands';
 
@@ -51,13 +48,13 @@ export function resolveTopic(name: string, topics: TopicNames): string {
 }
 
 /** Decodes a consumed message; never throws, whatever the message holds. */
-export function describeMessage(topic: string, partition: number, message: KafkaMessage): TailedMessage {
+export function describeMessage(message: RawMessage): TailedMessage {
   const headers = headerStrings(message.headers);
   const value = message.value?.toString() ?? null;
   const timestamp = Number(message.timestamp);
   return {
-    topic,
-    partition,
+    topic: message.topic,
+    partition: message.partition,
     offset: message.offset,
     timestamp: Number.isFinite(timestamp) ? new Date(timestamp).toISOString() : message.timestamp,
     key: message.key?.toString() ?? null,
@@ -193,12 +190,12 @@ export function tailJson(message: TailedMessage): string {
 
 /**
  * `topics tail <topic>`: prints each message of a topic as it arrives, until `signal` aborts (SIGINT/SIGTERM),
- * `max` messages are printed, or none arrives for `idleExitMs`. Reads with a throw-away consumer group that commits
- * nothing and is deleted afterwards, so tailing never moves anyone's offsets. "From the end" means from the end
- * offsets when the command started, so nothing produced while it joins is missed.
+ * `max` messages are printed, or none arrives for `idleExitMs`. Reads through the port's throw-away consumer group,
+ * so tailing never moves anyone's offsets. "From the end" means from the end offsets when the command started, so
+ * nothing produced while it joins is missed.
  */
 export async function tailTopic(options: {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   fromBeginning?: boolean;
   card?: string | undefined;
@@ -210,116 +207,70 @@ export async function tailTopic(options: {
   /** Progress lines (joined, stopped), kept apart from the messages: stderr in the CLI. */
   progress?: Out;
 }): Promise<{ printed: number; invalid: number; stoppedBy: TailStop }> {
-  const { kafka, topic } = options;
+  const { topic } = options;
   const progress = options.progress ?? (() => undefined);
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `ops-tail-${randomUUID()}`;
-  try {
-    if (!(await admin.listTopics()).includes(topic)) {
-      throw new Error(`topic ${topic} does not exist`);
+  const counts = { printed: 0, invalid: 0 };
+  // Every way of stopping aborts the read through this one signal; the first one names the stop.
+  const stop = new AbortController();
+  let stoppedBy: TailStop = 'signal';
+  const stopBy = (reason: TailStop): void => {
+    if (!stop.signal.aborted) {
+      stoppedBy = reason;
+      stop.abort();
     }
-    const endOffsets = await admin.fetchTopicOffsets(topic);
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-    const counts = { printed: 0, invalid: 0 };
-    // Settled once; `done` turns synchronously, so a message kafkajs hands over after the end is not printed.
-    const state = { done: false };
-    let settle: { resolve: (reason: TailStop) => void; reject: (error: unknown) => void } | undefined;
-    const stopped = new Promise<TailStop>((resolve, reject) => {
-      settle = { resolve, reject };
-    });
-    // Awaited below; a crash before then must not count as an unhandled rejection.
-    void stopped.catch(() => undefined);
-    const finish = (reason: TailStop): void => {
-      if (!state.done) {
-        state.done = true;
-        settle?.resolve(reason);
-      }
-    };
-    const fail = (error: unknown): void => {
-      if (!state.done) {
-        state.done = true;
-        settle?.reject(error);
-      }
-    };
-    let idleTimer: NodeJS.Timeout | undefined;
-    const rearmIdle = (): void => {
-      if (options.idleExitMs !== undefined) {
-        clearTimeout(idleTimer);
-        idleTimer = setTimeout(() => {
-          finish('idle');
-        }, options.idleExitMs);
-      }
-    };
-    const onAbort = (): void => {
-      finish('signal');
-    };
-    options.signal?.addEventListener('abort', onAbort, { once: true });
-    consumer.on(consumer.events.CRASH, ({ payload }) => {
-      if (!payload.restart) {
-        fail(payload.error);
-      }
-    });
-    // Nothing is committed, so each time the group is joined (at start, and again after kafkajs restarts the
-    // consumer when a broker goes away) the position is set here: where this tail stopped reading, else the end
-    // offsets at the start (from the end) or the earliest (from the beginning). A broker restart then neither
-    // repeats lines nor loses any.
-    const next = new Map<number, bigint>();
-    consumer.on(consumer.events.GROUP_JOIN, () => {
-      for (const { partition, high } of endOffsets) {
-        const offset = next.get(partition) ?? (options.fromBeginning ? undefined : BigInt(high));
-        if (offset !== undefined) {
-          consumer.seek({ topic, partition, offset: offset.toString() });
-        }
-      }
-    });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: options.fromBeginning ?? false });
-      // run() resolves once the group is joined (and the GROUP_JOIN handler has positioned the partitions).
-      await consumer.run({
-        autoCommit: false,
-        eachMessage: ({ topic: from, partition, message }) => {
-          const offset = BigInt(message.offset);
-          if (state.done || offset < (next.get(partition) ?? 0n)) {
-            return Promise.resolve();
-          }
-          next.set(partition, offset + 1n);
-          rearmIdle();
-          const tailed = describeMessage(from, partition, message);
-          if (options.card !== undefined && subjectOf(tailed)?.toLowerCase() !== options.card) {
-            return Promise.resolve();
-          }
-          options.out(options.json ? tailJson(tailed) : formatTailLine(tailed));
-          counts.printed += 1;
-          if (!tailed.decoded.ok) {
-            counts.invalid += 1;
-          }
-          if (options.max !== undefined && counts.printed >= options.max) {
-            finish('max');
-          }
-          return Promise.resolve();
-        },
-      });
-      progress(
-        `# following ${topic} (${endOffsets.length} partition(s)) from the ${
-          options.fromBeginning ? 'beginning' : 'end'
-        }${options.card === undefined ? '' : `, card ${options.card} only`}; Ctrl-C to stop`,
-      );
-      rearmIdle();
-      if (options.signal?.aborted) {
-        finish('signal');
-      }
-      const stoppedBy = await stopped;
-      progress(`# stopped (${stoppedBy}): ${counts.printed} message(s) printed, ${counts.invalid} invalid`);
-      return { ...counts, stoppedBy };
-    } finally {
+  };
+  let idleTimer: NodeJS.Timeout | undefined;
+  const rearmIdle = (): void => {
+    if (options.idleExitMs !== undefined) {
       clearTimeout(idleTimer);
-      options.signal?.removeEventListener('abort', onAbort);
-      await consumer.disconnect();
+      idleTimer = setTimeout(() => {
+        stopBy('idle');
+      }, options.idleExitMs);
     }
+  };
+  const onAbort = (): void => {
+    stopBy('signal');
+  };
+  options.signal?.addEventListener('abort', onAbort, { once: true });
+  try {
+    await readTopic({
+      kafka: options.kafka,
+      topic,
+      from: options.fromBeginning ? 'beginning' : 'end',
+      until: 'aborted',
+      groupPrefix: 'ops-tail',
+      signal: stop.signal,
+      onMessage: (message) => {
+        rearmIdle();
+        const tailed = describeMessage(message);
+        if (options.card !== undefined && subjectOf(tailed)?.toLowerCase() !== options.card) {
+          return;
+        }
+        options.out(options.json ? tailJson(tailed) : formatTailLine(tailed));
+        counts.printed += 1;
+        if (!tailed.decoded.ok) {
+          counts.invalid += 1;
+        }
+        if (options.max !== undefined && counts.printed >= options.max) {
+          stopBy('max');
+        }
+      },
+      onReading: ({ partitions }) => {
+        progress(
+          `# following ${topic} (${partitions} partition(s)) from the ${
+            options.fromBeginning ? 'beginning' : 'end'
+          }${options.card === undefined ? '' : `, card ${options.card} only`}; Ctrl-C to stop`,
+        );
+        rearmIdle();
+        if (options.signal?.aborted) {
+          stopBy('signal');
+        }
+      },
+    });
   } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
+    clearTimeout(idleTimer);
+    options.signal?.removeEventListener('abort', onAbort);
   }
+  progress(`# stopped (${stoppedBy}): ${counts.printed} message(s) printed, ${counts.invalid} invalid`);
+  return { ...counts, stoppedBy };
 }

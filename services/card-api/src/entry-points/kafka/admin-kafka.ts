@@ -1,6 +1,11 @@
 import { deadLetterTopic } from '@cards/contracts';
-import { createKafka, withTimeout, type Logger } from '@cards/platform';
-import type { Admin, Kafka } from 'kafkajs';
+import {
+  createKafka,
+  KafkaAdminSession,
+  type KafkaAdmin,
+  type KafkaClient,
+  type Logger,
+} from '@cards/platform';
 
 import { readDeadLetters, replayDeadLetters, type DeadLetter, type ReplaySelection } from './dead-letters';
 
@@ -60,33 +65,21 @@ export function createAdminKafka(options: {
     options.logger,
   );
   // Joining a throw-away group may need a retry or two (a coordinator still loading): a few, not kafkajs's five.
-  const deadLetters: Kafka = createKafka(
+  const deadLetters: KafkaClient = createKafka(
     { clientId: `${options.clientId}-admin-dlq`, brokers: options.brokers, retries: 2 },
     options.logger,
   );
-  let admin: Admin | undefined;
+  const session = new KafkaAdminSession(inspecting, options.timeoutMs);
 
-  const inspectNow = async (connected: Admin) => {
-    const existing = new Set(await connected.listTopics());
+  const inspectNow = async (admin: KafkaAdmin) => {
+    const existing = new Set(await admin.listTopics());
     const consumers: ConsumerLag[] = [];
     for (const { groupId, topic } of options.consumers) {
       if (!existing.has(topic)) {
         continue;
       }
-      const [ends, committed] = await Promise.all([
-        connected.fetchTopicOffsets(topic),
-        connected.fetchOffsets({ groupId, topics: [topic] }),
-      ]);
-      const committedByPartition = new Map(
-        (committed[0]?.partitions ?? []).map(({ partition, offset }) => [partition, BigInt(offset)]),
-      );
-      let lag = 0n;
-      for (const { partition, high, low } of ends) {
-        const position = committedByPartition.get(partition) ?? -1n;
-        const from = position >= 0n ? position : BigInt(low);
-        lag += BigInt(high) > from ? BigInt(high) - from : 0n;
-      }
-      consumers.push({ groupId, topic, lag: Number(lag) });
+      const partitions = await admin.consumerLag(groupId, [topic]);
+      consumers.push({ groupId, topic, lag: partitions.reduce((sum, { lag }) => sum + lag, 0) });
     }
     const counts: DeadLetterCount[] = [];
     for (const topic of options.topics) {
@@ -94,7 +87,7 @@ export function createAdminKafka(options: {
       if (!existing.has(dlq)) {
         continue;
       }
-      const offsets = await connected.fetchTopicOffsets(dlq);
+      const offsets = await admin.topicOffsets(dlq);
       const count = offsets.reduce((sum, { high, low }) => sum + (BigInt(high) - BigInt(low)), 0n);
       counts.push({ topic, deadLetterTopic: dlq, count: Number(count) });
     }
@@ -102,23 +95,8 @@ export function createAdminKafka(options: {
   };
 
   return {
-    async inspect() {
-      admin ??= inspecting.admin();
-      const current = admin;
-      try {
-        return await withTimeout(
-          (async () => {
-            await current.connect();
-            return inspectNow(current);
-          })(),
-          options.timeoutMs,
-        );
-      } catch (error) {
-        // A half-broken admin client can stay stuck; the next call starts from a fresh one.
-        admin = undefined;
-        void current.disconnect().catch(() => undefined);
-        throw error;
-      }
+    inspect() {
+      return session.run(inspectNow);
     },
     readDeadLetters(topic) {
       return readDeadLetters(deadLetters, topic, { timeoutMs: options.timeoutMs * 2 });
@@ -131,10 +109,8 @@ export function createAdminKafka(options: {
         timeoutMs: options.timeoutMs * 2,
       });
     },
-    async close() {
-      const current = admin;
-      admin = undefined;
-      await current?.disconnect();
+    close() {
+      return session.close();
     },
   };
 }

@@ -1,8 +1,12 @@
-import { randomUUID } from 'node:crypto';
-
 import { deadLetterTopic, EventHeaders } from '@cards/contracts';
-import { DeadLetterHeaders, KafkaEventPublisher, withTimeout } from '@cards/platform';
-import type { IHeaders, Kafka } from 'kafkajs';
+import {
+  DeadLetterHeaders,
+  KafkaEventPublisher,
+  readTopic,
+  type KafkaClient,
+  type RawHeaders,
+  type RawMessage,
+} from '@cards/platform';
 
 /** One message of a dead-letter topic, with the attributes an operator needs to decide about it. */
 export interface DeadLetter {
@@ -13,7 +17,7 @@ export interface DeadLetter {
   key: string | null;
   value: string | null;
   /** Every header as it arrived (the original's and the dlq-* ones), for a faithful replay. */
-  rawHeaders: IHeaders;
+  rawHeaders: RawHeaders;
   /** The same headers as strings (first value of a repeated header). */
   headers: Record<string, string>;
   ceId: string | null;
@@ -47,13 +51,12 @@ export function topicPair(topic: string): { topic: string; dlq: string } {
   return { topic, dlq: deadLetterTopic(topic) };
 }
 
-/** Kafka headers as strings (the first value of a repeated header). */
-export function headerStrings(headers: IHeaders | undefined): Record<string, string> {
+/** A message's headers as shown to an operator: those with a value (the port gives the first of a repeated one). */
+export function headerStrings(headers: RawMessage['headers']): Record<string, string> {
   const result: Record<string, string> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    const first = Array.isArray(value) ? value[0] : value;
-    if (first !== undefined) {
-      result[name] = first.toString();
+  for (const [name, value] of Object.entries(headers)) {
+    if (value !== undefined) {
+      result[name] = value;
     }
   }
   return result;
@@ -65,90 +68,42 @@ export function isDeadLetterHeader(name: string): boolean {
 }
 
 /**
- * Reads a dead-letter topic from its beginning up to the end offsets it had when the read began, then stops (a
- * consumer would otherwise wait for more forever). Uses a throw-away consumer group that commits nothing and is
- * deleted afterwards, so reading never moves anyone's offsets.
+ * Reads a dead-letter topic from its beginning up to the end offsets it had when the read began, then stops; the
+ * port's throw-away consumer group never moves anyone's offsets.
  */
 export async function readDeadLetters(
-  kafka: Kafka,
+  kafka: KafkaClient,
   topic: string,
   options: { timeoutMs?: number } = {},
 ): Promise<DeadLetter[]> {
   const { dlq } = topicPair(topic);
-  const admin = kafka.admin();
-  await admin.connect();
-  const groupId = `ops-dlq-reader-${randomUUID()}`;
-  try {
-    const topics = await admin.listTopics();
-    if (!topics.includes(dlq)) {
-      throw new Error(`topic ${dlq} does not exist`);
-    }
-    const offsets = await admin.fetchTopicOffsets(dlq);
-    // The last offset to read per partition; empty partitions (high = low) need no reading.
-    const lastOffsets = new Map<number, bigint>();
-    for (const { partition, high, low } of offsets) {
-      if (BigInt(high) > BigInt(low)) {
-        lastOffsets.set(partition, BigInt(high) - 1n);
-      }
-    }
-    if (lastOffsets.size === 0) {
-      return [];
-    }
-    const letters: DeadLetter[] = [];
-    const consumer = kafka.consumer({ groupId, maxWaitTimeInMs: 100, allowAutoTopicCreation: false });
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic: dlq, fromBeginning: true });
-      const remaining = new Map(lastOffsets);
-      const reachedEnd = new Promise<void>((resolve, reject) => {
-        consumer
-          .run({
-            autoCommit: false,
-            eachMessage: ({ partition, message }) => {
-              const last = remaining.get(partition);
-              const offset = BigInt(message.offset);
-              if (last === undefined || offset > last) {
-                return Promise.resolve();
-              }
-              const headers = headerStrings(message.headers);
-              letters.push({
-                topic: dlq,
-                partition,
-                offset: message.offset,
-                key: message.key?.toString() ?? null,
-                value: message.value?.toString() ?? null,
-                rawHeaders: message.headers ?? {},
-                headers,
-                ceId: headers[EventHeaders.id] ?? null,
-                ceType: headers[EventHeaders.type] ?? null,
-                reason: headers[DeadLetterHeaders.reason] ?? null,
-                attempts: headers[DeadLetterHeaders.attempts] ?? null,
-                failedAt: headers[DeadLetterHeaders.failedAt] ?? null,
-              });
-              if (offset === last) {
-                remaining.delete(partition);
-                if (remaining.size === 0) {
-                  resolve();
-                }
-              }
-              return Promise.resolve();
-            },
-          })
-          .catch(reject);
+  const letters: DeadLetter[] = [];
+  await readTopic({
+    kafka,
+    topic: dlq,
+    from: 'beginning',
+    until: 'end',
+    groupPrefix: 'ops-dlq-reader',
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    onMessage: (message) => {
+      const headers = headerStrings(message.headers);
+      letters.push({
+        topic: dlq,
+        partition: message.partition,
+        offset: message.offset,
+        key: message.key?.toString() ?? null,
+        value: message.value?.toString() ?? null,
+        rawHeaders: message.rawHeaders,
+        headers,
+        ceId: headers[EventHeaders.id] ?? null,
+        ceType: headers[EventHeaders.type] ?? null,
+        reason: headers[DeadLetterHeaders.reason] ?? null,
+        attempts: headers[DeadLetterHeaders.attempts] ?? null,
+        failedAt: headers[DeadLetterHeaders.failedAt] ?? null,
       });
-      await withTimeout(reachedEnd, options.timeoutMs ?? 30_000).catch((error: unknown) => {
-        throw new Error(
-          `reading ${dlq} did not reach its end offsets: ${error instanceof Error ? error.message : String(error)}`,
-        );
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
-  } finally {
-    await admin.deleteGroups([groupId]).catch(() => undefined);
-    await admin.disconnect();
-  }
+    },
+  });
+  return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
 /** Which dead letters to replay: one event id, one offset (in one partition), or all. */
@@ -205,7 +160,7 @@ export class DeadLetterNotFound extends Error {
  * `POST /v1/admin/dead-letters/replay` both replay through it.
  */
 export async function replayDeadLetters(options: {
-  kafka: Kafka;
+  kafka: KafkaClient;
   topic: string;
   selection: ReplaySelection;
   publisher?: KafkaEventPublisher;

@@ -3,6 +3,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
+import { withTimeout } from '../timeouts';
+
+/**
+ * A connected-on-demand Kafka client, handed from a process's main to the port's functions. Code outside this folder
+ * names it by this type and never calls it: kafkajs stays behind the port.
+ */
+export type KafkaClient = Kafka;
+
 /** How this process reaches Kafka. */
 export interface KafkaSettings {
   clientId: string;
@@ -151,20 +159,5 @@ async function waitForLeaders(admin: Admin, topics: readonly string[], timeoutMs
       throw new Error(`topics ${topics.join(', ')} have no leader after ${timeoutMs} ms`);
     }
     await sleep(200);
-  }
-}
-
-/** Rejects with a timeout error when `promise` has not settled within `ms`. */
-export async function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => {
-      reject(new Error(`timed out after ${ms} ms`));
-    }, ms);
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
   }
 }

@@ -4,13 +4,8 @@ import { setImmediate as flush } from 'node:timers/promises';
 import { deadLetterTopic, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 
-import {
-  DeadLetterHeaders,
-  KafkaEventPublisher,
-  startEventConsumer,
-  type EventConsumerOptions,
-} from './events';
-import { createLogger } from './logger';
+import { DeadLetterHeaders, KafkaEventPublisher, startEventConsumer, type EventConsumerOptions } from '.';
+import { createLogger } from '../logger';
 
 const TOPIC = 'test.commands';
 const logger = createLogger({ service: 'test', level: 'silent' });

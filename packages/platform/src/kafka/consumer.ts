@@ -1,291 +1,15 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import {
-  decodeEvent,
-  deadLetterTopic,
-  encodeEvent,
-  EventCatalog,
-  EventHeaders,
-  Topics,
-  type AnyCardEvent,
-  type EncodedEvent,
-  type TopicNames,
-} from '@cards/contracts';
-import { Partitioners, type IHeaders, type Kafka, type KafkaMessage, type Producer } from 'kafkajs';
+import { decodeEvent, type AnyCardEvent } from '@cards/contracts';
+import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 
-/** Publishes our events; resolves only once Kafka has acknowledged every one (acks=all). */
-export interface EventPublisher {
-  publish(events: readonly AnyCardEvent[]): Promise<void>;
-}
-
-/** Headers added to a dead letter, so an operator sees why, where and after how many attempts. */
-export const DeadLetterHeaders = {
-  reason: 'dlq-reason',
-  sourceTopic: 'dlq-source-topic',
-  sourcePartition: 'dlq-source-partition',
-  sourceOffset: 'dlq-source-offset',
-  consumerGroup: 'dlq-consumer-group',
-  attempts: 'dlq-attempts',
-  failedAt: 'dlq-failed-at',
-} as const;
-
-/** Micro-batching of `publish` calls (see KafkaEventPublisher). */
-export interface PublishBatching {
-  /** How long the first of a batch's publishes waits for others to join it. */
-  lingerMs: number;
-  /** A batch is sent at once when it holds this many events. */
-  maxEvents: number;
-}
-
-/** Publishes waiting to be sent together, and how to tell each caller the outcome. */
-interface PendingPublish {
-  events: readonly AnyCardEvent[];
-  resolve: () => void;
-  reject: (error: unknown) => void;
-}
-
-/**
- * The producer side of the Kafka port: idempotent (no duplicates from its own retries), acks=all, and topics are
- * never auto-created. kafkajs marks its idempotent producer experimental, which is one more reason it stays here.
- *
- * With `batching`, concurrent `publish` calls are sent together: the first waits up to `lingerMs` (or until
- * `maxEvents` are waiting), then one produce request carries them all, and each call resolves or rejects with that
- * request's outcome. The idempotent producer sends one request at a time, so a caller publishing one event at a
- * time (the worker, a result per command) otherwise pays a broker round trip per event.
- */
-export class KafkaEventPublisher implements EventPublisher {
-  private producer: Producer;
-  private connected: Promise<void> | undefined;
-  private pending: PendingPublish[] = [];
-  private pendingEvents = 0;
-  private lingerTimer: NodeJS.Timeout | undefined;
-  private readonly inFlight = new Set<Promise<void>>();
-
-  constructor(
-    private readonly kafka: Kafka,
-    private readonly topics: TopicNames = Topics,
-    /**
-     * When given, each publish gets an info line: naming the event's card and request id (the saga's trail) when
-     * it is one event, counting them when it is a batch, whose events then get a debug line each.
-     */
-    private readonly logger?: Logger,
-    private readonly options: { batching?: PublishBatching } = {},
-  ) {
-    this.producer = this.createProducer();
-  }
-
-  async connect(): Promise<void> {
-    this.connected ??= this.producer.connect().catch((error: unknown) => {
-      // A failed connect must not be remembered: the next call tries again.
-      this.connected = undefined;
-      throw error;
-    });
-    await this.connected;
-  }
-
-  async publish(events: readonly AnyCardEvent[]): Promise<void> {
-    if (events.length === 0) {
-      return;
-    }
-    const batching = this.options.batching;
-    if (!batching) {
-      await this.publishNow(events);
-      return;
-    }
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({ events, resolve, reject });
-      this.pendingEvents += events.length;
-      if (this.pendingEvents >= batching.maxEvents) {
-        this.sendPending();
-      } else {
-        this.lingerTimer ??= setTimeout(() => {
-          this.sendPending();
-        }, batching.lingerMs);
-      }
-    });
-  }
-
-  /** Sends the waiting publishes as one batch and settles each caller by its outcome. */
-  private sendPending(): void {
-    clearTimeout(this.lingerTimer);
-    this.lingerTimer = undefined;
-    const callers = this.pending;
-    this.pending = [];
-    this.pendingEvents = 0;
-    if (callers.length === 0) {
-      return;
-    }
-    const sent = this.publishNow(callers.flatMap((caller) => caller.events)).then(
-      () => {
-        for (const caller of callers) {
-          caller.resolve();
-        }
-      },
-      (error: unknown) => {
-        for (const caller of callers) {
-          caller.reject(error);
-        }
-      },
-    );
-    this.inFlight.add(sent);
-    void sent.finally(() => this.inFlight.delete(sent));
-  }
-
-  private async publishNow(events: readonly AnyCardEvent[]): Promise<void> {
-    const byTopic = new Map<string, EncodedEvent[]>();
-    for (const event of events) {
-      const topic = this.topics[EventCatalog[event.type].topic];
-      const encoded = encodeEvent(event);
-      const messages = byTopic.get(topic);
-      if (messages) {
-        messages.push(encoded);
-      } else {
-        byTopic.set(topic, [encoded]);
-      }
-    }
-    await this.sendRaw([...byTopic].map(([topic, messages]) => ({ topic, messages })));
-    this.logPublished(events, byTopic);
-  }
-
-  /** A relay publishes hundreds of events a batch: a line for each at info would cost more than publishing them. */
-  private logPublished(
-    events: readonly AnyCardEvent[],
-    byTopic: ReadonlyMap<string, readonly unknown[]>,
-  ): void {
-    const logger = this.logger;
-    if (!logger) {
-      return;
-    }
-    const [only] = events;
-    if (events.length === 1 && only) {
-      logger.info(this.publishedFields(only), 'event published');
-      return;
-    }
-    logger.info(
-      {
-        events: events.length,
-        topics: Object.fromEntries([...byTopic].map(([topic, messages]) => [topic, messages.length])),
-      },
-      'events published',
-    );
-    if (logger.isLevelEnabled('debug')) {
-      for (const event of events) {
-        logger.debug(this.publishedFields(event), 'event published');
-      }
-    }
-  }
-
-  private publishedFields(event: AnyCardEvent): Record<string, unknown> {
-    return {
-      eventId: event.id,
-      type: event.type,
-      cardId: event.subject,
-      correlationId: event.correlationId,
-      topic: this.topics[EventCatalog[event.type].topic],
-    };
-  }
-
-  /** Sends already-encoded messages (dead letters, replays); the same guarantees as publish. */
-  async sendRaw(
-    batches: readonly {
-      topic: string;
-      messages: readonly { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[];
-    }[],
-  ): Promise<void> {
-    await this.connect();
-    try {
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: batches.map(({ topic, messages }) => ({ topic, messages: [...messages] })),
-      });
-    } catch (error) {
-      await this.startNewProducerSession();
-      throw error;
-    }
-  }
-
-  async disconnect(): Promise<void> {
-    // Publishes still waiting for their batch are sent first: their callers are owed an answer.
-    this.sendPending();
-    await Promise.allSettled([...this.inFlight]);
-    if (this.connected) {
-      this.connected = undefined;
-      await this.producer.disconnect();
-    }
-  }
-
-  /**
-   * After a failed send the broker may have written the batch even though its acknowledgement was lost, while
-   * kafkajs has rolled its sequence numbers back. The caller's next batch then starts at a sequence the broker has
-   * already seen, but with other messages: the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER to it and to every batch
-   * after it, and kafkajs never recovers. A new producer gets a new producer id and starts its sequences afresh; the
-   * price is that the retried batch may land twice, which at-least-once delivery (and every consumer's inbox)
-   * already allows.
-   */
-  private async startNewProducerSession(): Promise<void> {
-    const previous = this.producer;
-    const wasConnected = this.connected !== undefined;
-    this.producer = this.createProducer();
-    this.connected = undefined;
-    if (wasConnected) {
-      await previous.disconnect().catch(() => undefined);
-    }
-  }
-
-  private createProducer(): Producer {
-    return this.kafka.producer({
-      idempotent: true,
-      maxInFlightRequests: 1,
-      allowAutoTopicCreation: false,
-      // Java-compatible murmur2 hashing: a card id maps to the same partition as Kafka's own tools would pick.
-      createPartitioner: Partitioners.DefaultPartitioner,
-    });
-  }
-}
-
-/**
- * Sleeps `ms`, heartbeating every second meanwhile when given a heartbeat: in eachMessage mode kafkajs sends none
- * while a handler runs, and a backoff longer than the session timeout would get the member thrown out of its group
- * and the message redelivered from the start, for ever.
- */
-async function sleepWithHeartbeats(ms: number, heartbeat?: () => Promise<void>): Promise<void> {
-  if (!heartbeat) {
-    await sleep(ms);
-    return;
-  }
-  const until = Date.now() + ms;
-  for (let left = ms; left > 0; left = until - Date.now()) {
-    await sleep(Math.min(left, 1000));
-    await heartbeat();
-  }
-}
-
-/** Where a consumed event came from. */
-export interface DeliveryContext {
-  topic: string;
-  partition: number;
-  offset: string;
-  attempt: number;
-  /**
-   * Aborted once the consumer starts stopping: a handler may stop waiting (a backoff) and throw a deferral, which
-   * leaves the message uncommitted for whoever consumes the partition next.
-   */
-  signal: AbortSignal;
-}
-
-/** Signals a consumer emits, so tests and metrics wait on facts instead of time. */
-export interface ConsumerSignals {
-  handled: [event: AnyCardEvent, context: DeliveryContext];
-  retried: [event: AnyCardEvent, context: DeliveryContext, error: unknown];
-  'dead-lettered': [reason: string, context: DeliveryContext];
-  /** The handler said "not now" (see `isDeferral`): the message waits, uncommitted, and is handled again later. */
-  deferred: [event: AnyCardEvent, context: DeliveryContext, error: unknown];
-  /** The consumer stopped before the message was done: it stays uncommitted and is redelivered to the next owner. */
-  abandoned: [context: Omit<DeliveryContext, 'signal'>];
-  'group-joined': [];
-}
+import { batchHandler } from './batches';
+import { headersToStrings, writeDeadLetter, type DeadLetterPublisher } from './dead-letters';
+import type { BatchDelivery, ConsumerSignals, DeliveryContext, MessageOutcome } from './delivery';
+import { KafkaEventPublisher } from './publisher';
+import { sleepWithHeartbeats, wakeUp } from './retry';
 
 /** A running consumer. */
 export interface RunningConsumer {
@@ -300,16 +24,27 @@ export interface RunningConsumer {
   stop(): Promise<void>;
 }
 
-/** What a consumer needs to dead-letter a message; KafkaEventPublisher is one. */
-export type DeadLetterPublisher = Pick<KafkaEventPublisher, 'connect' | 'sendRaw'>;
-
 export interface EventConsumerOptions {
   kafka: Kafka;
   groupId: string;
   topics: readonly string[];
   logger: Logger;
-  /** Applies one event. Throwing means "not applied": it is retried, then dead-lettered. */
-  handle: (event: AnyCardEvent, context: DeliveryContext) => Promise<void>;
+  /**
+   * Applies one event. Throwing means "not applied": it is retried, then dead-lettered. In batch mode (see
+   * `handleBatch`) it is unused.
+   */
+  handle?: (event: AnyCardEvent, context: DeliveryContext) => Promise<void>;
+  /**
+   * Batch mode: applies the valid events of one partition's batch, in offset order, all or nothing (one
+   * transaction, say). Messages that are not our events are dead-lettered beside the batch without holding it up;
+   * a batch that fails is applied again one event at a time, so a poison event is retried and dead-lettered alone
+   * while its neighbours are applied. Offsets are committed once per batch, after it is applied.
+   */
+  handleBatch?: (deliveries: readonly BatchDelivery[]) => Promise<void>;
+  /** Batch mode: at most this many events per `handleBatch` call (a larger fetched batch is split). */
+  maxBatchSize?: number;
+  /** Batch mode: partitions whose batches are applied side by side (each its own call). */
+  partitionsConsumedConcurrently?: number;
   /** Errors that no retry can fix (a broken invariant, a rule violation) go straight to the dead-letter topic. */
   isPermanent?: (error: unknown) => boolean;
   /**
@@ -335,24 +70,6 @@ export interface EventConsumerOptions {
   /** Publisher for dead letters (to `<topic>.dlq` of the topic consumed); one is created if not given. */
   publisher?: DeadLetterPublisher;
 }
-
-function headersToStrings(headers: IHeaders | undefined): Record<string, string | undefined> {
-  const result: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(headers ?? {})) {
-    if (value === undefined) {
-      continue;
-    }
-    const first = Array.isArray(value) ? value[0] : value;
-    result[name] = first === undefined ? undefined : first.toString();
-  }
-  return result;
-}
-
-/** What came of one message: done (handled), to be dead-lettered, or left uncommitted because the consumer stops. */
-type MessageOutcome =
-  | { kind: 'handled' }
-  | { kind: 'dead-letter'; reason: string; context: DeliveryContext }
-  | { kind: 'abandoned'; context: DeliveryContext };
 
 /** The messages of one partition in hand in keyed mode, and how far its offsets may be committed. */
 interface PartitionLane {
@@ -385,15 +102,6 @@ function commitPoint(lane: PartitionLane): bigint | undefined {
   return lane.next;
 }
 
-/** A promise with its resolve function, for one-shot wake-ups. */
-function wakeUp(): { promise: Promise<void>; wake: () => void } {
-  let wake = (): void => undefined;
-  const promise = new Promise<void>((resolve) => {
-    wake = resolve;
-  });
-  return { promise, wake };
-}
-
 /** Thrown out of eachMessage so that kafkajs does not mark a message the consumer is abandoning as consumed. */
 class ConsumerStoppingError extends Error {
   constructor() {
@@ -414,6 +122,13 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   const backoffMs = options.retryBackoffMs ?? 200;
   const keyed = options.maxInFlightPerPartition !== undefined;
   const maxInFlight = Math.max(1, options.maxInFlightPerPartition ?? 1);
+  const handleBatch = options.handleBatch;
+  const handleOne =
+    options.handle ??
+    (handleBatch && ((event: AnyCardEvent, context: DeliveryContext) => handleBatch([{ event, context }])));
+  if (!handleOne) {
+    throw new Error('an event consumer needs `handle` or `handleBatch`');
+  }
   const ownPublisher = options.publisher ? undefined : new KafkaEventPublisher(options.kafka);
   const publisher = options.publisher ?? ownPublisher;
   if (!publisher) {
@@ -457,32 +172,8 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
     context: DeliveryContext,
     reason: string,
   ): Promise<void> => {
-    await publisher.sendRaw([
-      {
-        topic: deadLetterTopic(context.topic),
-        messages: [
-          {
-            // The original bytes, not a decoding of them: a message that is not UTF-8 stays exactly as it was (and
-            // does not grow past the broker's size limit by being re-encoded).
-            key: message.key ?? null,
-            value: message.value ?? null,
-            headers: {
-              ...message.headers,
-              [DeadLetterHeaders.reason]: reason.slice(0, 2000),
-              [DeadLetterHeaders.sourceTopic]: context.topic,
-              [DeadLetterHeaders.sourcePartition]: String(context.partition),
-              [DeadLetterHeaders.sourceOffset]: context.offset,
-              [DeadLetterHeaders.consumerGroup]: options.groupId,
-              [DeadLetterHeaders.attempts]: String(context.attempt),
-              [DeadLetterHeaders.failedAt]: new Date().toISOString(),
-            },
-          },
-        ],
-      },
-    ]);
-    const { signal: _signal, ...where } = context;
-    const correlationId = message.headers?.[EventHeaders.correlationId]?.toString();
-    log.warn({ ...where, reason, key: message.key?.toString(), correlationId }, 'message dead-lettered');
+    const { signal: _signal, ...origin } = context;
+    await writeDeadLetter({ publisher, groupId: options.groupId, message, origin, reason, logger: log });
     signals.emit('dead-lettered', reason, context);
   };
 
@@ -552,7 +243,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         return { kind: 'abandoned', context };
       }
       try {
-        await options.handle(decoded.event, context);
+        await handleOne(decoded.event, context);
         signals.emit('handled', decoded.event, context);
         return { kind: 'handled' };
       } catch (error) {
@@ -794,6 +485,26 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         }
         return Promise.resolve();
       },
+    });
+  } else if (handleBatch) {
+    await consumer.run({
+      // Offsets are resolved slice by slice once applied; kafkajs commits what is resolved once per batch, after
+      // eachBatch returns (autoCommit with neither interval nor threshold), and so never before the effects.
+      autoCommit: true,
+      eachBatchAutoResolve: false,
+      partitionsConsumedConcurrently: Math.max(1, options.partitionsConsumedConcurrently ?? 1),
+      eachBatch: batchHandler({
+        handleBatch,
+        maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
+        isDeferral: (error) => options.isDeferral?.(error) ?? false,
+        signals,
+        logger: log,
+        stopping: stopping.signal,
+        processMessage,
+        deadLetter,
+        abandoned,
+        waitForRedelivery,
+      }),
     });
   } else {
     await consumer.run({

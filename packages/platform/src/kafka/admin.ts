@@ -1,0 +1,87 @@
+import type { Admin } from 'kafkajs';
+
+import { withTimeout } from '../timeouts';
+import type { KafkaClient } from './client';
+import { readConsumerLag, type PartitionLag } from './lag';
+
+/** One partition's offsets: the first message the broker still holds (low) and the next one to be written (high). */
+export interface PartitionOffsets {
+  partition: number;
+  low: string;
+  high: string;
+}
+
+/** The admin reads (and the clean-up of a throw-away group) that operator tools need, in kafkajs-free types. */
+export interface KafkaAdmin {
+  listTopics(): Promise<string[]>;
+  topicOffsets(topic: string): Promise<PartitionOffsets[]>;
+  /** The group's lag on each partition of `topics` (see readConsumerLag). */
+  consumerLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
+  deleteGroup(groupId: string): Promise<void>;
+}
+
+function adminPort(admin: Admin): KafkaAdmin {
+  return {
+    listTopics: () => admin.listTopics(),
+    topicOffsets: async (topic) =>
+      (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low, high })),
+    consumerLag: (groupId, topics) => readConsumerLag(admin, groupId, topics),
+    deleteGroup: async (groupId) => {
+      await admin.deleteGroups([groupId]);
+    },
+  };
+}
+
+/** Runs `work` with an admin client of its own, connected for it and disconnected afterwards, whatever happens. */
+export async function withKafkaAdmin<T>(
+  kafka: Pick<KafkaClient, 'admin'>,
+  work: (admin: KafkaAdmin) => Promise<T>,
+): Promise<T> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    return await work(adminPort(admin));
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/**
+ * An admin client kept connected from one call to the next (an operator console asks often), each call bounded by
+ * `timeoutMs` so a dead broker answers in seconds. A half-broken admin client can stay stuck, so after a failure the
+ * next call starts from a fresh one, as KafkaProbe does.
+ */
+export class KafkaAdminSession {
+  private admin: Admin | undefined;
+
+  constructor(
+    private readonly kafka: Pick<KafkaClient, 'admin'>,
+    private readonly timeoutMs: number,
+  ) {}
+
+  /** Runs `work` with the session's admin, connecting it first if need be; rejects after `timeoutMs`. */
+  async run<T>(work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
+    const current = (this.admin ??= this.kafka.admin());
+    try {
+      return await withTimeout(
+        (async () => {
+          await current.connect();
+          return work(adminPort(current));
+        })(),
+        this.timeoutMs,
+      );
+    } catch (error) {
+      if (this.admin === current) {
+        this.admin = undefined;
+      }
+      void current.disconnect().catch(() => undefined);
+      throw error;
+    }
+  }
+
+  async close(): Promise<void> {
+    const current = this.admin;
+    this.admin = undefined;
+    await current?.disconnect();
+  }
+}
