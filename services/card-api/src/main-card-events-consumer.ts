@@ -14,7 +14,7 @@ import {
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';
 import { Channels, CoalescingNotifier } from './data-access/notifications';
-import { applyResultTransaction } from './data-access/transactions';
+import { applyResultsTransaction } from './data-access/transactions';
 import { startCardEventsConsumer } from './entry-points/kafka/card-events.consumer';
 import { sagaDurationMetric } from './entry-points/metrics';
 
@@ -33,7 +33,12 @@ export interface RunningCardEventsConsumer {
  */
 export async function start(config: CardApiConfig = loadConfig()): Promise<RunningCardEventsConsumer> {
   const logger = createLogger({ service: 'card-events-consumer', level: config.LOG_LEVEL });
-  const db = createDatabase({ url: config.DATABASE_URL, poolMax: 5, logger });
+  // One connection per partition applied at once, one for the NOTIFY hints, one spare.
+  const db = createDatabase({
+    url: config.DATABASE_URL,
+    poolMax: config.CARD_EVENTS_PARTITIONS_CONCURRENTLY + 2,
+    logger,
+  });
   const kafkaSettings = { clientId: `${config.KAFKA_CLIENT_ID}-card-events`, brokers: config.KAFKA_BROKERS };
   const kafka = createKafka(kafkaSettings, logger);
   const kafkaProbe = new KafkaProbe(kafkaSettings, logger, config.READINESS_TIMEOUT_MS);
@@ -67,17 +72,19 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
       groupId: config.CARD_EVENTS_GROUP_ID,
       topic: topics.provisioningResults,
       maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
+      maxBatchSize: config.CARD_EVENTS_MAX_BATCH,
+      partitionsConsumedConcurrently: config.CARD_EVENTS_PARTITIONS_CONCURRENTLY,
       logger,
       deps: {
-        transaction: applyResultTransaction(db, topics),
+        transaction: applyResultsTransaction(db, topics),
         cardsChanged: (cardIds) => {
           cardChanged.hint(cardIds);
         },
         outboxWritten: () => {
           outboxWritten.hint();
         },
-        sagaEnded: (saga) => {
-          sagaEnded([saga]);
+        sagaEnded: (sagas) => {
+          sagaEnded(sagas);
         },
       },
     });

@@ -17,35 +17,44 @@ export interface InboxRecord {
   detail?: Record<string, unknown>;
 }
 
-/** What applying a result needs inside its one transaction. */
-export interface ApplyResultTransaction extends OutboxWriter {
-  /** Records the event in the inbox; false when it was there already (a redelivery). */
-  recordInbox(event: InboxRecord): Promise<boolean>;
-  setInboxOutcome(eventId: string, outcome: ApplyOutcome): Promise<void>;
-  findCard(cardId: string): Promise<CardRecord | undefined>;
-  /** The guarded transition PENDING → ACTIVE: when the card was requested, or undefined when it was not PENDING. */
-  activate(
-    cardId: string,
-    details: EventData<typeof EventType.provisioned>,
-    at: Date,
-  ): Promise<{ requestedAt: Date } | undefined>;
-  /** The guarded transition PENDING → FAILED: when the card was requested, or undefined when it was not PENDING. */
-  fail(
-    cardId: string,
-    failure: { code: string; message: string },
-    at: Date,
-  ): Promise<{ requestedAt: Date } | undefined>;
-  markProviderCancelRequested(cardId: string, at: Date): Promise<void>;
-  markProviderCancelled(cardId: string, providerCardId: string, at: Date): Promise<void>;
+/** A card made ACTIVE by a result. */
+export interface Activation {
+  cardId: string;
+  details: EventData<typeof EventType.provisioned>;
+}
+
+/** A card made FAILED by a result. */
+export interface Failure {
+  cardId: string;
+  code: string;
+  message: string;
+}
+
+/**
+ * What applying a batch of results needs inside its one transaction. Every method is one set-based statement over
+ * the whole batch, so a batch costs the same few round trips whatever its size.
+ */
+export interface ApplyResultsTransaction extends OutboxWriter {
+  /** Records the events in the inbox; returns the ids that were not there yet (the others are redeliveries). */
+  recordInbox(events: readonly InboxRecord[]): Promise<ReadonlySet<string>>;
+  /** The cards with these ids, locked until the transaction ends: the decisions below rest on what they say. */
+  lockCards(cardIds: readonly string[]): Promise<ReadonlyMap<string, CardRecord>>;
+  /** The guarded transitions PENDING → ACTIVE; returns how many cards moved. */
+  activate(activations: readonly Activation[], at: Date): Promise<number>;
+  /** The guarded transitions PENDING → FAILED; returns how many cards moved. */
+  fail(failures: readonly Failure[], at: Date): Promise<number>;
+  markProviderCancelRequested(cardIds: readonly string[], at: Date): Promise<void>;
+  markProviderCancelled(cancellations: readonly { cardId: string; providerCardId: string }[], at: Date): Promise<void>;
+  setInboxOutcomes(outcomes: readonly { eventId: string; outcome: ApplyOutcome }[]): Promise<void>;
 }
 
 export interface ApplyResultDeps {
-  transaction<T>(work: (tx: ApplyResultTransaction) => Promise<T>): Promise<T>;
+  transaction<T>(work: (tx: ApplyResultsTransaction) => Promise<T>): Promise<T>;
   /** Called after commit: these cards changed (wakes long-polls; coalesced). */
   cardsChanged(cardIds: readonly string[]): void;
   outboxWritten(): void;
-  /** Called after commit when the result made its card terminal (times the saga). */
-  sagaEnded?: (saga: SagaEnd) => void;
+  /** Called after commit for each card the batch made terminal (times the saga). */
+  sagaEnded?: (sagas: readonly SagaEnd[]) => void;
   now?: () => Date;
   newId?: () => string;
 }
@@ -91,93 +100,148 @@ export function inboxRecord(event: AnyCardEvent): InboxRecord {
   }
 }
 
+/** What a batch decided, to be written in a few set-based statements. */
+interface BatchDecisions {
+  outcomes: { eventId: string; outcome: ApplyOutcome }[];
+  activations: Activation[];
+  failures: Failure[];
+  cancels: CardEvent<typeof EventType.cancelRequested>[];
+  cancelled: { cardId: string; providerCardId: string }[];
+  sagaEnds: SagaEnd[];
+  changed: Set<string>;
+}
+
 /**
- * Applies a provider result to its card, exactly once: the inbox row and the guarded transition commit together,
- * so a redelivered or late event changes nothing. A success that arrives for a card that already FAILED asks the
- * provider to cancel its card (compensation), through the outbox like every other command.
+ * Decides what each new result does to its card, in offset order, against the locked cards, which it updates in
+ * memory as it goes: a second result of the same card in the batch sees what the first one did.
  */
-export async function applyProvisioningResult(
-  event: AnyCardEvent,
+function decide(
+  events: readonly AnyCardEvent[],
+  cards: Map<string, CardRecord>,
+  at: Date,
+  newId: () => string,
+): BatchDecisions {
+  const decisions: BatchDecisions = {
+    outcomes: [],
+    activations: [],
+    failures: [],
+    cancels: [],
+    cancelled: [],
+    sagaEnds: [],
+    changed: new Set(),
+  };
+  const decideOne = (event: AnyCardEvent): ApplyOutcome => {
+    const cardId = event.data.cardId;
+    const card = cards.get(cardId);
+    switch (event.type) {
+      case EventType.provisioned: {
+        if (!card) {
+          return 'ignored-unknown-card';
+        }
+        if (card.status === 'PENDING') {
+          cards.set(cardId, { ...card, status: 'ACTIVE', providerCardId: event.data.providerCardId });
+          decisions.activations.push({ cardId, details: event.data });
+          decisions.sagaEnds.push({ cardId, status: 'ACTIVE', requestedAt: card.createdAt, endedAt: at });
+          decisions.changed.add(cardId);
+          return 'activated';
+        }
+        if (card.status === 'ACTIVE' && card.providerCardId === event.data.providerCardId) {
+          return 'ignored-not-pending';
+        }
+        // The provider issued a card we will not use (ours FAILED first, or holds another): cancel it.
+        decisions.cancels.push({
+          id: newId(),
+          type: EventType.cancelRequested,
+          source: EVENT_SOURCE,
+          time: at.toISOString(),
+          subject: cardId,
+          ...(event.correlationId && { correlationId: event.correlationId }),
+          ...(event.traceparent && { traceparent: event.traceparent }),
+          data: {
+            cardId,
+            providerCardId: event.data.providerCardId,
+            reason: `provider card issued for a card that is ${card.status}`,
+          },
+        });
+        return 'compensation-requested';
+      }
+      case EventType.provisioningFailed: {
+        if (card?.status !== 'PENDING') {
+          return 'ignored-not-pending';
+        }
+        cards.set(cardId, { ...card, status: 'FAILED' });
+        decisions.failures.push({ cardId, code: event.data.code, message: event.data.message });
+        decisions.sagaEnds.push({
+          cardId,
+          status: 'FAILED',
+          failureCode: event.data.code,
+          requestedAt: card.createdAt,
+          endedAt: at,
+        });
+        decisions.changed.add(cardId);
+        return 'failed';
+      }
+      case EventType.cancelled:
+        decisions.cancelled.push({ cardId, providerCardId: event.data.providerCardId });
+        decisions.changed.add(cardId);
+        return 'provider-cancel-recorded';
+      case EventType.provisionRequested:
+      case EventType.cancelRequested:
+        return 'ignored-not-a-result';
+    }
+  };
+  for (const event of events) {
+    decisions.outcomes.push({ eventId: event.id, outcome: decideOne(event) });
+  }
+  return decisions;
+}
+
+/**
+ * Applies a batch of provider results to their cards, exactly once and in order: the inbox rows and the guarded
+ * transitions commit together in one transaction, so a redelivered or late event changes nothing. A success that
+ * arrives for a card that already FAILED (or holds another provider card) asks the provider to cancel its card
+ * (compensation), through the outbox like every other command. Returns each event's outcome, in the batch's order.
+ */
+export async function applyProvisioningResults(
+  events: readonly AnyCardEvent[],
   deps: ApplyResultDeps,
-): Promise<ApplyOutcome> {
+): Promise<ApplyOutcome[]> {
   const now = deps.now ?? (() => new Date());
   const newId = deps.newId ?? randomUUID;
-  const effects: { wroteOutbox: boolean; sagaEnded?: SagaEnd } = { wroteOutbox: false };
-  const outcome = await deps.transaction(async (tx): Promise<ApplyOutcome> => {
-    const cardId = event.data.cardId;
-    if (!(await tx.recordInbox(inboxRecord(event)))) {
-      return 'duplicate';
+  const result = await deps.transaction(async (tx) => {
+    const fresh = new Set(await tx.recordInbox(events.map(inboxRecord)));
+    // An id seen twice in one batch is new only the first time.
+    const isNew = (event: AnyCardEvent): boolean => fresh.delete(event.id);
+    const newFlags = events.map(isNew);
+    const newEvents = events.filter((_event, index) => newFlags[index]);
+    const cards = new Map(await tx.lockCards([...new Set(newEvents.map((event) => event.data.cardId))]));
+    const at = now();
+    const decisions = decide(newEvents, cards, at, newId);
+    const activated = await tx.activate(decisions.activations, at);
+    const failed = await tx.fail(decisions.failures, at);
+    if (activated !== decisions.activations.length || failed !== decisions.failures.length) {
+      // The cards are locked, so this cannot happen unless something writes them without the lock: stop here.
+      throw new Error(
+        `guarded transitions moved ${activated + failed} cards where ${decisions.activations.length + decisions.failures.length} were decided`,
+      );
     }
-    const decide = async (): Promise<ApplyOutcome> => {
-      const at = now();
-      switch (event.type) {
-        case EventType.provisioned: {
-          const activated = await tx.activate(cardId, event.data, at);
-          if (activated) {
-            effects.sagaEnded = { cardId, status: 'ACTIVE', requestedAt: activated.requestedAt, endedAt: at };
-            return 'activated';
-          }
-          const card = await tx.findCard(cardId);
-          if (!card) {
-            return 'ignored-unknown-card';
-          }
-          if (card.status === 'ACTIVE' && card.providerCardId === event.data.providerCardId) {
-            return 'ignored-not-pending';
-          }
-          // The provider issued a card we will not use (ours FAILED first, or holds another): cancel it.
-          const cancel: CardEvent<typeof EventType.cancelRequested> = {
-            id: newId(),
-            type: EventType.cancelRequested,
-            source: EVENT_SOURCE,
-            time: at.toISOString(),
-            subject: cardId,
-            ...(event.correlationId && { correlationId: event.correlationId }),
-            ...(event.traceparent && { traceparent: event.traceparent }),
-            data: {
-              cardId,
-              providerCardId: event.data.providerCardId,
-              reason: `provider card issued for a card that is ${card.status}`,
-            },
-          };
-          await tx.appendOutbox([cancel]);
-          await tx.markProviderCancelRequested(cardId, at);
-          effects.wroteOutbox = true;
-          return 'compensation-requested';
-        }
-        case EventType.provisioningFailed: {
-          const failed = await tx.fail(cardId, { code: event.data.code, message: event.data.message }, at);
-          if (!failed) {
-            return 'ignored-not-pending';
-          }
-          effects.sagaEnded = {
-            cardId,
-            status: 'FAILED',
-            failureCode: event.data.code,
-            requestedAt: failed.requestedAt,
-            endedAt: at,
-          };
-          return 'failed';
-        }
-        case EventType.cancelled:
-          await tx.markProviderCancelled(cardId, event.data.providerCardId, at);
-          return 'provider-cancel-recorded';
-        case EventType.provisionRequested:
-        case EventType.cancelRequested:
-          return 'ignored-not-a-result';
-      }
-    };
-    const result = await decide();
-    await tx.setInboxOutcome(event.id, result);
-    return result;
+    await tx.appendOutbox(decisions.cancels);
+    await tx.markProviderCancelRequested([...new Set(decisions.cancels.map((cancel) => cancel.subject))], at);
+    await tx.markProviderCancelled(decisions.cancelled, at);
+    await tx.setInboxOutcomes(decisions.outcomes);
+    return { ...decisions, newFlags };
   });
-  if (outcome === 'activated' || outcome === 'failed' || outcome === 'provider-cancel-recorded') {
-    deps.cardsChanged([event.data.cardId]);
+  if (result.changed.size > 0) {
+    deps.cardsChanged([...result.changed]);
   }
-  if (effects.wroteOutbox) {
+  if (result.cancels.length > 0) {
     deps.outboxWritten();
   }
-  if (effects.sagaEnded) {
-    deps.sagaEnded?.(effects.sagaEnded);
+  if (result.sagaEnds.length > 0) {
+    deps.sagaEnded?.(result.sagaEnds);
   }
-  return outcome;
+  const decided = result.outcomes.values();
+  return result.newFlags.map((isNewEvent) =>
+    isNewEvent ? (decided.next().value?.outcome ?? 'duplicate') : 'duplicate',
+  );
 }

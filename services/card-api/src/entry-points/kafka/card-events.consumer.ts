@@ -1,14 +1,26 @@
-import { inSpan, startEventConsumer, type RunningConsumer, type Logger } from '@cards/platform';
-import type { Kafka } from 'kafkajs';
+import {
+  startEventConsumer,
+  startSpan,
+  type KafkaClient,
+  type Logger,
+  type RunningConsumer,
+} from '@cards/platform';
 
-import { applyProvisioningResult, type ApplyResultDeps } from '../../domain/apply-provisioning-result';
+import { applyProvisioningResults, type ApplyResultDeps } from '../../domain/apply-provisioning-result';
 
-/** Consumes provider results and applies each to its card (exactly-once effect through the inbox). */
+/**
+ * Consumes provider results and applies them a batch per partition at a time, each batch in one transaction
+ * (exactly-once effects through the inbox). Partitions are applied side by side.
+ */
 export function startCardEventsConsumer(options: {
-  kafka: Kafka;
+  kafka: KafkaClient;
   groupId: string;
   topic: string;
   maxWaitTimeInMs: number;
+  /** Results applied by one transaction at most. */
+  maxBatchSize: number;
+  /** Partitions whose batches are applied at the same time (each on its own connection). */
+  partitionsConsumedConcurrently: number;
   logger: Logger;
   deps: ApplyResultDeps;
 }): Promise<RunningConsumer> {
@@ -19,33 +31,43 @@ export function startCardEventsConsumer(options: {
     topics: [options.topic],
     logger: options.logger,
     maxWaitTimeInMs: options.maxWaitTimeInMs,
+    maxBatchSize: options.maxBatchSize,
+    partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
     // A result that cannot be applied is almost always the database being away (a failover, a cut link), not a
     // bad message: retry for about a minute (250 ms doubling, 8 attempts) before the dead-letter topic.
     maxAttempts: 8,
     retryBackoffMs: 250,
-    handle: async (event, context) => {
-      // The consumer's span continues the result's trace; a cancel it asks for carries this span on.
-      await inSpan(event.type, event.traceparent, async (span) => {
-        const outcome = await applyProvisioningResult(
-          { ...event, traceparent: span.traceparent },
+    handleBatch: async (deliveries) => {
+      // Each result's span continues its own trace; a cancel it asks for carries that span on.
+      const spans = deliveries.map(({ event }) => startSpan(event.type, event.traceparent));
+      try {
+        const outcomes = await applyProvisioningResults(
+          deliveries.map(({ event }, index) => ({ ...event, traceparent: spans[index]?.traceparent })),
           options.deps,
         );
-        log.info(
-          {
-            eventId: event.id,
-            type: event.type,
-            cardId: event.subject,
-            outcome,
-            correlationId: event.correlationId,
-            traceId: span.traceId,
-            topic: context.topic,
-            partition: context.partition,
-            offset: context.offset,
-            attempt: context.attempt,
-          },
-          'result applied',
-        );
-      });
+        deliveries.forEach(({ event, context }, index) => {
+          log.info(
+            {
+              eventId: event.id,
+              type: event.type,
+              cardId: event.subject,
+              outcome: outcomes[index],
+              correlationId: event.correlationId,
+              traceId: spans[index]?.traceId,
+              topic: context.topic,
+              partition: context.partition,
+              offset: context.offset,
+              attempt: context.attempt,
+              batch: deliveries.length,
+            },
+            'result applied',
+          );
+        });
+      } finally {
+        for (const span of spans) {
+          span.end();
+        }
+      }
     },
   });
 }
