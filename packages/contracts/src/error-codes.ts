@@ -24,6 +24,8 @@ export const ErrorCode = {
   RATE_LIMITED: 'RATE_LIMITED',
   LONG_POLL_LIMIT_REACHED: 'LONG_POLL_LIMIT_REACHED',
   SERVICE_UNAVAILABLE: 'SERVICE_UNAVAILABLE',
+  /** card-api is at its bound of in-flight requests or held long-polls: refused at once, retry after Retry-After. */
+  OVERLOADED: 'OVERLOADED',
   DEAD_LETTER_NOT_FOUND: 'DEAD_LETTER_NOT_FOUND',
 } as const;
 

@@ -221,7 +221,9 @@ export function buildOpenApiDocument(): OpenApiDocument {
     403: problem('The token names no known user, or the route needs the admin role (FORBIDDEN).'),
     503: {
       ...problem(
-        'The database is saturated or unreachable, or the token keys could not be fetched (SERVICE_UNAVAILABLE).',
+        'The database is saturated or unreachable, or the token keys could not be fetched (SERVICE_UNAVAILABLE); ' +
+          'or the server is at its bound of in-flight requests or held long-polls and refused the request at once, ' +
+          'before doing anything (OVERLOADED).',
       ),
       headers: retryAfter('Seconds before retrying.'),
     },
@@ -245,10 +247,16 @@ export function buildOpenApiDocument(): OpenApiDocument {
     summary: 'Request a card',
     description:
       'Stores the card as PENDING and asks the provider for it asynchronously. Poll the Location (or long-poll ' +
-      'with `Prefer: wait=N`) until the status is ACTIVE or FAILED.',
+      'with `Prefer: wait=N`) until the status is ACTIVE or FAILED. With `Prefer: wait=N` (N ≤ 30) on this request, ' +
+      'the answer is held until the card is terminal (200 with it) or N seconds pass (the 202), with ' +
+      '`Preference-Applied`; the 202 is what an Idempotency-Key records.',
     security,
     request: {
       headers: z.object({
+        Prefer: z
+          .string()
+          .optional()
+          .describe('wait=N: hold the answer up to N seconds for the card to become ACTIVE or FAILED.'),
         'Idempotency-Key': z
           .string()
           .min(1)
@@ -266,10 +274,24 @@ export function buildOpenApiDocument(): OpenApiDocument {
       body: { required: true, content: json(CreateCardRequest) },
     },
     responses: {
-      202: {
-        description: 'Accepted; the card is PENDING.',
+      200: {
+        description: 'With `Prefer: wait=N`: the card became ACTIVE or FAILED within the wait.',
         headers: {
           ...cardHeaders,
+          Location: { schema: { type: 'string' }, description: 'The card URL.' },
+          'Preference-Applied': { schema: { type: 'string' }, description: 'wait=N, the wait applied.' },
+          ...replayedHeader,
+        },
+        content: json(Card),
+      },
+      202: {
+        description: 'Accepted; the card is PENDING (with `Prefer: wait=N`, still PENDING after the wait).',
+        headers: {
+          ...cardHeaders,
+          'Preference-Applied': {
+            schema: { type: 'string' },
+            description: 'With Prefer: wait, the wait applied.',
+          },
           Location: { schema: { type: 'string' }, description: 'The card URL.' },
           'Retry-After': { schema: { type: 'integer' }, description: 'Seconds before the first poll.' },
           ...replayedHeader,

@@ -44,6 +44,10 @@ const configSchema = z.object({
   TOPIC_PROVISIONING_RESULTS: z.string().min(1).default(Topics.provisioningResults),
   /** Consumer group of card-events-consumer. */
   CARD_EVENTS_GROUP_ID: z.string().min(1).default('card-api.card-events'),
+  /** Results card-events-consumer applies in one transaction at most. */
+  CARD_EVENTS_MAX_BATCH: env.int(500, { min: 1, max: 5000 }),
+  /** Partitions card-events-consumer applies at the same time, each batch on its own pooled connection. */
+  CARD_EVENTS_PARTITIONS_CONCURRENTLY: env.int(3, { min: 1, max: 64 }),
   /** provider-worker's consumer group (its KAFKA_GROUP_ID), whose lag GET /v1/admin/pipeline shows. */
   PROVIDER_WORKER_GROUP_ID: z.string().min(1).default('provider-worker'),
 
@@ -97,6 +101,12 @@ const configSchema = z.object({
   RATE_LIMIT_CARD_CREATE_PER_USER: env.int(10, { min: 1, max: 1_000_000 }),
   /** Card requests allowed per window per client address, per replica (counted in memory; N replicas allow N×). */
   RATE_LIMIT_CARD_CREATE_PER_IP: env.int(100, { min: 1, max: 1_000_000 }),
+  /** Requests one process works on at once (held long-polls apart); past it a request is 503 OVERLOADED at once. */
+  HTTP_MAX_IN_FLIGHT: env.int(256, { min: 1, max: 100_000 }),
+  /** Long-polls one process holds open at once (all users together); past it a long-poll is 503 OVERLOADED. */
+  HTTP_MAX_LONG_POLLS: env.int(5000, { min: 1, max: 1_000_000 }),
+  /** The Retry-After of a 503 OVERLOADED. */
+  HTTP_OVERLOAD_RETRY_AFTER_SECONDS: env.int(1, { min: 1, max: 300 }),
   /** Longest a statement may run, and longest a request waits for a pooled connection, before it is refused. */
   DATABASE_STATEMENT_TIMEOUT_MS: env.int(5000, { min: 100, max: 600_000 }),
   DATABASE_ACQUIRE_TIMEOUT_MS: env.int(5000, { min: 100, max: 60_000 }),

@@ -9,13 +9,15 @@ import {
 } from '@cards/platform';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
+import { findCardsByIds } from './data-access/cards.repository';
 import { createDatabase } from './data-access/database';
 import { purgeExpiredIdempotencyKeys } from './data-access/idempotency.repository';
 import { CardChangeWaiters, Channels, CoalescingNotifier, PgListener } from './data-access/notifications';
-import { requestCardTransaction } from './data-access/transactions';
+import { requestCardStore } from './data-access/transactions';
 import { ensureAdmin, findUserByExternalId } from './data-access/users.repository';
 import { createApp } from './entry-points/http/app';
-import { cardCreationRateLimit, LongPollSlots } from './entry-points/http/abuse-limits';
+import { clientAddressRateLimit, LongPollSlots } from './entry-points/http/abuse-limits';
+import { AdmissionControl } from './entry-points/http/admission-control';
 import { authenticate, tokenVerifier } from './entry-points/http/auth';
 import { PeriodicJob } from './entry-points/jobs/periodic-job';
 import { startReconciliationJob } from './entry-points/jobs/reconciliation';
@@ -48,18 +50,19 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
   await ensureAdmin({ externalId: config.ADMIN_EXTERNAL_ID, email: config.ADMIN_EMAIL }, db);
 
   const outboxNotifier = new CoalescingNotifier(db, Channels.outbox, logger);
-  const waiters = new CardChangeWaiters();
+  // One notification wakes every long-poll of the cards it names with one read of those cards.
+  const waiters = new CardChangeWaiters((ids) => findCardsByIds(ids, db), logger);
   const shutdown = new AbortController();
-  // One LISTEN connection per process serves every long-poll; payloads are hints, handlers re-read the card.
+  // One LISTEN connection per process serves every long-poll; payloads name the cards that changed.
   const listener = new PgListener({
     url: config.DATABASE_URL,
     channels: [Channels.cardChanged],
     logger,
     onNotification: (_channel, payload) => {
-      waiters.notify(payload.split(','));
+      void waiters.notify(payload.split(','));
     },
     onReconnect: () => {
-      waiters.wakeAll();
+      void waiters.wakeAll();
     },
   });
   await listener.started();
@@ -93,8 +96,12 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     trustProxyHops: config.HTTP_TRUST_PROXY_HOPS,
     longPollMaxSeconds: config.LONG_POLL_MAX_SECONDS,
     longPollSlots: new LongPollSlots(config.LONG_POLL_MAX_CONCURRENT_PER_USER),
-    cardCreationRateLimit: cardCreationRateLimit(db, {
-      perUser: config.RATE_LIMIT_CARD_CREATE_PER_USER,
+    admission: new AdmissionControl({
+      maxInFlight: config.HTTP_MAX_IN_FLIGHT,
+      maxLongPolls: config.HTTP_MAX_LONG_POLLS,
+      retryAfterSeconds: config.HTTP_OVERLOAD_RETRY_AFTER_SECONDS,
+    }),
+    cardCreationRateLimit: clientAddressRateLimit({
       perClientAddress: config.RATE_LIMIT_CARD_CREATE_PER_IP,
       windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
     }),
@@ -105,8 +112,12 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
       userCacheTtlMs: config.AUTH_USER_CACHE_TTL_MS,
     }),
     requestCardDeps: {
-      transaction: requestCardTransaction(db, topics),
+      store: requestCardStore(db, topics),
       cardLimitPerUser: config.CARD_LIMIT_PER_USER,
+      rateLimitPerUser: {
+        points: config.RATE_LIMIT_CARD_CREATE_PER_USER,
+        windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,
+      },
       outboxWritten: () => {
         outboxNotifier.hint();
       },

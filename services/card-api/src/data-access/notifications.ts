@@ -4,6 +4,8 @@ import type { Logger } from '@cards/platform';
 import type { Knex } from 'knex';
 import { Client, type Notification } from 'pg';
 
+import type { CardRecord } from '../domain/card';
+
 /** LISTEN/NOTIFY channels. Payloads are hints only: a listener always re-reads the database. */
 export const Channels = {
   /** The outbox has new rows; wakes the relay. */
@@ -142,42 +144,91 @@ export class PgListener {
   }
 }
 
-/** Long-polls waiting for a card to change, woken by `card_changed` notifications. */
-export class CardChangeWaiters {
-  private readonly waiters = new Map<string, Set<() => void>>();
+/** A waiter's resolver: the card as read after the change, or undefined (timed out, aborted, or the read failed). */
+type Wake = (card: CardRecord | undefined) => void;
 
-  /** Resolves when `cardId` changes, after `timeoutMs`, or when `signal` aborts; whichever comes first. */
-  wait(cardId: string, timeoutMs: number, signal?: AbortSignal): Promise<void> {
+/**
+ * Long-polls waiting for a card to change, woken by `card_changed` notifications. One notification reads every
+ * notified card that has waiters in ONE query (`readCards`, `id = ANY($1)`) and hands each waiter its card, so a
+ * wake-up costs one round trip however many waiters it answers, instead of one read per waiter.
+ */
+export class CardChangeWaiters {
+  private readonly waiters = new Map<string, Set<Wake>>();
+
+  constructor(
+    private readonly readCards: (ids: readonly string[]) => Promise<CardRecord[]>,
+    private readonly logger?: Logger,
+  ) {}
+
+  /**
+   * Resolves with the card when `cardId` changes, or with undefined after `timeoutMs` or when `signal` aborts,
+   * whichever comes first. Subscribe before reading the card, so a change between the two cannot be missed.
+   */
+  wait(cardId: string, timeoutMs: number, signal?: AbortSignal): Promise<CardRecord | undefined> {
     return new Promise((resolve) => {
-      const set = this.waiters.get(cardId) ?? new Set<() => void>();
+      if (signal?.aborted) {
+        resolve(undefined);
+        return;
+      }
+      const set = this.waiters.get(cardId) ?? new Set<Wake>();
       this.waiters.set(cardId, set);
-      const done = (): void => {
+      const done: Wake = (card) => {
         clearTimeout(timer);
-        signal?.removeEventListener('abort', done);
+        signal?.removeEventListener('abort', onAbort);
         set.delete(done);
         if (set.size === 0 && this.waiters.get(cardId) === set) {
           this.waiters.delete(cardId);
         }
-        resolve();
+        resolve(card);
       };
-      const timer = setTimeout(done, timeoutMs);
-      signal?.addEventListener('abort', done);
+      const onAbort = (): void => {
+        done(undefined);
+      };
+      const timer = setTimeout(onAbort, Math.max(0, timeoutMs));
+      signal?.addEventListener('abort', onAbort);
       set.add(done);
     });
   }
 
-  /** Wakes the waiters of these cards. */
-  notify(cardIds: Iterable<string>): void {
+  /**
+   * Wakes the waiters of these cards, each with its card: the cards that have waiters are read in one query. When
+   * that read fails, the waiters are woken with undefined and read for themselves (and meet the error).
+   */
+  notify(cardIds: Iterable<string>): Promise<void> {
+    const woken = new Map<string, Wake[]>();
     for (const cardId of cardIds) {
-      for (const wake of [...(this.waiters.get(cardId) ?? [])]) {
-        wake();
+      const set = this.waiters.get(cardId);
+      if (set && !woken.has(cardId)) {
+        // Taken now: a waiter that subscribes after this notification waits for the next one.
+        woken.set(cardId, [...set]);
       }
     }
+    if (woken.size === 0) {
+      return Promise.resolve();
+    }
+    return this.readCards([...woken.keys()]).then(
+      (cards) => {
+        const byId = new Map(cards.map((card) => [card.id, card]));
+        for (const [cardId, wakes] of woken) {
+          for (const wake of wakes) {
+            wake(byId.get(cardId));
+          }
+        }
+      },
+      (error: unknown) => {
+        this.logger?.warn({ err: error, cards: woken.size }, 'reading changed cards for long-polls failed');
+        for (const wakes of woken.values()) {
+          for (const wake of wakes) {
+            wake(undefined);
+          }
+        }
+      },
+    );
   }
 
-  /** Wakes everyone (after a lost LISTEN connection, or at shutdown): they re-read and answer. */
-  wakeAll(): void {
-    this.notify([...this.waiters.keys()]);
+  /** Wakes everyone (after a lost LISTEN connection): each gets its card as it is now. */
+  wakeAll(): Promise<void> {
+    return this.notify([...this.waiters.keys()]);
   }
 
   get size(): number {

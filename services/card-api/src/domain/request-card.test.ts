@@ -1,21 +1,28 @@
-import type { AnyCardEvent, CardColor } from '@cards/contracts';
+import type { AnyCardEvent } from '@cards/contracts';
 
 import type { CardRecord } from './card';
 import { AppError } from './errors';
-import { requestCard, type RequestCardDeps, type RequestCardTransaction } from './request-card';
+import {
+  CardRequestsRateLimited,
+  requestCard,
+  type CardRequestStore,
+  type RequestCardDeps,
+} from './request-card';
 
-/** An in-memory transaction port: records what requestCard wrote, commits nothing anywhere. */
-function fakeDeps(options: { held?: number; cardLimitPerUser?: number } = {}) {
+/** An in-memory store: applies the limits as the database function does, records what requestCard wrote. */
+function fakeDeps(options: { held?: number; cardLimitPerUser?: number; rateLimitedForMs?: number } = {}) {
   const inserted: CardRecord[] = [];
   const outbox: AnyCardEvent[] = [];
   let ids = 0;
-  const tx: RequestCardTransaction = {
-    lockUser: () => Promise.resolve(new Date('2026-01-02T03:04:05.000Z')),
-    countCardsNotFailed: () => Promise.resolve(options.held ?? 0),
-    insertCardWithEvents: (
-      card: { id: string; userId: string; color: CardColor; correlationId: string | null; createdAt: Date },
-      events,
-    ) => {
+  const createdAt = new Date('2026-01-02T03:04:05.000Z');
+  const store: CardRequestStore = {
+    createCardIfAllowed: ({ card, event, cardLimit }) => {
+      if (options.rateLimitedForMs !== undefined) {
+        return Promise.resolve({ outcome: 'rate-limited', retryAfterMs: options.rateLimitedForMs });
+      }
+      if ((options.held ?? 0) >= cardLimit) {
+        return Promise.resolve({ outcome: 'card-limit-reached' });
+      }
       const record: CardRecord = {
         ...card,
         status: 'PENDING',
@@ -25,21 +32,24 @@ function fakeDeps(options: { held?: number; cardLimitPerUser?: number } = {}) {
         expYear: null,
         failureCode: null,
         failureMessage: null,
-        updatedAt: card.createdAt,
+        createdAt,
+        updatedAt: createdAt,
         activatedAt: null,
         failedAt: null,
         providerCancelRequestedAt: null,
         providerCancelledAt: null,
       };
       inserted.push(record);
-      outbox.push(...events);
-      return Promise.resolve(record);
+      // The store stamps the event with the card's creation time, as the database function does.
+      outbox.push({ ...event, data: { ...event.data, requestedAt: createdAt.toISOString() } });
+      return Promise.resolve({ outcome: 'created', card: record });
     },
   };
   const outboxWritten = jest.fn();
   const deps: RequestCardDeps = {
-    transaction: (work) => work(tx),
+    store,
     cardLimitPerUser: options.cardLimitPerUser ?? 5,
+    rateLimitPerUser: { points: 10, windowSeconds: 60 },
     outboxWritten,
     newId: () => `generated-${++ids}`,
   };
@@ -91,5 +101,23 @@ describe('requestCard', () => {
     expect(inserted).toHaveLength(0);
     expect(outbox).toHaveLength(0);
     expect(outboxWritten).not.toHaveBeenCalled();
+  });
+
+  it('when the user is over the rate limit, then it is RATE_LIMITED with the seconds to wait and nothing is written', async () => {
+    const { deps, inserted, outbox, outboxWritten } = fakeDeps({ rateLimitedForMs: 1500 });
+
+    const attempt = requestCard(input, deps);
+
+    await expect(attempt).rejects.toBeInstanceOf(CardRequestsRateLimited);
+    await expect(attempt).rejects.toMatchObject({ code: 'RATE_LIMITED', retryAfterSeconds: 2 });
+    expect(inserted).toHaveLength(0);
+    expect(outbox).toHaveLength(0);
+    expect(outboxWritten).not.toHaveBeenCalled();
+  });
+
+  it('when the rate-limit window ends within a second, then the client is still told to wait one second', async () => {
+    const { deps } = fakeDeps({ rateLimitedForMs: 0 });
+
+    await expect(requestCard(input, deps)).rejects.toMatchObject({ retryAfterSeconds: 1 });
   });
 });

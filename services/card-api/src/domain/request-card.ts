@@ -1,46 +1,63 @@
 import { randomUUID } from 'node:crypto';
 
-import { ErrorCode, EventType, type AnyCardEvent, type CardColor, type CardEvent } from '@cards/contracts';
+import { ErrorCode, EventType, type CardColor, type CardEvent } from '@cards/contracts';
 
 import { EVENT_SOURCE, type CardRecord } from './card';
 import { AppError } from './errors';
 
-/**
- * What requestCard needs inside its one transaction. Each method is one statement: the count must follow the lock
- * (a statement that waited for the lock still reads what it saw before waiting), the card and its event go together.
- */
-export interface RequestCardTransaction {
+/** A `card.provision.requested` event before the store stamps its `requestedAt` (the card's creation time). */
+export type ProvisionRequestedDraft = Omit<CardEvent<typeof EventType.provisionRequested>, 'data'> & {
+  data: Omit<CardEvent<typeof EventType.provisionRequested>['data'], 'requestedAt'>;
+};
+
+/** What the store answers a card request with: the card, or which limit refused it. */
+export type CreateCardOutcome =
+  | { outcome: 'created'; card: CardRecord }
+  | { outcome: 'card-limit-reached' }
+  | { outcome: 'rate-limited'; retryAfterMs: number };
+
+/** Where requestCard stores a card. */
+export interface CardRequestStore {
   /**
-   * Serialises card requests of one user until the transaction ends, so the limit holds under concurrency; returns
-   * the transaction's time, the card's creation time (as the database stores it), which its event states.
+   * In one transaction, holding the user's lock so both limits hold under concurrency: counts the request against
+   * the user's rate limit (a refused request counts too), checks the user's cards that are not FAILED against the
+   * card limit, and when both allow it inserts the PENDING card with its event in the outbox, stamping the event's
+   * `requestedAt` with the card's creation time as the database stores it. Nothing but the rate count is written
+   * unless the card is created.
    */
-  lockUser(userId: string): Promise<Date>;
-  countCardsNotFailed(userId: string): Promise<number>;
-  /** Inserts the PENDING card and appends its events to the outbox. */
-  insertCardWithEvents(
-    card: {
-      id: string;
-      userId: string;
-      color: CardColor;
-      correlationId: string | null;
-      createdAt: Date;
-    },
-    events: readonly AnyCardEvent[],
-  ): Promise<CardRecord>;
+  createCardIfAllowed(request: {
+    card: { id: string; userId: string; color: CardColor; correlationId: string | null };
+    event: ProvisionRequestedDraft;
+    cardLimit: number;
+    rateLimit: { points: number; windowSeconds: number };
+  }): Promise<CreateCardOutcome>;
 }
 
 export interface RequestCardDeps {
-  transaction<T>(work: (tx: RequestCardTransaction) => Promise<T>): Promise<T>;
+  store: CardRequestStore;
   cardLimitPerUser: number;
+  /** Card requests a user may make per window, across every replica. */
+  rateLimitPerUser: { points: number; windowSeconds: number };
   /** Called after commit: a hint that the outbox has new rows (coalesced, never one NOTIFY per row). */
   outboxWritten(): void;
   newId?: () => string;
   now?: () => Date;
 }
 
+/** The user made more card requests than the window allows; the edge answers 429 with Retry-After. */
+export class CardRequestsRateLimited extends Error {
+  readonly code = ErrorCode.RATE_LIMITED;
+
+  constructor(readonly retryAfterSeconds: number) {
+    super('Too many card requests');
+    this.name = 'CardRequestsRateLimited';
+  }
+}
+
 /**
- * A user asks for a card: check the limit, then store the PENDING card and its `card.provision.requested` event in
- * one transaction, so the request to the provider can neither be lost nor sent for a card that does not exist.
+ * A user asks for a card: within the rate and card limits, store the PENDING card and its
+ * `card.provision.requested` event in one transaction, so the request to the provider can neither be lost nor sent
+ * for a card that does not exist.
  */
 export async function requestCard(
   input: {
@@ -58,10 +75,26 @@ export async function requestCard(
 ): Promise<CardRecord> {
   const newId = deps.newId ?? randomUUID;
   const now = deps.now ?? (() => new Date());
-  const card = await deps.transaction(async (tx) => {
-    const createdAt = await tx.lockUser(input.userId);
-    const held = await tx.countCardsNotFailed(input.userId);
-    if (held >= deps.cardLimitPerUser) {
+  const cardId = input.cardId ?? newId();
+  const result = await deps.store.createCardIfAllowed({
+    card: { id: cardId, userId: input.userId, color: input.color, correlationId: input.correlationId },
+    event: {
+      id: newId(),
+      type: EventType.provisionRequested,
+      source: EVENT_SOURCE,
+      time: now().toISOString(),
+      subject: cardId,
+      ...(input.correlationId && { correlationId: input.correlationId }),
+      ...(input.traceparent && { traceparent: input.traceparent }),
+      data: { cardId, color: input.color, cardholderRef: input.userId },
+    },
+    cardLimit: deps.cardLimitPerUser,
+    rateLimit: deps.rateLimitPerUser,
+  });
+  switch (result.outcome) {
+    case 'rate-limited':
+      throw new CardRequestsRateLimited(Math.max(1, Math.ceil(result.retryAfterMs / 1000)));
+    case 'card-limit-reached':
       throw new AppError({
         code: ErrorCode.CARD_LIMIT_REACHED,
         kind: 'conflict',
@@ -71,28 +104,8 @@ export async function requestCard(
           limit: deps.cardLimitPerUser,
         },
       });
-    }
-    const cardId = input.cardId ?? newId();
-    const event: CardEvent<typeof EventType.provisionRequested> = {
-      id: newId(),
-      type: EventType.provisionRequested,
-      source: EVENT_SOURCE,
-      time: now().toISOString(),
-      subject: cardId,
-      ...(input.correlationId && { correlationId: input.correlationId }),
-      ...(input.traceparent && { traceparent: input.traceparent }),
-      data: {
-        cardId,
-        color: input.color,
-        cardholderRef: input.userId,
-        requestedAt: createdAt.toISOString(),
-      },
-    };
-    return tx.insertCardWithEvents(
-      { id: cardId, userId: input.userId, color: input.color, correlationId: input.correlationId, createdAt },
-      [event],
-    );
-  });
-  deps.outboxWritten();
-  return card;
+    case 'created':
+      deps.outboxWritten();
+      return result.card;
+  }
 }

@@ -1,73 +1,44 @@
 import { ErrorCode } from '@cards/contracts';
 import type { RequestHandler } from 'express';
-import type { Knex } from 'knex';
-import { RateLimiterMemory, RateLimiterPostgres, RateLimiterRes } from 'rate-limiter-flexible';
+import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
-import { currentUser } from './auth';
-import { HttpProblem } from './problem';
+import { HttpProblem, RATE_LIMITED_DETAIL } from './problem';
 
-export interface CardCreationLimits {
-  perUser: number;
+export interface ClientAddressLimits {
   perClientAddress: number;
   windowSeconds: number;
 }
 
-const rateLimited = (retryAfterSeconds: number, detail: string): HttpProblem =>
-  new HttpProblem({
-    status: 429,
-    code: ErrorCode.RATE_LIMITED,
-    title: 'Too Many Requests',
-    details: { detail },
-    headers: { 'Retry-After': String(retryAfterSeconds) },
-  });
-
 /**
- * Limits card requests per user and per client address over a fixed window. A request refused by either limit still
- * counts, so hammering does not earn a quicker retry.
+ * Limits card requests per client address over a fixed window, in each replica's memory, so that limit is per
+ * replica (N replicas allow N times as many): in PostgreSQL, every request from one address (behind a load balancer,
+ * from everyone) updated one row and waited on its lock in turn. A refused request still counts, so hammering does
+ * not earn a quicker retry; it costs no database work at all.
  *
- * The per-user counters live in PostgreSQL, so that limit holds however many replicas share the load; a store
- * failure is not a pass: it fails the request like any other database failure would. The per-address counters live
- * in each replica's memory, so that limit is per replica (N replicas allow N times as many): in PostgreSQL, every
- * request from one address (behind a load balancer, from everyone) updated one row and waited on its lock in turn.
+ * The per-user limit is not here: it is counted in PostgreSQL, in the same call that stores the card (requestCard,
+ * `create_card_if_allowed`), so it holds across replicas for no round trip of its own.
  */
-export function cardCreationRateLimit(db: Knex, limits: CardCreationLimits): RequestHandler {
-  const perUser = new RateLimiterPostgres({
-    storeClient: db,
-    storeType: 'knex',
-    tableName: 'rate_limits',
-    tableCreated: true,
-    duration: limits.windowSeconds,
-    keyPrefix: 'cards:create:user',
-    points: limits.perUser,
-  });
+export function clientAddressRateLimit(limits: ClientAddressLimits): RequestHandler {
   const perClientAddress = new RateLimiterMemory({
     duration: limits.windowSeconds,
     keyPrefix: 'cards:create:ip',
     points: limits.perClientAddress,
   });
 
-  return async (req, res, next) => {
-    const user = currentUser(res);
-    const outcomes = await Promise.allSettled([
-      perUser.consume(user.id),
-      perClientAddress.consume(req.ip ?? 'unknown'),
-    ]);
-    const refusals = outcomes.flatMap((outcome) =>
-      outcome.status === 'rejected' && outcome.reason instanceof RateLimiterRes ? [outcome.reason] : [],
-    );
-    const storeFailure = outcomes.find(
-      (outcome): outcome is PromiseRejectedResult =>
-        outcome.status === 'rejected' && !(outcome.reason instanceof RateLimiterRes),
-    );
-    if (storeFailure) {
-      throw storeFailure.reason;
-    }
-    if (refusals.length > 0) {
-      const waitMs = Math.max(...refusals.map((refusal) => refusal.msBeforeNext));
-      throw rateLimited(
-        Math.max(1, Math.ceil(waitMs / 1000)),
-        'Too many card requests; retry after the number of seconds in Retry-After.',
-      );
+  return async (req, _res, next) => {
+    try {
+      await perClientAddress.consume(req.ip ?? 'unknown');
+    } catch (refusal) {
+      if (refusal instanceof RateLimiterRes) {
+        throw new HttpProblem({
+          status: 429,
+          code: ErrorCode.RATE_LIMITED,
+          title: 'Too Many Requests',
+          details: { detail: RATE_LIMITED_DETAIL },
+          headers: { 'Retry-After': String(Math.max(1, Math.ceil(refusal.msBeforeNext / 1000))) },
+        });
+      }
+      throw refusal;
     }
     next();
   };

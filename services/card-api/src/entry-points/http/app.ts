@@ -60,14 +60,20 @@ export function createApp(deps: AppDeps): Express {
   app.use(httpMetrics(deps.metrics));
   // helmet's defaults suit an API and the docs page alike (a strict CSP, nosniff, no framing, HSTS).
   app.use(helmet());
-  app.use(
-    cors({
-      origin: deps.corsAllowedOrigins.length > 0 ? [...deps.corsAllowedOrigins] : false,
-      allowedHeaders: corsHeaders.allowed,
-      exposedHeaders: corsHeaders.exposed,
-      maxAge: 600,
-    }),
-  );
+  // With no allowed origin, cors would only look at every request and do nothing: it is not mounted at all.
+  if (deps.corsAllowedOrigins.length > 0) {
+    app.use(
+      cors({
+        origin: [...deps.corsAllowedOrigins],
+        allowedHeaders: corsHeaders.allowed,
+        exposedHeaders: corsHeaders.exposed,
+        maxAge: 600,
+      }),
+    );
+  }
+  // Before any parsing, authentication or logging, so a refusal under overload costs next to nothing; after the
+  // metrics (refusals are counted) and helmet (they carry the security headers like any answer).
+  app.use(deps.admission.admit);
   app.use((req, res, next) => {
     const incoming = req.get('x-request-id');
     const requestId = incoming && /^[A-Za-z0-9._-]{1,128}$/.test(incoming) ? incoming : randomUUID();

@@ -18,10 +18,17 @@ import { isTerminal, type CardRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
 import { requestCard, type RequestCardDeps } from '../../domain/request-card';
 import type { LongPollSlots } from './abuse-limits';
+import type { AdmissionControl } from './admission-control';
 import { currentUser, requireJsonBody } from './auth';
 import { etagOf, ifNoneMatchHits, toCardResponse } from './cards.mapper';
 import { decodeCursor, encodeCursor } from './cursor';
-import { parseIdempotencyKey, requestHash, runIdempotently, sendRecorded } from './idempotency';
+import {
+  parseIdempotencyKey,
+  REPLAYED_HEADER,
+  requestHash,
+  runIdempotently,
+  sendRecorded,
+} from './idempotency';
 import { parseOrThrow } from './validation';
 
 export interface CardsRouteDeps {
@@ -31,7 +38,9 @@ export interface CardsRouteDeps {
   longPollMaxSeconds: number;
   /** Bounds the long-polls each user holds open. */
   longPollSlots: LongPollSlots;
-  /** Refuses card requests over the abuse limits (429). */
+  /** Bounds the requests and long-polls this process holds (503 OVERLOADED past them). */
+  admission: AdmissionControl;
+  /** Refuses card requests over the per-client-address limit (429); the per-user one is requestCard's. */
   cardCreationRateLimit: RequestHandler;
   /** Aborted when the process shuts down: held long-polls answer at once with what they have. */
   shutdown: AbortSignal;
@@ -53,6 +62,11 @@ export function preferredWaitSeconds(header: string | undefined): number | undef
 }
 
 const cardLocation = (id: string): string => `/v1/cards/${id}`;
+
+/** A card this request just created (or replayed) is gone: cards are never deleted, so that is a bug. */
+const cardNotFoundAfterCreate = (id: string): never => {
+  throw new Error(`card ${id} vanished after it was accepted`);
+};
 
 /** The 202 answer to a card request: the PENDING card, where to poll it, and when. */
 function cardAccepted(card: CardRecord): RecordedResponse {
@@ -81,6 +95,68 @@ function sendCard(req: Request, res: Response, card: CardRecord, status: number)
   res.status(status).json(body);
 }
 
+/**
+ * Takes a long-poll slot of the user and one of the process (429 LONG_POLL_LIMIT_REACHED, 503 OVERLOADED past
+ * them), each given back when the response ends, however it ends (answered, failed, or the client went away).
+ */
+function holdLongPollSlots(deps: CardsRouteDeps, res: Response, userId: string): void {
+  res.on('close', deps.longPollSlots.acquire(userId));
+  deps.admission.holdLongPoll(res);
+}
+
+/**
+ * Holds a request until `card` is worth answering (`unchanged` says it is not yet), `waitSeconds` pass, the client
+ * goes away or the process shuts down; returns the card to answer with, or undefined when the client went away.
+ * The caller holds the long-poll slots first (holdLongPollSlots).
+ *
+ * It subscribes before its first read, so a change in between is not missed; a wake-up hands it the card from the
+ * one batched read of the notification (CardChangeWaiters), so it reads for itself only at the start, on a timeout,
+ * and after a wake-up that changed nothing worth answering.
+ */
+async function waitForChange(
+  deps: CardsRouteDeps,
+  options: {
+    res: Response;
+    userId: string;
+    cardId: string;
+    waitSeconds: number;
+    read: () => Promise<CardRecord>;
+    unchanged: (card: CardRecord) => boolean;
+    /**
+     * The card as this request just wrote it, instead of a first read. A change committed after it, before the
+     * subscription, would then be seen only at the timeout's read; the saga takes longer than that gap by far.
+     */
+    initial?: CardRecord | undefined;
+  },
+): Promise<CardRecord | undefined> {
+  const { res, waitSeconds, read, unchanged } = options;
+  const deadline = Date.now() + waitSeconds * 1000;
+  const finished = new AbortController();
+  const abandoned = new AbortController();
+  res.on('close', () => {
+    abandoned.abort();
+  });
+  const stopWaiting = AbortSignal.any([abandoned.signal, deps.shutdown, finished.signal]);
+  const waitingOver = (): boolean => Date.now() >= deadline || stopWaiting.aborted;
+  const subscribe = () => deps.waiters.wait(options.cardId, deadline - Date.now(), stopWaiting);
+  try {
+    let woken = waitSeconds > 0 ? subscribe() : undefined;
+    let card = options.initial ?? (await read());
+    while (woken && unchanged(card) && !waitingOver()) {
+      card = (await woken) ?? (abandoned.signal.aborted ? card : await read());
+      woken = undefined;
+      if (unchanged(card) && !waitingOver()) {
+        // Woken by a change not worth answering: subscribe again, then re-read, so nothing is missed.
+        woken = subscribe();
+        card = await read();
+      }
+    }
+    return abandoned.signal.aborted ? undefined : card;
+  } finally {
+    finished.abort();
+  }
+}
+
 /** The caller's own cards: create, read (with long-poll), list. Thin: each route parses, calls, answers. */
 export function cardsRoutes(deps: CardsRouteDeps): Router {
   const router = Router();
@@ -88,6 +164,7 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
   router.post('/v1/cards', requireJsonBody, deps.cardCreationRateLimit, async (req, res) => {
     const user = currentUser(res);
     const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
+    let created: CardRecord | undefined;
     const create = async (cardId?: string): Promise<RecordedResponse> => {
       const body = parseOrThrow(CreateCardRequestSchema, req.body, 'body');
       const card = await requestCard(
@@ -100,10 +177,53 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
         },
         deps.requestCardDeps,
       );
+      created = card;
       return cardAccepted(card);
     };
+    const answer = async (response: RecordedResponse, options: { replayed?: boolean } = {}) => {
+      const requested = preferredWaitSeconds(req.get('prefer'));
+      const location = response.headers['Location'];
+      if (requested === undefined || response.status !== 202 || location === undefined) {
+        sendRecorded(res, response, options);
+        return;
+      }
+      // Prefer: wait=N: hold the answer until the card is terminal (200 with it) or N seconds pass (the 202).
+      const waitSeconds = Math.min(requested, deps.longPollMaxSeconds);
+      if (waitSeconds > 0) {
+        try {
+          holdLongPollSlots(deps, res, user.id);
+        } catch {
+          // The card is accepted: no slot to wait in must not turn that into a refusal. The preference is ignored.
+          sendRecorded(res, response, options);
+          return;
+        }
+      }
+      res.set('Preference-Applied', `wait=${waitSeconds}`);
+      const cardId = location.slice(cardLocation('').length);
+      const card = await waitForChange(deps, {
+        res,
+        userId: user.id,
+        cardId,
+        waitSeconds,
+        read: async () => (await findUserCard(cardId, user.id, deps.db)) ?? cardNotFoundAfterCreate(cardId),
+        unchanged: (current) => !isTerminal(current.status),
+        initial: options.replayed ? undefined : created,
+      });
+      if (!card) {
+        return;
+      }
+      if (isTerminal(card.status)) {
+        if (options.replayed) {
+          res.set(REPLAYED_HEADER, 'true');
+        }
+        res.set('Location', location);
+        sendCard(req, res, card, 200);
+        return;
+      }
+      sendRecorded(res, response, options);
+    };
     if (key === undefined) {
-      sendRecorded(res, await create());
+      await answer(await create());
       return;
     }
     // The reserved card id travels as the claim's Location; see idempotency.ts for why it is reserved up front.
@@ -126,7 +246,7 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
         return card && cardAccepted(card);
       },
     });
-    sendRecorded(res, outcome.response, { replayed: outcome.replayed });
+    await answer(outcome.response, { replayed: outcome.replayed });
   });
 
   router.get('/v1/cards/:id', async (req, res) => {
@@ -148,36 +268,24 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
       return;
     }
     const waitSeconds = Math.min(requested, deps.longPollMaxSeconds);
-    if (waitSeconds > 0) {
-      // Given back when the response ends, however it ends (answered, failed, or the client went away).
-      res.on('close', deps.longPollSlots.acquire(user.id));
-    }
     res.set('Preference-Applied', `wait=${waitSeconds}`);
-    const deadline = Date.now() + waitSeconds * 1000;
-    const abandoned = new AbortController();
-    res.on('close', () => {
-      abandoned.abort();
-    });
-    const stopWaiting = AbortSignal.any([abandoned.signal, deps.shutdown]);
-    let card = await read();
+    if (waitSeconds > 0) {
+      holdLongPollSlots(deps, res, user.id);
+    }
     const etagAtStart = req.get('if-none-match');
-    // Wait while nothing worth answering happened: the card is still PENDING, or unchanged for the client's ETag.
-    const unchanged = (current: CardRecord): boolean =>
-      !isTerminal(current.status) || ifNoneMatchHits(etagAtStart, etagOf(toCardResponse(current)));
-    while (unchanged(card) && Date.now() < deadline && !stopWaiting.aborted) {
-      // Subscribe, then re-read: a change between the two reads cannot be missed.
-      const woken = deps.waiters.wait(id, deadline - Date.now(), stopWaiting);
-      card = await read();
-      if (!unchanged(card)) {
-        break;
-      }
-      await woken;
-      card = await read();
+    const card = await waitForChange(deps, {
+      res,
+      userId: user.id,
+      cardId: id,
+      waitSeconds,
+      read,
+      // Wait while nothing worth answering happened: the card is still PENDING, or unchanged for the client's ETag.
+      unchanged: (current) =>
+        !isTerminal(current.status) || ifNoneMatchHits(etagAtStart, etagOf(toCardResponse(current))),
+    });
+    if (card) {
+      sendCard(req, res, card, 200);
     }
-    if (abandoned.signal.aborted) {
-      return;
-    }
-    sendCard(req, res, card, 200);
   });
 
   router.get('/v1/cards', async (req, res) => {

@@ -21,8 +21,8 @@ import { expectedProblem, HttpProblem, problemBody } from './problem';
  *
  * - The first request with a key claims it (IN_PROGRESS) in its own short statement, runs, and records its answer
  *   (COMPLETED): a 2xx, or a 4xx (a validation error, the card limit). The same key and request later replay that
- *   answer with `Idempotent-Replayed: true`, creating nothing. A 5xx records nothing: the claim is deleted so the
- *   client can retry with the same key.
+ *   answer with `Idempotent-Replayed: true`, creating nothing. A 5xx or a 429 (the per-user rate limit is counted
+ *   in the card's own database call) records nothing: the claim is deleted so the client can retry with the key.
  * - The same key with another request → 422 IDEMPOTENCY_KEY_REUSED; while the first still runs → 409
  *   IDEMPOTENCY_REQUEST_IN_PROGRESS with Retry-After. A key older than the TTL is a new key (and is purged).
  *
@@ -242,14 +242,15 @@ export async function runIdempotently(request: IdempotentRequest): Promise<Idemp
   throw inProgress();
 }
 
-/** Runs the claimed request and records its answer, unless it is a 5xx: then the claim is released. */
+/** Runs the claimed request and records its answer, unless it is a 5xx or a 429: then the claim is released. */
 async function settle(claim: IdempotencyClaim, request: IdempotentRequest): Promise<IdempotentOutcome> {
   let response: RecordedResponse;
   try {
     response = await request.execute(claim.reservedLocation);
   } catch (error) {
     const expected = expectedProblem(error);
-    if (!expected || expected.problem.status >= 500) {
+    // A 429 is no answer to the request either: it was refused before it ran (Stripe saves nothing for one).
+    if (!expected || expected.problem.status >= 500 || expected.problem.status === 429) {
       // Record nothing, so the client can retry with this key; unless the reserved card does exist (a slow
       // predecessor of a takeover won the insert, or the failure came after the commit): then that is the answer.
       const recovered = await recordExisting(claim, request).catch(() => undefined);

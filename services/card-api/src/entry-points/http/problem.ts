@@ -4,6 +4,7 @@ import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { KnexTimeoutError } from 'knex';
 
 import { AppError, type ErrorKind } from '../../domain/errors';
+import { CardRequestsRateLimited } from '../../domain/request-card';
 
 const statusByKind: Record<ErrorKind, number> = {
   validation: 422,
@@ -42,7 +43,11 @@ export class HttpProblem extends Error {
   }
 }
 
-/** The problem an expected error (AppError, HttpProblem) is answered with; undefined for anything else (a 500). */
+/** The detail of a 429 for card requests, whichever limit (per user, per client address) refused it. */
+export const RATE_LIMITED_DETAIL =
+  'Too many card requests; retry after the number of seconds in Retry-After.';
+
+/** The problem an expected error (AppError, a rate limit, HttpProblem) is answered with; undefined for anything else (a 500). */
 export function expectedProblem(
   error: unknown,
 ): { problem: ProblemInput; headers: Record<string, string> } | undefined {
@@ -50,6 +55,12 @@ export function expectedProblem(
     return {
       problem: { status: statusByKind[error.kind], code: error.code, title: error.message, ...error.details },
       headers: {},
+    };
+  }
+  if (error instanceof CardRequestsRateLimited) {
+    return {
+      problem: { status: 429, code: error.code, title: 'Too Many Requests', detail: RATE_LIMITED_DETAIL },
+      headers: { 'Retry-After': String(error.retryAfterSeconds) },
     };
   }
   if (error instanceof HttpProblem) {
