@@ -24,6 +24,11 @@ const configSchema = z
     PROVIDER_URL: env.url('http://127.0.0.1:3200', ['http', 'https']),
     /** Bound on each provider call, body included; a hung call counts as a transient failure. */
     PROVIDER_TIMEOUT_MS: env.int(3000, { min: 1, max: 60_000 }),
+    /**
+     * Keep-alive connections to the provider at most; calls beyond them wait for a free one, and the wait counts
+     * toward PROVIDER_TIMEOUT_MS.
+     */
+    PROVIDER_MAX_CONNECTIONS: env.int(64, { min: 1, max: 1024 }),
     /** Provider calls per command, the first included, before a transient failure becomes final. */
     PROVIDER_MAX_ATTEMPTS: env.int(5, { min: 1, max: 20 }),
     /** Upper bound of the first backoff delay; each later one doubles, with full jitter. */

@@ -63,10 +63,12 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
     halfOpenAfterMs: config.PROVIDER_BREAKER_HALF_OPEN_AFTER_MS,
   });
   circuitStateMetric(metrics, breaker);
-  const provider = timedProviderClient(
-    metrics,
-    new HttpProviderClient({ baseUrl: config.PROVIDER_URL, timeoutMs: config.PROVIDER_TIMEOUT_MS }),
-  );
+  const providerClient = new HttpProviderClient({
+    baseUrl: config.PROVIDER_URL,
+    timeoutMs: config.PROVIDER_TIMEOUT_MS,
+    maxConnections: config.PROVIDER_MAX_CONNECTIONS,
+  });
+  const provider = timedProviderClient(metrics, providerClient);
   const commandsMetrics = consumerMetrics({
     registry: metrics,
     kafka,
@@ -110,7 +112,13 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       logger,
     });
   } catch (error) {
-    await Promise.allSettled([publisher.disconnect(), close(), kafkaProbe.close(), commandsMetrics.close()]);
+    await Promise.allSettled([
+      publisher.disconnect(),
+      close(),
+      kafkaProbe.close(),
+      commandsMetrics.close(),
+      providerClient.close(),
+    ]);
     throw error;
   }
   commandsMetrics.watch(consumer.signals);
@@ -129,6 +137,8 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       // publisher go, and the health server last, so probes see the worker until it is gone.
       stopWatchingCircuit();
       await consumer.stop();
+      // No call is left once the consumer has stopped: the provider's connections can go.
+      await providerClient.close();
       await publisher.disconnect();
       await commandsMetrics.close();
       await close();

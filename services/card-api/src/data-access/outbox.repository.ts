@@ -32,26 +32,49 @@ export async function appendOutbox(
   await tx('outbox').insert(events.map((event) => outboxRow(event, topics)));
 }
 
-/** The oldest unpublished rows, in commit-ish order (ids grow), so per-card order holds. */
-export async function fetchUnpublished(limit: number, db: Knex): Promise<OutboxEntry[]> {
-  const rows = await db('outbox')
-    .whereNull('published_at')
-    .orderBy('id')
-    .limit(limit)
-    .select<{ id: string; event: AnyCardEvent }[]>('id', 'event');
-  return rows.map((row) => ({ id: row.id, event: row.event }));
+/**
+ * The oldest unpublished rows in id order (so per-card order holds), leaving out `exclude`: the rows a pipelining
+ * relay has in flight (being sent, or sent and being marked). Excluding ids rather than reading past the last one
+ * matters: ids come from a sequence, so a row with a lower id can commit after a higher one was read, and a cursor
+ * would skip it.
+ */
+export async function fetchUnpublished(
+  limit: number,
+  db: Knex,
+  exclude: readonly string[] = [],
+): Promise<OutboxEntry[]> {
+  const result = await db.raw<{ rows: { id: string; event: AnyCardEvent }[] }>(
+    /* sql */ `
+    SELECT id, event
+      FROM outbox
+     WHERE published_at IS NULL
+       AND id <> ALL(?::bigint[])
+     ORDER BY id
+     LIMIT ?
+  `,
+    [[...exclude], limit],
+  );
+  return result.rows.map((row) => ({ id: row.id, event: row.event }));
 }
 
-/** Marks rows published. */
+/** Marks rows published, in one statement whatever their number. */
 export async function markPublished(ids: readonly string[], db: Knex): Promise<void> {
-  await db('outbox').whereIn('id', ids).update({ published_at: db.fn.now(), last_error: null });
+  await db.raw(
+    /* sql */ `
+    UPDATE outbox SET published_at = now(), last_error = NULL WHERE id = ANY(?::bigint[])
+  `,
+    [[...ids]],
+  );
 }
 
 /** Records a failed publish attempt, for operators (outbox status) and poison detection. */
 export async function recordPublishFailure(ids: readonly string[], error: string, db: Knex): Promise<void> {
-  await db('outbox')
-    .whereIn('id', ids)
-    .update({ attempts: db.raw('attempts + 1'), last_error: error.slice(0, 2000) });
+  await db.raw(
+    /* sql */ `
+    UPDATE outbox SET attempts = attempts + 1, last_error = ? WHERE id = ANY(?::bigint[])
+  `,
+    [error.slice(0, 2000), [...ids]],
+  );
 }
 
 /** Deletes published rows older than `before`; returns how many. */

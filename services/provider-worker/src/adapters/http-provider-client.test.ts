@@ -19,6 +19,8 @@ type Answer = (res: ServerResponse) => void;
 /** A tiny HTTP server standing in for the provider: each test says how it answers. */
 class FakeProviderServer {
   readonly seen: SeenRequest[] = [];
+  /** TCP connections the provider accepted. */
+  connections = 0;
   answer: Answer = (res) => {
     json(res, 500, { error: 'unset', message: 'no answer set' });
   };
@@ -37,6 +39,9 @@ class FakeProviderServer {
         });
         this.answer(res);
       });
+    });
+    this.server.on('connection', () => {
+      this.connections++;
     });
   }
 
@@ -87,6 +92,7 @@ describe('HttpProviderClient', () => {
   });
 
   afterAll(async () => {
+    await client.close();
     await provider.stop();
   });
 
@@ -302,6 +308,63 @@ describe('HttpProviderClient', () => {
       };
 
       await expect(client.cancelCard('pc_1')).resolves.toEqual({ kind: 'unavailable', reason: 'HTTP 503' });
+    });
+  });
+
+  describe('connections', () => {
+    it('when calls follow one another, then they reuse keep-alive connections', async () => {
+      const request = buildRequest();
+      provider.answer = (res) => {
+        json(res, 201, providerCard(request));
+      };
+      const pooled = new HttpProviderClient({ baseUrl, timeoutMs: 1000, maxConnections: 4 });
+      const before = provider.connections;
+
+      for (let i = 0; i < 10; i++) {
+        await expect(pooled.createCard(request, request.reference)).resolves.toMatchObject({
+          kind: 'created',
+        });
+      }
+
+      // undici may hand the next call to a second connection while the first finishes its answer; never one each.
+      expect(provider.connections - before).toBeLessThanOrEqual(2);
+      await pooled.close();
+    });
+
+    it('when more calls run than connections are allowed, then they wait for one and all succeed', async () => {
+      const request = buildRequest();
+      provider.answer = (res) => {
+        setTimeout(() => {
+          json(res, 201, providerCard(request));
+        }, 20);
+      };
+      const pooled = new HttpProviderClient({ baseUrl, timeoutMs: 2000, maxConnections: 2 });
+      const before = provider.connections;
+
+      const outcomes = await Promise.all(
+        Array.from({ length: 6 }, () => pooled.createCard(request, request.reference)),
+      );
+
+      expect(outcomes.every((outcome) => outcome.kind === 'created')).toBe(true);
+      expect(provider.connections - before).toBeLessThanOrEqual(2);
+      await pooled.close();
+    });
+
+    it('when a call hangs on the only connection, then it frees it at its timeout and the next call gets through', async () => {
+      const request = buildRequest();
+      provider.answer = () => undefined;
+      const pooled = new HttpProviderClient({ baseUrl, timeoutMs: 400, maxConnections: 1 });
+
+      const hung = pooled.createCard(request, request.reference);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      provider.answer = (res) => {
+        json(res, 201, providerCard(request));
+      };
+      const next = pooled.createCard(request, request.reference);
+
+      await expect(hung).resolves.toEqual({ kind: 'unavailable', reason: 'no answer within 400 ms' });
+      await expect(next).resolves.toMatchObject({ kind: 'created' });
+      await pooled.close();
     });
   });
 });

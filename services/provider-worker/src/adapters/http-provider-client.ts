@@ -1,4 +1,5 @@
 import { ProviderCardSchema, ProviderErrorSchema, type ProviderCreateCardRequest } from '@cards/contracts';
+import { Pool } from 'undici';
 
 import type {
   CallTrace,
@@ -11,8 +12,10 @@ import type {
 export interface HttpProviderClientOptions {
   /** Base URL, e.g. http://127.0.0.1:3200; a path prefix is kept. */
   baseUrl: string;
-  /** Bound on each call, body included. */
+  /** Bound on each call, body included (and any wait for a free connection). */
   timeoutMs: number;
+  /** Keep-alive connections to the provider at most; calls beyond them wait for one. */
+  maxConnections?: number;
 }
 
 /** An answer that arrived in full, or why none did. */
@@ -51,12 +54,31 @@ export function scrubProviderText(text: string): string {
  * The provider's HTTP API behind the ProviderClient port: one call per method, each bounded by a timeout, every
  * answer mapped to an outcome. 5xx, 408, 429, refused connections and timeouts are `unavailable`: the provider
  * may answer differently next time. Other 4xx are `rejected`.
+ *
+ * Calls go over a bounded pool of keep-alive connections (undici's Pool), not global `fetch`: no connection set up
+ * per call, and less than half of fetch's CPU per call (measured against the mock provider, 2026-12-04: fetch's
+ * WHATWG Request/Response and streams cost the rest). `close()` lets go of the connections.
  */
 export class HttpProviderClient implements ProviderClient {
-  private readonly baseUrl: string;
+  private readonly pool: Pool;
+  /** The base URL's path, without its trailing slashes: kept in front of every call's path. */
+  private readonly prefix: string;
 
   constructor(private readonly options: HttpProviderClientOptions) {
-    this.baseUrl = options.baseUrl.replace(/\/+$/, '');
+    const base = new URL(options.baseUrl);
+    this.prefix = base.pathname.replace(/\/+$/, '');
+    this.pool = new Pool(base.origin, {
+      connections: options.maxConnections ?? 64,
+      // Backstops of the per-call signal (see post), which bounds the whole call.
+      headersTimeout: options.timeoutMs,
+      bodyTimeout: options.timeoutMs,
+      connectTimeout: options.timeoutMs,
+    });
+  }
+
+  /** Closes the connections once the calls in flight are done (each is bounded by the timeout). */
+  async close(): Promise<void> {
+    await this.pool.close();
   }
 
   async createCard(
@@ -134,23 +156,25 @@ export class HttpProviderClient implements ProviderClient {
 
   private async post(path: string, body: unknown, headers: Record<string, string>): Promise<Exchange> {
     try {
-      // One signal for the request and the body: a provider that sends headers and then stalls still times out.
-      const response = await fetch(`${this.baseUrl}${path}`, {
+      // One signal for the wait, the request and the body: a provider that sends headers and then stalls still
+      // times out, and an aborted call closes its connection, so a hung call holds a slot no longer than this.
+      const response = await this.pool.request({
         method: 'POST',
+        path: `${this.prefix}${path}`,
         headers: {
           accept: 'application/json',
           ...(body !== undefined && { 'content-type': 'application/json' }),
           ...headers,
         },
         ...(body !== undefined && { body: JSON.stringify(body) }),
-        redirect: 'manual',
+        // undici follows no redirect unless asked to: a 3xx is an answer (the contract has none).
         signal: AbortSignal.timeout(this.options.timeoutMs),
       });
-      const text = await response.text();
+      const text = await response.body.text();
       try {
-        return { ok: true, status: response.status, body: JSON.parse(text) as unknown, bodyIsJson: true };
+        return { ok: true, status: response.statusCode, body: JSON.parse(text) as unknown, bodyIsJson: true };
       } catch {
-        return { ok: true, status: response.status, body: text, bodyIsJson: false };
+        return { ok: true, status: response.statusCode, body: text, bodyIsJson: false };
       }
     } catch (error) {
       return { ok: false, reason: this.describe(error) };
@@ -158,18 +182,39 @@ export class HttpProviderClient implements ProviderClient {
   }
 
   private describe(error: unknown): string {
-    if (hasName(error, 'TimeoutError')) {
+    // The call's own signal, or undici's backstops (UND_ERR_HEADERS_TIMEOUT, UND_ERR_BODY_TIMEOUT,
+    // UND_ERR_CONNECT_TIMEOUT): either way the provider did not answer in time.
+    if (hasName(error, 'TimeoutError') || hasCode(error, TIMEOUT_CODES)) {
       return `no answer within ${this.options.timeoutMs} ms`;
     }
-    // undici reports network failures as TypeError('fetch failed') with the system error as its cause. Shapes,
-    // not instanceof: fetch's errors may come from another realm (a test runner's sandbox).
+    // Network failures arrive as the system error (ECONNREFUSED, ECONNRESET, …) or undici's UND_ERR_SOCKET (the
+    // other side closed), where fetch wrapped them in TypeError('fetch failed') as its cause: both shapes are read.
+    // Shapes, not instanceof: errors may come from another realm (a test runner's sandbox).
+    const code = codeOf(error);
+    if (code !== undefined && NETWORK_CODE.test(code)) {
+      return `connection failed: ${code}`;
+    }
     const cause = isRecord(error) ? error['cause'] : undefined;
     if (isRecord(cause)) {
-      const code = cause['code'];
-      return `connection failed: ${typeof code === 'string' ? code : String(cause['message'])}`;
+      return `connection failed: ${codeOf(cause) ?? String(cause['message'])}`;
     }
     return `request failed: ${isRecord(error) ? String(error['message']) : String(error)}`;
   }
+}
+
+/** undici's own timeouts, reported as timeouts like the call's signal. */
+const TIMEOUT_CODES = new Set(['UND_ERR_HEADERS_TIMEOUT', 'UND_ERR_BODY_TIMEOUT', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** System errors (ECONNREFUSED, EPIPE, EAI_AGAIN, …), not Node's ERR_* usage errors, and undici's closed socket. */
+const NETWORK_CODE = /^(?:E(?!RR_)[A-Z0-9_]+|UND_ERR_SOCKET)$/;
+
+function codeOf(value: unknown): string | undefined {
+  return isRecord(value) && typeof value['code'] === 'string' ? value['code'] : undefined;
+}
+
+function hasCode(value: unknown, codes: ReadonlySet<string>): boolean {
+  const code = codeOf(value);
+  return code !== undefined && codes.has(code);
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {

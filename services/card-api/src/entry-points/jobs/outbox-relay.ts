@@ -42,7 +42,8 @@ export interface RelaySignals {
  * Publishes the outbox to Kafka. One relay at a time holds a session-level advisory lock and publishes in id
  * order, which keeps every card's events in order; others wait as hot standbys and take over within a poll
  * interval when the holder's session ends. Woken by NOTIFY, with polling as the fallback. At-least-once: a row is
- * marked published only after Kafka acknowledged it, so a crash in between publishes it again.
+ * marked published only after Kafka acknowledged it, so a crash in between publishes it again. Reading, sending and
+ * marking overlap (see `publishWhileLeading`).
  */
 export class OutboxRelay {
   readonly signals = new EventEmitter<RelaySignals>();
@@ -114,13 +115,7 @@ export class OutboxRelay {
         log.info('active relay');
         leading = true;
         this.signals.emit('leader');
-        while (!this.isStopping() && !connection.lost) {
-          const published = await this.publishBatch(log);
-          await this.cleanupIfDue(log);
-          if (published < this.options.batchSize) {
-            await this.idle(this.options.pollIntervalMs);
-          }
-        }
+        await this.publishWhileLeading(log, connection);
       } catch (error) {
         log.warn({ err: error }, 'relay cycle failed; retrying');
         await this.idle(Math.min(this.options.pollIntervalMs, 1000));
@@ -136,29 +131,86 @@ export class OutboxRelay {
     }
   }
 
-  /** Publishes one batch; returns how many rows it published. */
-  private async publishBatch(log: Logger): Promise<number> {
-    const entries = await fetchUnpublished(this.options.batchSize, this.options.db);
-    if (entries.length === 0) {
-      return 0;
-    }
-    const ids = entries.map((entry) => entry.id);
+  /**
+   * Publishes until stopped or the session is lost, as a pipeline: while batch N is being sent, batch N+1 is read
+   * and batch N-1 is marked, so the broker and the database work at the same time. Batches still go out one send at
+   * a time in id order, and a row is marked only after Kafka acknowledged it. The read-ahead leaves out every row
+   * not yet marked (the batch being sent and the one being marked), so nothing goes out twice. When a send fails,
+   * the read-ahead is dropped and reading starts again from the database once the marks in flight are done, so
+   * nothing in flight is lost or overtaken.
+   */
+  private async publishWhileLeading(log: Logger, connection: { lost: boolean }): Promise<void> {
+    const { db, batchSize, publisher } = this.options;
+    /** The batch sent last, being marked while the next one is sent. */
+    let marking: { ids: string[]; done: Promise<void> } | undefined;
+    // A function, so the checks after each await read the flags afresh (narrowing cannot see them change).
+    const leading = (): boolean => !this.isStopping() && !connection.lost;
     try {
-      await this.options.publisher.publish(entries.map((entry) => entry.event));
+      let batch = await fetchUnpublished(batchSize, db);
+      while (leading()) {
+        if (batch.length === 0) {
+          await marking?.done;
+          marking = undefined;
+          await this.cleanupIfDue(log);
+          await this.idle(this.options.pollIntervalMs);
+          if (!leading()) {
+            break;
+          }
+          batch = await fetchUnpublished(batchSize, db);
+          continue;
+        }
+        const ids = batch.map((entry) => entry.id);
+        const previous = marking;
+        marking = undefined;
+        const [sent, readAhead, marked] = await Promise.allSettled([
+          publisher.publish(batch.map((entry) => entry.event)),
+          fetchUnpublished(batchSize, db, previous ? [...previous.ids, ...ids] : ids),
+          previous?.done,
+        ]);
+        if (marked.status === 'rejected') {
+          // Its rows and this batch's went out but stay unmarked: the next cycle sends them again (at least once).
+          throw marked.reason;
+        }
+        if (sent.status === 'rejected') {
+          await this.publishFailed(log, ids, sent.reason);
+          batch = await fetchUnpublished(batchSize, db);
+          continue;
+        }
+        marking = { ids, done: this.mark(ids) };
+        if (readAhead.status === 'rejected') {
+          throw readAhead.reason;
+        }
+        batch = readAhead.value;
+        await this.cleanupIfDue(log);
+      }
     } catch (error) {
-      log.warn({ err: error, rows: ids.length }, 'publish failed; will retry');
-      this.signals.emit('publish-failed', error);
-      await recordPublishFailure(
-        ids,
-        error instanceof Error ? error.message : String(error),
-        this.options.db,
-      ).catch(() => undefined);
-      await this.idle(500);
-      return 0;
+      // Leave with nothing in flight: rows sent before the failure are marked if the database lets us.
+      await marking?.done.catch(() => undefined);
+      throw error;
     }
-    await markPublished(ids, this.options.db);
-    this.signals.emit('published', ids.length);
-    return ids.length;
+    // Stopping or the session lost: the batch sent last is marked before the relay lets go of the lock.
+    await marking?.done;
+  }
+
+  /** Marks a sent batch published; the returned promise is never left unhandled while the next batch is sent. */
+  private mark(ids: string[]): Promise<void> {
+    const done = markPublished(ids, this.options.db).then(() => {
+      this.signals.emit('published', ids.length);
+    });
+    done.catch(() => undefined);
+    return done;
+  }
+
+  /** Records a failed send and backs off; the caller reads again from the database. */
+  private async publishFailed(log: Logger, ids: readonly string[], error: unknown): Promise<void> {
+    log.warn({ err: error, rows: ids.length }, 'publish failed; will retry');
+    this.signals.emit('publish-failed', error);
+    await recordPublishFailure(
+      ids,
+      error instanceof Error ? error.message : String(error),
+      this.options.db,
+    ).catch(() => undefined);
+    await this.idle(500);
   }
 
   private async cleanupIfDue(log: Logger): Promise<void> {
