@@ -49,6 +49,11 @@ const configSchema = z
      * retry holds up only its own card.
      */
     KAFKA_PARTITION_CONCURRENCY: env.int(10, { min: 1, max: 1000 }),
+    /**
+     * How long a finished command waits for others to share its partition's offset commit; a crash in between
+     * redelivers them (the provider's idempotency key makes that harmless). 0 commits after every command.
+     */
+    KAFKA_COMMIT_INTERVAL_MS: env.int(100, { min: 0, max: 5000 }),
   })
   .refine((config) => config.PROVIDER_RETRY_BASE_MS <= config.PROVIDER_RETRY_MAX_DELAY_MS, {
     path: ['PROVIDER_RETRY_BASE_MS'],

@@ -91,6 +91,7 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       topic: config.TOPIC_PROVISIONING_COMMANDS,
       maxWaitTimeInMs: config.KAFKA_MAX_WAIT_MS,
       partitionConcurrency: config.KAFKA_PARTITION_CONCURRENCY,
+      commitIntervalMs: config.KAFKA_COMMIT_INTERVAL_MS,
       publisher,
       provider,
       retry: createProviderRetryPolicy(

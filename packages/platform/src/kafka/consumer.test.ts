@@ -357,6 +357,38 @@ describe('startEventConsumer with messages in hand per key (maxInFlightPerPartit
   });
 });
 
+describe('startEventConsumer with a commit interval (commitIntervalMs)', () => {
+  it('when several messages finish within the interval, then one offset commit covers them all', async () => {
+    const { fake, handler } = await setUp({ maxInFlightPerPartition: 10, commitIntervalMs: 30 });
+    const events = [cardEvent(), cardEvent(), cardEvent()];
+
+    await fake.deliverBatch(
+      0,
+      events.map((event, offset) => kafkaMessage(offset, event)),
+    );
+    await settle();
+    for (const event of events) {
+      await handler.succeed(event);
+    }
+    expect(fake.commits).toEqual([]);
+
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    expect(fake.commits).toEqual([{ partition: 0, offset: '3' }]);
+  });
+
+  it('when the consumer stops before the interval ends, then what is done is committed at once', async () => {
+    const { fake, handler, running } = await setUp({ maxInFlightPerPartition: 10, commitIntervalMs: 60_000 });
+    const event = cardEvent();
+
+    await fake.deliverBatch(0, [kafkaMessage(0, event)]);
+    await settle();
+    await handler.succeed(event);
+    await running.stop();
+
+    expect(fake.commits).toEqual([{ partition: 0, offset: '1' }]);
+  });
+});
+
 describe('startEventConsumer one message at a time (the default)', () => {
   it('when the handler defers while the consumer is paused, then the message waits for resume() and is handled again', async () => {
     const { fake, handler, running, deferred } = await setUp();

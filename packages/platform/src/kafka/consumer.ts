@@ -64,6 +64,11 @@ export interface EventConsumerOptions {
    * done; a partition with this many messages in hand is paused until half of them are done.
    */
   maxInFlightPerPartition?: number;
+  /**
+   * With `maxInFlightPerPartition`: how long a finished message waits for others to share its offset commit (0, the
+   * default, commits at once). A crash in between redelivers those messages, which at-least-once allows.
+   */
+  commitIntervalMs?: number;
   /** How long a fetch waits for data; kafkajs's 5 s default would add seconds to every hop of the saga. */
   maxWaitTimeInMs?: number;
   fromBeginning?: boolean;
@@ -90,6 +95,8 @@ interface PartitionLane {
   revoked: boolean;
   dirty: boolean;
   committing: Promise<void> | undefined;
+  /** A commit scheduled `commitIntervalMs` after a message finished. */
+  commitTimer: NodeJS.Timeout | undefined;
 }
 
 /** The offset up to which a lane may commit: its lowest message not done, or the one after its last. */
@@ -122,6 +129,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   const backoffMs = options.retryBackoffMs ?? 200;
   const keyed = options.maxInFlightPerPartition !== undefined;
   const maxInFlight = Math.max(1, options.maxInFlightPerPartition ?? 1);
+  const commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 0);
   const handleBatch = options.handleBatch;
   const handleOne =
     options.handle ??
@@ -314,6 +322,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         revoked: false,
         dirty: false,
         committing: undefined,
+        commitTimer: undefined,
       };
       lanes.set(id, lane);
     }
@@ -380,9 +389,18 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
     if (lane.full && lane.inHand <= Math.floor(maxInFlight / 2)) {
       setFull(lane, false);
     }
-    if (!lane.revoked) {
-      void commitLane(lane);
+    if (lane.revoked) {
+      return;
     }
+    if (commitIntervalMs === 0) {
+      void commitLane(lane);
+      return;
+    }
+    // Messages finishing within the interval share one OffsetCommit request instead of one each.
+    lane.commitTimer ??= setTimeout(() => {
+      lane.commitTimer = undefined;
+      void commitLane(lane);
+    }, commitIntervalMs);
   };
 
   /** Handles one accepted message to the end, dead letter included; never rejects. */
@@ -445,6 +463,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
           consumer.resume([{ topic: lane.topic, partitions: [lane.partition] }]);
         }
         lane.revoked = true;
+        clearTimeout(lane.commitTimer);
         lanes.delete(id);
       }
     }
@@ -560,7 +579,12 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         // committed before the consumer leaves its group. The rest is redelivered to the next owner.
         consumer.pause(allTopics);
         await Promise.allSettled([...inFlight]);
-        await Promise.allSettled([...lanes.values()].map((lane) => commitLane(lane)));
+        await Promise.allSettled(
+          [...lanes.values()].map((lane) => {
+            clearTimeout(lane.commitTimer);
+            return commitLane(lane);
+          }),
+        );
       }
       await consumer.disconnect();
       await ownPublisher?.disconnect();

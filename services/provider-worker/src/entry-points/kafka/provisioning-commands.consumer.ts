@@ -77,6 +77,8 @@ export async function startProvisioningCommandsConsumer(
     topic: string;
     maxWaitTimeInMs: number;
     partitionConcurrency: number;
+    /** How long finished commands wait to share one offset commit. */
+    commitIntervalMs?: number;
   },
 ): Promise<RunningConsumer> {
   return startEventConsumer({
@@ -88,6 +90,7 @@ export async function startProvisioningCommandsConsumer(
     isPermanent,
     isDeferral,
     maxInFlightPerPartition: options.partitionConcurrency,
+    ...(options.commitIntervalMs !== undefined && { commitIntervalMs: options.commitIntervalMs }),
     maxWaitTimeInMs: options.maxWaitTimeInMs,
     publisher: options.publisher,
   });
