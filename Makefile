@@ -157,9 +157,9 @@ clean: down ## Stop everything and delete build output, logs and local Kafka dat
 	rm -rf .run packages/*/dist services/*/dist
 
 .PHONY: bench
-bench: build kafka-up ## Benchmark every scenario against same-run baselines (~15 min); writes bench/results/ and docs/benchmarks.md
+bench: build kafka-up ## Benchmark every scenario against same-run baselines (~22 min, bounded at ~25); writes bench/results/ and docs/benchmarks.md
 	node bench/run.ts $(ARGS)
 
 .PHONY: bench-quick
-bench-quick: build kafka-up ## The benchmark's quick mode for CI (a few seconds per scenario); results in .run/bench/
+bench-quick: build kafka-up ## The benchmark's quick mode for CI (tiny bounded versions of every scenario, ~2 min); results in .run/bench/
 	node bench/run.ts --quick $(ARGS)

@@ -1,9 +1,10 @@
 /**
- * The benchmark of issue 7 (`make bench`, `make bench-quick`): every scenario against a baseline measured in the
- * same run, a markdown table on stdout and beside the JSON results, and for a full run docs/benchmarks.md with its
- * chart. Exits 1 when a scenario is broken (no answers, cards that never end); a missed target is only reported.
+ * The benchmark (`make bench`, `make bench-quick`): every scenario against a baseline measured in the same run, a
+ * markdown table on stdout and beside the JSON results, and for a full run docs/benchmarks.md with its chart. Exits
+ * 1 when a scenario is broken (no answers, cards that never end); a missed target is only reported. Every request
+ * is sent by the load generator, a process of its own (lib/load-generator.ts); every service logs to its own file.
  *
- *   node bench/run.ts [--quick] [--only=accept,saga,sync,relay] [--cpu-prof]
+ *   node bench/run.ts [--quick] [--only=accept,saga,sync,outage,relay] [--cpu-prof]
  *
  * --cpu-prof starts our five processes with Node's --cpu-prof (profiles land in .run/bench/profiles/, one per pid).
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the PostgreSQL server, where the
@@ -15,9 +16,10 @@ import { parseArgs } from 'node:util';
 
 import { writeDocs } from './docs.ts';
 import { renderLatencyChart } from './chart.ts';
-import { closeClient } from './lib/http-client.ts';
+import { LoadGenerator } from './lib/generator.ts';
 import { describeMachine } from './lib/machine.ts';
 import { ROOT } from './lib/processes.ts';
+import { machineCpu } from './lib/proc-stats.ts';
 import { PROFILES } from './lib/profile.ts';
 import { renderReport } from './lib/report.ts';
 import type { BenchResults } from './lib/results.ts';
@@ -26,11 +28,12 @@ import { STACK_SETTINGS, Stack } from './lib/stack.ts';
 import { judgeTargets } from './lib/targets.ts';
 import { acceptScenario } from './scenarios/accept.ts';
 import type { ScenarioContext } from './scenarios/context.ts';
+import { outageScenario } from './scenarios/outage.ts';
 import { relayScenario } from './scenarios/relay.ts';
 import { sagaScenario } from './scenarios/saga.ts';
 import { syncScenario } from './scenarios/sync.ts';
 
-const SCENARIOS = ['accept', 'saga', 'sync', 'relay'] as const;
+const SCENARIOS = ['accept', 'saga', 'sync', 'outage', 'relay'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -52,10 +55,12 @@ const log = (message: string): void => {
 
 const startedAt = new Date().toISOString();
 log(`${profile.mode} run: ${[...only].join(', ')}`);
+const machineBefore = machineCpu();
 const stack = await Stack.create({ serverUrl, brokers });
+const generator = LoadGenerator.start();
 process.once('SIGINT', () => {
   log('interrupted: stopping what the run started');
-  void stack.destroy(serverUrl).finally(() => process.exit(130));
+  void Promise.allSettled([generator.stop(), stack.destroy(serverUrl)]).finally(() => process.exit(130));
 });
 
 const results: BenchResults = {
@@ -66,16 +71,21 @@ const results: BenchResults = {
   settings: {
     ...STACK_SETTINGS,
     ...profile,
-    sagaRates: profile.sagaRates.join(','),
+    knee: JSON.stringify(profile.knee),
+    syncKnee: JSON.stringify(profile.syncKnee),
+    warmUp: JSON.stringify(profile.warmUp),
     providerLatenciesMs: profile.providerLatenciesMs.join(','),
   },
   targets: [],
   failures: [],
 };
 try {
+  const users = await stack.createUsers(profile.users);
+  await generator.run({ kind: 'users', users });
   const ctx: ScenarioContext = {
     stack,
-    users: await stack.createUsers(profile.users),
+    users,
+    generator,
     profile,
     failures: results.failures,
     log,
@@ -104,16 +114,31 @@ try {
   };
   results.accept = await scenario('accept', () => acceptScenario(ctx));
   results.saga = await scenario('saga', () => sagaScenario(ctx));
-  results.sync = await scenario('sync', () => syncScenario(ctx));
+  results.sync = await scenario('sync', () => syncScenario(ctx, results.saga?.searches[0]));
+  results.outage = await scenario('outage', () => outageScenario(ctx, results.sync?.ours.knee));
   results.relay = await scenario('relay', () => relayScenario(ctx));
 } finally {
+  await generator.stop();
   await stack.destroy(serverUrl).catch((error: unknown) => {
     log(`clean-up failed: ${String(error)}`);
   });
-  closeClient();
 }
 results.finishedAt = new Date().toISOString();
-results.targets = judgeTargets(results, profile.targetRate);
+const machineAfter = machineCpu();
+if (machineBefore && machineAfter) {
+  const busy = machineAfter.busy - machineBefore.busy;
+  const idle = machineAfter.idle - machineBefore.idle;
+  const steal = machineAfter.steal - machineBefore.steal;
+  const total = busy + idle + steal || 1;
+  results.machineCpu = {
+    busy: Math.round(busy * 10) / 10,
+    idle: Math.round(idle * 10) / 10,
+    steal: Math.round(steal * 10) / 10,
+    busyShare: Math.round((busy / total) * 1000) / 1000,
+    stealShare: Math.round((steal / total) * 1000) / 1000,
+  };
+}
+results.targets = judgeTargets(results);
 
 // Only a complete full run is committed and documented; a quick, partial or profiled one stays under .run/.
 const published = profile.mode === 'full' && !values.only && !values['cpu-prof'];

@@ -124,3 +124,34 @@ export function jvmClasspath(pid: number): string | undefined {
     return undefined;
   }
 }
+
+/** The whole machine's CPU time so far, from the first line of /proc/stat, in seconds (all cores summed). */
+export interface MachineCpu {
+  /** user + nice + system + irq + softirq: work, ours or anyone else's on this machine. */
+  busy: number;
+  /** idle + iowait. */
+  idle: number;
+  /** Time a hypervisor gave this machine's virtual CPUs to someone else: a noisy neighbour shows here. */
+  steal: number;
+}
+
+/** Reads the aggregate `cpu` line of /proc/stat; undefined where there is none (not Linux). */
+export function machineCpu(): MachineCpu | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0] ?? '';
+    const [label, ...fields] = line.trim().split(/\s+/);
+    if (label !== 'cpu') {
+      return undefined;
+    }
+    // user nice system idle iowait irq softirq steal (guest time is already inside user and nice).
+    const [user = 0, nice = 0, system = 0, idle = 0, iowait = 0, irq = 0, softirq = 0, steal = 0] =
+      fields.map(Number);
+    return {
+      busy: (user + nice + system + irq + softirq) / CLOCK_TICKS,
+      idle: (idle + iowait) / CLOCK_TICKS,
+      steal: steal / CLOCK_TICKS,
+    };
+  } catch {
+    return undefined;
+  }
+}

@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync } from 'node:fs';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
@@ -16,6 +16,8 @@ export interface BenchProcess {
   name: string;
   pid: number;
   child: ChildProcess;
+  /** Where its stdout and stderr go. */
+  logFile: string;
   /** SIGTERM, then SIGKILL after a grace period; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -32,14 +34,16 @@ export async function startProcess(options: {
   nodeArgs?: string[];
 }): Promise<BenchProcess> {
   mkdirSync(LOG_DIR, { recursive: true });
-  const log = createWriteStream(path.join(LOG_DIR, `${options.name}.log`), { flags: 'w' });
+  // The log file's descriptor is the child's stdout and stderr: its lines go straight to the file, never through
+  // this process (whose event loop and CPU would otherwise pay for every line of every service).
+  const logFile = path.join(LOG_DIR, `${options.name}.log`);
+  const log = openSync(logFile, 'w');
   const child = spawn(process.execPath, [...(options.nodeArgs ?? []), path.join(ROOT, options.script)], {
     cwd: ROOT,
     env: { ...process.env, ...options.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['ignore', log, log],
   });
-  child.stdout.pipe(log);
-  child.stderr.pipe(log);
+  closeSync(log);
   const exited = once(child, 'exit').then(([code]) => code as number | null);
   // An object, not a let: the flag flips in a callback, which narrowing inside the loops below cannot see.
   const state = { gone: false };
@@ -81,7 +85,7 @@ export async function startProcess(options: {
   if (child.pid === undefined) {
     throw new Error(`${options.name} did not start`);
   }
-  return { name: options.name, pid: child.pid, child, stop };
+  return { name: options.name, pid: child.pid, child, logFile, stop };
 }
 
 /** A free TCP port on 127.0.0.1, for a process that must be told its port up front. */

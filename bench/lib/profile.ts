@@ -1,22 +1,54 @@
-/** How long and how hard each scenario runs; `quick` is CI's (a few seconds each), `full` the documented run. */
+/**
+ * How long and how hard each scenario runs: `full` is the documented run (about 22 minutes, at most about 25: every
+ * search has a step limit, every wait a bound), `quick` CI's (about 2 minutes): tiny, bounded versions of every
+ * scenario, so none can rot.
+ */
 export interface BenchProfile {
   mode: 'quick' | 'full';
   users: number;
   acceptSeconds: number;
   acceptWarmupSeconds: number;
   acceptConnections: number;
-  sagaSeconds: number;
-  sagaRates: number[];
+  /** Before a scenario's first point: this rate for this long through the whole saga (JIT, pools, groups warm). */
+  warmUp: { rate: number; seconds: number };
+  /** Seconds each open-loop point offers its rate: long enough for p99 to rest on thousands of cards (full). */
+  pointSeconds: number;
+  /** After a point's last send, how long a client still waits for its card (longer is a miss anyway). */
+  pointDrainSeconds: number;
+  /** Before a point, the longest wait for the previous one's leftovers to become terminal. */
+  settleSeconds: number;
+  /** The knee search of ours: first rate (expected good), doubling up to the ceiling, then bisection. */
+  knee: KneeSettings;
   providerLatenciesMs: number[];
-  /** The rate the end-to-end p50 target is judged at (issue 7: 300 cards/s, provider latency 0). */
-  targetRate: number;
   relayRows: number;
   relayBatchSize: number;
-  syncSeconds: number;
-  syncConcurrency: number;
+  /** Relay and bare producer each run this many times, alternating; the median and the spread are reported. */
+  relayRepeats: number;
+  /** The synchronous comparison: provider latency, and the knee search of each design. */
   syncProviderLatencyMs: number;
-  /** Longest a run waits after its load for the last cards to become terminal. */
-  drainSeconds: number;
+  syncKnee: KneeSettings;
+  /** The outage run: its length, when the provider goes down and for how long; the rate is half our capacity. */
+  outageSeconds: number;
+  outageFromSecond: number;
+  outageDownSeconds: number;
+  /** The outage run's rate when the synchronous comparison did not measure our capacity (--only outage). */
+  outageFallbackRate: number;
+  /** After the outage run, the longest wait for our cards to become terminal (the worker retries, then gives up). */
+  outageDrainSeconds: number;
+  pgbenchSeconds: number;
+}
+
+export interface KneeSettings {
+  start: number;
+  ceiling: number;
+  /** Stop bisecting once the gap is at most this share of the good rate … */
+  resolutionShare: number;
+  /** … or this many cards/s, whichever is larger. */
+  resolutionMin: number;
+  /** Points at most, doubling and bisection together. */
+  maxPoints: number;
+  /** Run the knee's rate once more at the end (one more point), so one lucky point cannot make the knee. */
+  confirm?: boolean;
 }
 
 export const PROFILES: Record<'quick' | 'full', BenchProfile> = {
@@ -26,17 +58,32 @@ export const PROFILES: Record<'quick' | 'full', BenchProfile> = {
     acceptSeconds: 20,
     acceptWarmupSeconds: 3,
     acceptConnections: 32,
-    sagaSeconds: 20,
-    // Dense where this machine's knee is (about 100 cards/s, docs/benchmarks.md), and the issue's 300 and 1000.
-    sagaRates: [50, 100, 150, 300, 1000],
+    warmUp: { rate: 50, seconds: 10 },
+    pointSeconds: 20,
+    pointDrainSeconds: 5,
+    settleSeconds: 15,
+    // Doubling from 100/s finds the bracket in a few points at any knee up to 3200/s; then 5 % (or 10/s) steps.
+    // Later searches (provider 50 ms, 200 ms) start at 0.8 × the first knee, so they need fewer points.
+    knee: {
+      start: 100,
+      ceiling: 3200,
+      resolutionShare: 0.05,
+      resolutionMin: 10,
+      maxPoints: 8,
+      confirm: true,
+    },
     providerLatenciesMs: [0, 50],
-    targetRate: 300,
     relayRows: 100_000,
     relayBatchSize: 500,
-    syncSeconds: 20,
-    syncConcurrency: 32,
+    relayRepeats: 3,
     syncProviderLatencyMs: 200,
-    drainSeconds: 30,
+    syncKnee: { start: 50, ceiling: 3200, resolutionShare: 0.1, resolutionMin: 10, maxPoints: 6 },
+    outageSeconds: 75,
+    outageFromSecond: 20,
+    outageDownSeconds: 30,
+    outageFallbackRate: 50,
+    outageDrainSeconds: 45,
+    pgbenchSeconds: 20,
   },
   quick: {
     mode: 'quick',
@@ -44,15 +91,22 @@ export const PROFILES: Record<'quick' | 'full', BenchProfile> = {
     acceptSeconds: 3,
     acceptWarmupSeconds: 1,
     acceptConnections: 32,
-    sagaSeconds: 3,
-    sagaRates: [100, 300],
+    warmUp: { rate: 20, seconds: 2 },
+    pointSeconds: 3,
+    pointDrainSeconds: 5,
+    settleSeconds: 15,
+    knee: { start: 50, ceiling: 200, resolutionShare: 0.5, resolutionMin: 50, maxPoints: 2, confirm: true },
     providerLatenciesMs: [0, 50],
-    targetRate: 300,
     relayRows: 10_000,
     relayBatchSize: 500,
-    syncSeconds: 3,
-    syncConcurrency: 32,
+    relayRepeats: 1,
     syncProviderLatencyMs: 200,
-    drainSeconds: 30,
+    syncKnee: { start: 50, ceiling: 100, resolutionShare: 0.5, resolutionMin: 50, maxPoints: 2 },
+    outageSeconds: 9,
+    outageFromSecond: 3,
+    outageDownSeconds: 3,
+    outageFallbackRate: 20,
+    outageDrainSeconds: 30,
+    pgbenchSeconds: 3,
   },
 };

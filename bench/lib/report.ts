@@ -1,7 +1,7 @@
 import type { CpuSpent } from './resources.ts';
-import type { BenchResults, TargetOutcome } from './results.ts';
-import { ratio } from './stats.ts';
-import { highestRateUnderOneSecond } from './targets.ts';
+import type { BenchResults, CardsPoint, KneeSearch, TargetOutcome } from './results.ts';
+import { ratio, type Percentiles } from './stats.ts';
+import { describeKnee, kneePoint, systemCpuMsPerCard } from './targets.ts';
 
 /** A markdown table (prettier aligns it when the file is written). */
 function table(headers: string[], rows: (string | number)[][]): string {
@@ -13,8 +13,8 @@ function table(headers: string[], rows: (string | number)[][]): string {
 const cpuMs = (seconds: number | undefined): string =>
   seconds === undefined ? 'n/a' : (seconds * 1000).toFixed(2);
 
-const marker = (met: boolean | undefined): string =>
-  met === undefined ? 'not measured' : met ? '✅ met' : '❌ missed';
+const marker = (met: boolean | undefined, reportOnly = false): string =>
+  reportOnly ? 'reported' : met === undefined ? 'not measured' : met ? '✅ met' : '❌ missed';
 
 function cpuCells(perCard: CpuSpent): string[] {
   return [cpuMs(perCard.ours), cpuMs(perCard.postgres), cpuMs(perCard.kafka), cpuMs(perCard.loadGenerator)];
@@ -24,20 +24,92 @@ function cpuCells(perCard: CpuSpent): string[] {
 export function targetsTable(targets: readonly TargetOutcome[]): string {
   return table(
     ['Target', 'Measured (ours / baseline)', 'Target', 'Result'],
-    targets.map((target) => [target.description, target.measured, target.target, marker(target.met)]),
+    targets.map((target) => [
+      target.description,
+      target.measured,
+      target.target,
+      marker(target.met, target.reportOnly),
+    ]),
   );
+}
+
+const pct = (value: Percentiles | undefined): string => (value ? `${value.p50} / ${value.p99}` : 'n/a');
+
+/** The whole machine over a point, from /proc/stat: busy and steal seconds (all cores). */
+function machineCell(cpu: CpuSpent): string {
+  return cpu.machine ? `${cpu.machine.busy.toFixed(1)} / ${cpu.machine.steal.toFixed(1)}` : 'n/a';
+}
+
+/** Every point of knee searches (and overload runs), in the order run. */
+function pointsTable(points: readonly CardsPoint[], knees: ReadonlySet<CardsPoint>): string {
+  return table(
+    [
+      'design',
+      'provider ms',
+      'offered /s',
+      'purpose',
+      'achieved /s',
+      'cards',
+      'client p50 / p95 / p99 ms',
+      'accept p50 / p99 ms',
+      'failed requests',
+      'not terminal',
+      'CPU ms/card: ours',
+      'PostgreSQL',
+      'Kafka',
+      'load generator',
+      'machine busy / steal s',
+      'send lag p99 ms',
+      'verdict',
+    ],
+    points.map((point) => [
+      point.design === 'ours' ? 'ours' : 'synchronous',
+      point.providerLatencyMs,
+      point.rate,
+      point.purpose,
+      point.achievedPerSecond,
+      point.sent,
+      `${point.endToEndClientMs.p50} / ${point.endToEndClientMs.p95} / ${point.endToEndClientMs.p99}`,
+      pct(point.acceptMs),
+      point.errors,
+      point.notTerminal,
+      ...cpuCells(point.cpuPerCard),
+      machineCell(point.cpu),
+      point.sendLagMs.p99,
+      knees.has(point) ? '**knee**' : point.good ? 'good' : 'not good',
+    ]),
+  );
+}
+
+function searchLine(search: KneeSearch): string {
+  return `- ${search.design === 'ours' ? 'ours' : 'synchronous design'}, provider ${search.providerLatencyMs} ms: ${describeKnee(search)}; resolution ${search.resolution} cards/s, ${search.points.length} points`;
 }
 
 /** Every scenario's figures as markdown: what `make bench` prints and writes beside the JSON. */
 export function renderReport(results: BenchResults): string {
   const parts: string[] = [`## Targets`, '', targetsTable(results.targets), ''];
-  const { accept, saga, relay, sync } = results;
+  const { accept, saga, relay, sync, outage, machineCpu } = results;
+
+  if (machineCpu) {
+    parts.push(
+      `The whole machine over the run (/proc/stat, all cores): ${machineCpu.busy.toFixed(0)} s busy, ${machineCpu.idle.toFixed(0)} s idle, ${machineCpu.steal.toFixed(1)} s stolen (${(machineCpu.busyShare * 100).toFixed(0)} % busy, ${(machineCpu.stealShare * 100).toFixed(1)} % steal). Every point below records its own busy and steal seconds; steal, or busy well above the processes' own CPU, means a neighbour was at work.`,
+      '',
+    );
+  }
 
   if (accept) {
+    const row = (label: string, http: typeof accept.ours): (string | number)[] => [
+      label,
+      http.requestsPerSecond,
+      http.latencyMs.p50,
+      http.latencyMs.p99,
+      http.errors,
+      ...cpuCells(http.cpuPerRequest),
+    ];
     parts.push(
       `## 1. Accept throughput`,
       '',
-      `POST /v1/cards, ${accept.connections} connections, ${accept.seconds} s, ${accept.users} users in rotation. CPU per request (ms; scenario 6): the server process, PostgreSQL, Kafka (idle here) and the load generator.`,
+      `POST /v1/cards, ${accept.connections} connections in a closed loop from the load generator's process, ${accept.seconds} s, ${accept.users} users in rotation. The baselines' SQL: ${accept.acceptSql}. CPU per request (ms): the server process, PostgreSQL, Kafka (idle here) and the load generator.`,
       '',
       table(
         [
@@ -52,25 +124,28 @@ export function renderReport(results: BenchResults): string {
           'load generator',
         ],
         [
+          row('card-api (ours)', accept.ours),
+          row('bare node:http + pg', accept.baseline),
+          ...(accept.pgbench
+            ? [
+                [
+                  `pgbench, ${accept.pgbench.clients} connections (the database's ceiling)`,
+                  accept.pgbench.transactionsPerSecond,
+                  accept.pgbench.latencyAverageMs === undefined
+                    ? 'n/a'
+                    : `avg ${accept.pgbench.latencyAverageMs}`,
+                  '',
+                  accept.pgbench.failed,
+                  '',
+                  cpuMs(accept.pgbench.cpu.postgres),
+                  '',
+                  '',
+                ],
+              ]
+            : []),
           [
-            'card-api (ours)',
-            accept.ours.requestsPerSecond,
-            accept.ours.latencyMs.p50,
-            accept.ours.latencyMs.p99,
-            accept.ours.errors,
-            ...cpuCells(accept.ours.cpuPerRequest),
-          ],
-          [
-            'bare node:http + pg',
-            accept.baseline.requestsPerSecond,
-            accept.baseline.latencyMs.p50,
-            accept.baseline.latencyMs.p99,
-            accept.baseline.errors,
-            ...cpuCells(accept.baseline.cpuPerRequest),
-          ],
-          [
-            'ratio ours / bare',
-            ratio(accept.ours.requestsPerSecond, accept.baseline.requestsPerSecond) ?? 'n/a',
+            'ratio ours / bare; ours / pgbench',
+            `${ratio(accept.ours.requestsPerSecond, accept.baseline.requestsPerSecond) ?? 'n/a'}; ${accept.pgbench ? (ratio(accept.ours.requestsPerSecond, accept.pgbench.transactionsPerSecond) ?? 'n/a') : 'n/a'}`,
             '',
             '',
             '',
@@ -86,92 +161,88 @@ export function renderReport(results: BenchResults): string {
   }
 
   if (saga) {
+    const knees = new Set(saga.searches.flatMap((search) => kneePoint(search) ?? []));
     parts.push(
-      `## 2. End-to-end saga latency (open loop)`,
+      `## 2. The knee of ours, end to end (open loop)`,
       '',
-      "Client: from each request's scheduled send to the long-poll's terminal answer. Database: `created_at` to `activated_at`/`failed_at`. CPU per terminal card (ms; scenario 6), counted from the first send until the last card ended, so the processes' idle work while the pipeline drains is in it: all five of our processes, then PostgreSQL, Kafka and the load generator.",
+      "Open loop from the load generator's process: requests sent on a fixed schedule, never waiting for answers; each card's latency counts from its scheduled send to the long-poll's terminal answer. A point is good when every request was accepted, every card became terminal and p99 < 1 s; the rate is searched by doubling, then bisection between the highest good and lowest bad rate. CPU per terminal card (ms) is counted from the first send until the last card ended: our five processes, PostgreSQL, Kafka, and the load generator (its own process).",
+      '',
+      ...saga.searches.map(searchLine),
+      '',
+      pointsTable([...saga.searches.flatMap((search) => search.points), ...saga.overload], knees),
+      '',
+      '### Stages at the knee',
+      '',
+      "p50 / p99 ms. Accept at the client; the rest from the database's timestamps: `outbox.created_at` → `published_at` (relay), → `inbox.occurred_at` (the worker's time the provider answered: Kafka, worker, provider), → `inbox.received_at` (the result back through Kafka), → `cards.activated_at`/`failed_at` (applied).",
       '',
       table(
         [
           'provider ms',
-          'offered /s',
-          'achieved /s',
-          'client p50 / p95 / p99 ms',
-          'database p50 / p95 / p99 ms',
-          'accept p50 / p99 ms',
-          'failed requests',
-          'failed polls',
-          'still PENDING',
-          'CPU ms/card: ours',
-          'PostgreSQL',
-          'Kafka',
-          'load generator',
-          'send lag p99 ms',
+          'rate /s',
+          'accept',
+          'outbox → published',
+          'published → provider answered',
+          'answered → received',
+          'received → applied',
+          'total (database)',
+          'CPU ms/card (ours + PostgreSQL + Kafka)',
         ],
-        saga.runs.map((run) => [
-          run.providerLatencyMs,
-          run.rate,
-          run.achievedPerSecond,
-          `${run.endToEndClientMs.p50} / ${run.endToEndClientMs.p95} / ${run.endToEndClientMs.p99}`,
-          `${run.endToEndDatabaseMs.p50} / ${run.endToEndDatabaseMs.p95} / ${run.endToEndDatabaseMs.p99}`,
-          `${run.acceptMs.p50} / ${run.acceptMs.p99}`,
-          run.errors,
-          run.pollErrors,
-          run.notTerminal,
-          ...cpuCells(run.cpuPerCard),
-          run.sendLagMs.p99,
-        ]),
-      ),
-      '',
-      'Bare kafkajs two-hop round trip (produce → consume → produce → consume) on the same broker, same rate:',
-      '',
-      table(
-        ['offered /s', 'p50 ms', 'p95 ms', 'p99 ms', 'lost', 'ours client p50 / bare p50 (provider 0)'],
-        saga.kafkaBaseline.map((baseline) => {
-          const ours = saga.runs.find((run) => run.rate === baseline.rate && run.providerLatencyMs === 0);
-          return [
-            baseline.rate,
-            baseline.latencyMs.p50,
-            baseline.latencyMs.p95,
-            baseline.latencyMs.p99,
-            baseline.lost,
-            (ours && ratio(ours.endToEndClientMs.p50, baseline.latencyMs.p50)) ?? 'n/a',
-          ];
+        saga.searches.flatMap((search) => {
+          const point = kneePoint(search);
+          return point
+            ? [
+                [
+                  search.providerLatencyMs,
+                  point.rate,
+                  pct(point.stagesMs?.accept),
+                  pct(point.stagesMs?.outboxToPublished),
+                  pct(point.stagesMs?.publishedToProviderAnswered),
+                  pct(point.stagesMs?.providerAnsweredToReceived),
+                  pct(point.stagesMs?.receivedToApplied),
+                  pct(point.endToEndDatabaseMs),
+                  systemCpuMsPerCard(point).toFixed(2),
+                ],
+              ]
+            : [];
         }),
       ),
       '',
+      'Bare kafkajs two-hop round trip (produce → consume → produce → consume) on the same broker, at the knee:',
+      '',
       table(
-        ['provider ms', 'highest offered rate with p99 < 1 s and every card terminal'],
-        [...new Set(saga.runs.map((run) => run.providerLatencyMs))].map((latency) => [
-          latency,
-          highestRateUnderOneSecond(results, latency) ?? 'none',
+        ['offered /s', 'p50 ms', 'p95 ms', 'p99 ms', 'lost'],
+        saga.kafkaBaseline.map((baseline) => [
+          baseline.rate,
+          baseline.latencyMs.p50,
+          baseline.latencyMs.p95,
+          baseline.latencyMs.p99,
+          baseline.lost,
         ]),
       ),
       '',
-      `## 5. Peak RSS during scenario 2`,
+      `## 5. Peak RSS at every offered rate`,
       '',
       saga.peakRssScenarioOnly
-        ? 'VmHWM reset at the start of each run; the peak of scenario 2 is the largest of its runs.'
+        ? 'VmHWM reset at the start of each point, so each figure is that point alone; the overload point runs at twice the knee.'
         : "VmHWM could not be reset: peaks cover each process's whole life.",
       '',
       table(
-        ['process', 'peak RSS MB', 'target', 'result'],
+        ['provider ms', 'offered /s', 'purpose', ...Object.keys(saga.peakRssMB)],
+        [...saga.searches.flatMap((search) => search.points), ...saga.overload].map((point) => [
+          point.providerLatencyMs,
+          point.rate,
+          point.purpose,
+          ...Object.keys(saga.peakRssMB).map((name) => point.peakRssMB[name]?.toFixed(1) ?? 'n/a'),
+        ]),
+      ),
+      '',
+      table(
+        ['process', 'peak RSS MB (all points)', 'target', 'result'],
         Object.entries(saga.peakRssMB).map(([name, mb]) => [
           name,
           mb.toFixed(1),
           '≤ 200 MB',
           marker(mb <= 200),
-        ]),
-      ),
-      '',
-      'Peak RSS (MB) of each run alone, by offered load:',
-      '',
-      table(
-        ['provider ms', 'offered /s', ...Object.keys(saga.peakRssMB)],
-        saga.runs.map((run) => [
-          run.providerLatencyMs,
-          run.rate,
-          ...Object.keys(saga.peakRssMB).map((name) => run.peakRssMB[name]?.toFixed(1) ?? 'n/a'),
         ]),
       ),
       '',
@@ -182,14 +253,21 @@ export function renderReport(results: BenchResults): string {
     parts.push(
       `## 3. Relay throughput`,
       '',
-      `${relay.rows} outbox rows, batches of ${relay.batchSize}.`,
+      `${relay.rows} outbox rows, batches of ${relay.batchSize}, ${relay.repeats.length} runs alternating with the bare producer. The relay's clock starts at ${relay.clockStart} and stops at the last row's \`published_at\`; its progress is watched on the broker's offsets, not in the database. The bare kafkajs producer runs in the load generator's process, timed from its connection to its last acknowledged batch.`,
       '',
       table(
-        ['publisher', 'rows/s', 'seconds', 'CPU s'],
+        ['run', 'ours rows/s', 'ours s', 'ours CPU s', 'bare rows/s', 'bare s', 'ratio'],
         [
-          ['outbox-relay (ours)', relay.oursRowsPerSecond, relay.oursSeconds, relay.cpu.ours.toFixed(2)],
-          ['bare kafkajs producer', relay.baselineRowsPerSecond, relay.baselineSeconds, ''],
-          ['ratio ours / bare', ratio(relay.oursRowsPerSecond, relay.baselineRowsPerSecond) ?? 'n/a', '', ''],
+          ...relay.repeats.map((each, index) => [
+            index + 1,
+            each.oursRowsPerSecond,
+            each.oursSeconds,
+            each.cpu.ours.toFixed(2),
+            each.baselineRowsPerSecond,
+            each.baselineSeconds,
+            each.ratio ?? 'n/a',
+          ]),
+          ['median', relay.oursRowsPerSecond, '', '', relay.baselineRowsPerSecond, '', relay.ratio ?? 'n/a'],
         ],
       ),
       '',
@@ -197,29 +275,52 @@ export function renderReport(results: BenchResults): string {
   }
 
   if (sync) {
+    const knees = new Set(
+      [kneePoint(sync.ours), kneePoint(sync.synchronous)].flatMap((point) => point ?? []),
+    );
     parts.push(
-      `## 4. Against the synchronous design`,
+      `## 4. Capacity against the synchronous design`,
       '',
-      `Provider latency ${sync.providerLatencyMs} ms, ${sync.concurrency} clients in a closed loop, ${sync.seconds} s; a client wants a terminal card.`,
+      `Provider latency ${sync.providerLatencyMs} ms; both designs driven open loop, the same knee search. Ours: 202, then the client long-polls until the card is terminal. Synchronous (\`bench/baselines/sync-card-server.ts\`): the same token check, user lookup, limit check and transaction, then the provider called inside the request, 201 when it answers; only the mock provider of ours runs meanwhile.`,
+      '',
+      searchLine(sync.ours),
+      searchLine(sync.synchronous),
+      '',
+      pointsTable([...sync.ours.points, ...sync.synchronous.points], knees),
+      '',
+    );
+  }
+
+  if (outage) {
+    const row = (label: string, outcome: typeof outage.ours): (string | number)[] => [
+      label,
+      outcome.sent,
+      outcome.refused,
+      outcome.refusedDuringOutage,
+      outcome.active,
+      outcome.failed,
+      outcome.neverTerminal,
+      outcome.lost,
+      pct(outcome.endToEndClientMs),
+    ];
+    parts.push(
+      `## 7. A provider outage`,
+      '',
+      `${outage.rate} cards/s for ${outage.seconds} s (half our capacity at provider latency ${outage.providerLatencyMs} ms); from second ${outage.outageFromSecond} the provider answers every call 503 for ${outage.outageSeconds} s. Ours' clients wait up to ${outage.ours.drainSeconds} s after the last request for their cards. Lost: asked for and never ACTIVE (refused + FAILED + never terminal).`,
       '',
       table(
-        ['design', 'cards/s', 'accept p50 / p99 ms', 'request → terminal p50 / p99 ms', 'errors'],
         [
-          [
-            'ours (202, then long-poll)',
-            sync.ours.cardsPerSecond,
-            `${sync.ours.acceptMs.p50} / ${sync.ours.acceptMs.p99}`,
-            `${sync.ours.terminalMs.p50} / ${sync.ours.terminalMs.p99}`,
-            sync.ours.errors,
-          ],
-          [
-            'synchronous (provider inside the request)',
-            sync.synchronous.cardsPerSecond,
-            `${sync.synchronous.acceptMs.p50} / ${sync.synchronous.acceptMs.p99}`,
-            `${sync.synchronous.terminalMs.p50} / ${sync.synchronous.terminalMs.p99}`,
-            sync.synchronous.errors,
-          ],
+          'design',
+          'requests',
+          'refused',
+          'refused during the outage',
+          'ACTIVE',
+          'FAILED',
+          'never terminal',
+          'lost',
+          'ACTIVE: request → terminal p50 / p99 ms',
         ],
+        [row('ours', outage.ours), row('synchronous', outage.synchronous)],
       ),
       '',
     );

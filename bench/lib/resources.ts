@@ -1,4 +1,12 @@
-import { cpuTimes, kafkaPid, peakRssMB, postgresCpuSeconds, resetPeakRss } from './proc-stats.ts';
+import {
+  cpuTimes,
+  kafkaPid,
+  machineCpu,
+  peakRssMB,
+  postgresCpuSeconds,
+  resetPeakRss,
+  type MachineCpu,
+} from './proc-stats.ts';
 
 /** CPU seconds spent between two snapshots, by who spent them. */
 export interface CpuSpent {
@@ -8,8 +16,13 @@ export interface CpuSpent {
   ours: number;
   postgres: number | undefined;
   kafka: number | undefined;
-  /** The load generator (this process): on the same cores, so it is reported too. */
+  /** The load generator (its own process, on the same cores): reported, never counted in `ours`. */
   loadGenerator: number;
+  /**
+   * The whole machine over the same interval (/proc/stat, seconds summed over cores): busy, idle and steal. Busy
+   * well above ours + PostgreSQL + Kafka + the generator, or any steal, means a neighbour was at work.
+   */
+  machine?: MachineCpu | undefined;
 }
 
 interface Snapshot {
@@ -17,6 +30,15 @@ interface Snapshot {
   postgres: number | undefined;
   kafka: number | undefined;
   loadGenerator: number;
+  machine: MachineCpu | undefined;
+}
+
+/** The pid whose CPU counts as the load generator's (set while a generator process runs; this process otherwise). */
+let loadGeneratorPid: number | undefined;
+
+/** Names the load generator's process, so every CPU measurement reports what it spent. */
+export function setLoadGeneratorPid(pid: number | undefined): void {
+  loadGeneratorPid = pid;
 }
 
 function snapshot(pids: Record<string, number>): Snapshot {
@@ -30,7 +52,11 @@ function snapshot(pids: Record<string, number>): Snapshot {
     processes,
     postgres: postgresCpuSeconds(),
     kafka: broker === undefined ? undefined : cpuTimes(broker)?.self,
-    loadGenerator: (usage.user + usage.system) / 1e6,
+    loadGenerator:
+      loadGeneratorPid === undefined
+        ? (usage.user + usage.system) / 1e6
+        : (cpuTimes(loadGeneratorPid)?.self ?? 0),
+    machine: machineCpu(),
   };
 }
 
@@ -57,6 +83,14 @@ export function measureCpu(pids: Record<string, number>): () => CpuSpent {
       postgres: delta(after.postgres, before.postgres),
       kafka: delta(after.kafka, before.kafka),
       loadGenerator: delta(after.loadGenerator, before.loadGenerator) ?? 0,
+      machine:
+        after.machine && before.machine
+          ? {
+              busy: round(after.machine.busy - before.machine.busy),
+              idle: round(after.machine.idle - before.machine.idle),
+              steal: round(after.machine.steal - before.machine.steal),
+            }
+          : undefined,
     };
   };
 }
@@ -70,6 +104,11 @@ export function perCard(spent: CpuSpent, cards: number): CpuSpent {
     postgres: spent.postgres === undefined ? undefined : per(spent.postgres),
     kafka: spent.kafka === undefined ? undefined : per(spent.kafka),
     loadGenerator: per(spent.loadGenerator),
+    machine: spent.machine && {
+      busy: per(spent.machine.busy),
+      idle: per(spent.machine.idle),
+      steal: per(spent.machine.steal),
+    },
   };
 }
 

@@ -32,9 +32,10 @@ const ENTRY: Record<ServiceName, string> = {
   'mock-provider': 'services/mock-provider/dist/main-provider.js',
 };
 
-/** A pre-created user: its id (for the baselines, which skip authentication) and a token (for ours). */
+/** A pre-created user: its id and subject (for the bare baseline, which skips the token) and a token. */
 export interface BenchUser {
   id: string;
+  sub: string;
   token: string;
 }
 
@@ -186,7 +187,12 @@ export class Stack {
   }
 
   /** Creates topics of this run (deleted again by `destroy`). */
-  async createTopics(topics: string[]): Promise<void> {
+  async createTopics(wanted: string[]): Promise<void> {
+    // A topic this run already made is not made again (the broker would answer with an error kafkajs logs).
+    const topics = wanted.filter((topic) => !this.extraTopics.includes(topic));
+    if (topics.length === 0) {
+      return;
+    }
     const admin = this.kafka(`${this.info.prefix}-admin`).admin();
     // Recorded first, so `destroy` deletes them even when their creation fails halfway.
     this.extraTopics.push(...topics);
@@ -232,6 +238,7 @@ export class Stack {
     return Promise.all(
       result.rows.map(async (row) => ({
         id: row.id,
+        sub: row.external_id,
         token: await new SignJWT({})
           .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
           .setSubject(row.external_id)
@@ -308,15 +315,20 @@ export class Stack {
     await this.pool.query(/* sql */ 'TRUNCATE cards, outbox, inbox, rate_limits, idempotency_keys');
   }
 
-  /** Sets the mock provider's faults (latency) live. */
+  /** Sets the mock provider's latency live. */
   async setProviderLatency(latencyMs: number): Promise<void> {
+    await this.setProviderFaults({ latencyMs });
+  }
+
+  /** Sets the mock provider's faults live (PUT /control/faults: latencyMs, outage, the rates). */
+  async setProviderFaults(faults: { latencyMs?: number; outage?: boolean }): Promise<void> {
     const response = await fetch(`${this.url('mock-provider')}/control/faults`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ latencyMs }),
+      body: JSON.stringify(faults),
     });
     if (!response.ok) {
-      throw new Error(`setting the provider latency answered ${response.status}: ${await response.text()}`);
+      throw new Error(`setting the provider's faults answered ${response.status}: ${await response.text()}`);
     }
   }
 

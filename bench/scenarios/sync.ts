@@ -1,71 +1,23 @@
 /**
- * Scenario 4: the seed's synchronous design against ours, with a slow provider. The same closed loop drives both:
- * `concurrency` clients that each want a card and ask for the next as soon as they have one. Ours answers at once
- * and the client long-polls until the card is terminal; the synchronous server answers when the provider has.
+ * Scenario 4: capacity against the seed's synchronous design, both driven open loop with the provider answering in
+ * 200 ms: each design's highest offered rate with every card terminal and p99 request → terminal under a second,
+ * found by the same bisection. Ours: 202, then the client long-polls until terminal; the synchronous server
+ * (baselines/sync-card-server.ts: the same authentication, limit check and transaction) answers once the provider
+ * has. While the synchronous design is measured, only the mock provider of ours runs.
  */
-import { performance } from 'node:perf_hooks';
-
-import { call } from '../lib/http-client.ts';
-import { closedLoop, requestCardAndWait } from '../lib/load.ts';
-import { freePort, startProcess } from '../lib/processes.ts';
-import type { ClosedLoopCards, SyncResult } from '../lib/results.ts';
-import { ALL_SERVICES, STACK_SETTINGS } from '../lib/stack.ts';
-import { percentiles } from '../lib/stats.ts';
+import { cardsPoint } from '../lib/cards-run.ts';
+import { searchKnee } from '../lib/knee.ts';
+import { freePort, startProcess, type BenchProcess } from '../lib/processes.ts';
+import type { KneeSearch, SyncResult } from '../lib/results.ts';
+import { ALL_SERVICES, STACK_SETTINGS, type Stack } from '../lib/stack.ts';
 import type { ScenarioContext } from './context.ts';
+import { nextSearch, oursKnee, warmUp } from './saga.ts';
 
-interface Sample {
-  acceptMs?: number;
-  terminalMs?: number;
-  error?: string;
-}
-
-function summarise(ctx: ScenarioContext, label: string, samples: Sample[], seconds: number): ClosedLoopCards {
-  const completed = samples.filter((sample) => sample.terminalMs !== undefined);
-  const errors = samples.filter((sample) => sample.error !== undefined).length;
-  const result: ClosedLoopCards = {
-    cardsPerSecond: Math.round((completed.length / seconds) * 10) / 10,
-    completed: completed.length,
-    errors,
-    acceptMs: percentiles(
-      samples.flatMap((sample) => (sample.acceptMs === undefined ? [] : [sample.acceptMs])),
-    ),
-    terminalMs: percentiles(completed.map((sample) => sample.terminalMs ?? 0)),
-  };
-  ctx.log(
-    `sync comparison, ${label}: ${result.cardsPerSecond} cards/s, terminal p50 ${result.terminalMs.p50} ms`,
-  );
-  // Only a design that completes nothing fails the run; errors under load are reported in the table.
-  if (completed.length === 0) {
-    ctx.failures.push(`sync comparison (${label}): ${completed.length} cards completed, ${errors} errors`);
-  }
-  return result;
-}
-
-export async function syncScenario(ctx: ScenarioContext): Promise<SyncResult> {
-  const { stack, users, profile } = ctx;
-  const {
-    syncConcurrency: concurrency,
-    syncSeconds: seconds,
-    syncProviderLatencyMs: providerLatencyMs,
-  } = profile;
-  await stack.start(ALL_SERVICES);
-  await stack.setProviderLatency(providerLatencyMs);
-  let index = 0;
-  const nextUser = () => users[index++ % users.length] ?? users[0];
-
-  const oursSamples: Sample[] = [];
-  const api = stack.url('card-api');
-  await closedLoop(concurrency, seconds, async () => {
-    const startedAt = performance.now();
-    const journey = await requestCardAndWait(api, nextUser()?.token ?? '', startedAt, startedAt + 60_000);
-    oursSamples.push({
-      ...(journey.acceptedAt !== undefined && { acceptMs: journey.acceptedAt - startedAt }),
-      ...(journey.terminalAt !== undefined && { terminalMs: journey.terminalAt - startedAt }),
-      ...(journey.error !== undefined && { error: journey.error }),
-    });
-  });
-  const ours = summarise(ctx, 'ours', oursSamples, seconds);
-
+/** Starts the synchronous design's server on this run's database and provider; the caller stops it. */
+export async function startSyncServer(stack: Stack): Promise<{ server: BenchProcess; url: string }> {
+  const topic = `${stack.info.prefix}.sync-outbox`;
+  // The accept transaction writes its outbox row, as ours does; nothing relays it while the design is measured.
+  await stack.createTopics([topic]);
   const port = await freePort();
   const server = await startProcess({
     name: 'sync-card-server',
@@ -75,33 +27,63 @@ export async function syncScenario(ctx: ScenarioContext): Promise<SyncResult> {
       DATABASE_URL: stack.info.databaseUrl,
       POOL_MAX: String(STACK_SETTINGS.poolMax),
       PROVIDER_URL: stack.url('mock-provider'),
+      TOPIC: topic,
+      JWT_SECRET: stack.info.jwtSecret,
+      JWT_ISSUER: 'card-issuing-bench',
+      JWT_AUDIENCE: 'card-api',
     },
     readyUrl: `http://127.0.0.1:${port}/healthz`,
   });
-  const syncSamples: Sample[] = [];
+  return { server, url: `http://127.0.0.1:${port}` };
+}
+
+/** The pipeline of ours stops while the synchronous design runs (it has none); the provider stays. */
+export const PIPELINE = ALL_SERVICES.filter((name) => name !== 'mock-provider');
+
+/** `oursKneeAtZero`: the knee scenario 2 found with an instant provider, where ours' search may start near. */
+export async function syncScenario(
+  ctx: ScenarioContext,
+  oursKneeAtZero: KneeSearch | undefined,
+): Promise<SyncResult | undefined> {
+  const { stack, profile } = ctx;
+  const providerLatencyMs = profile.syncProviderLatencyMs;
+  await stack.start(ALL_SERVICES);
+  if (!(await warmUp(ctx, stack.url('card-api')))) {
+    ctx.failures.push('sync comparison: the warm-up cards never reached a terminal state');
+    return undefined;
+  }
+  const ours = await oursKnee(ctx, providerLatencyMs, nextSearch(profile.syncKnee, oursKneeAtZero));
+
+  await stack.stop(PIPELINE);
+  await stack.truncate();
+  await stack.setProviderLatency(providerLatencyMs);
+  const { server, url } = await startSyncServer(stack);
+  let synchronous: KneeSearch;
   try {
-    await closedLoop(concurrency, seconds, async () => {
-      const startedAt = performance.now();
-      try {
-        const answer = await call(`http://127.0.0.1:${port}/v1/cards`, {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', 'x-user-id': nextUser()?.id ?? '' },
-          body: '{"color":"gold"}',
-        });
-        const elapsed = performance.now() - startedAt;
-        syncSamples.push(
-          answer.status === 201
-            ? { acceptMs: elapsed, terminalMs: elapsed }
-            : { error: `POST answered ${answer.status}` },
-        );
-      } catch (error) {
-        syncSamples.push({ error: error instanceof Error ? error.message : String(error) });
-      }
-    });
+    const pids = {
+      'sync-card-server': server.pid,
+      'mock-provider': stack.processes.get('mock-provider')?.pid ?? 0,
+    };
+    const search = await searchKnee(profile.syncKnee, (rate, purpose) =>
+      cardsPoint(ctx, { design: 'sync', purpose, apiUrl: url, rate, providerLatencyMs, pids }),
+    );
+    synchronous = { design: 'sync', providerLatencyMs, ...search };
+    ctx.log(
+      `knee of the synchronous design: ${search.knee ?? 'none'} cards/s (first bad ${search.firstBad ?? 'none'})`,
+    );
   } finally {
     await server.stop();
   }
-  const synchronous = summarise(ctx, 'synchronous', syncSamples, seconds);
   await stack.setProviderLatency(0);
-  return { providerLatencyMs, concurrency, seconds, ours, synchronous };
+  // The synchronous design leaves PENDING cards (and unrelayed outbox rows) behind where the provider failed.
+  await stack.truncate();
+  for (const [label, search] of [
+    ['ours', ours],
+    ['synchronous', synchronous],
+  ] as const) {
+    if (!search.points.some((point) => point.terminal > 0)) {
+      ctx.failures.push(`sync comparison (${label}): no card completed at any rate`);
+    }
+  }
+  return { providerLatencyMs, ours, synchronous };
 }

@@ -44,7 +44,10 @@ export interface ApplyResultsTransaction extends OutboxWriter {
   /** The guarded transitions PENDING → FAILED; returns how many cards moved. */
   fail(failures: readonly Failure[], at: Date): Promise<number>;
   markProviderCancelRequested(cardIds: readonly string[], at: Date): Promise<void>;
-  markProviderCancelled(cancellations: readonly { cardId: string; providerCardId: string }[], at: Date): Promise<void>;
+  markProviderCancelled(
+    cancellations: readonly { cardId: string; providerCardId: string }[],
+    at: Date,
+  ): Promise<void>;
   setInboxOutcomes(outcomes: readonly { eventId: string; outcome: ApplyOutcome }[]): Promise<void>;
 }
 
