@@ -5,7 +5,7 @@ import express, { Router, type RequestHandler } from 'express';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 
-import { ConsumerLagReader, type ConsumerSignals, type KafkaClient, type PartitionLag } from './kafka';
+import { KafkaAdminSession, type ConsumerSignals, type KafkaClient, type PartitionLag } from './kafka';
 import { healthRoutes, type ReadinessCheck } from './health';
 import { listen, type ListeningServer } from './http-server';
 import { withTimeout } from './timeouts';
@@ -200,13 +200,14 @@ export function consumerMetrics(options: ConsumerMetricsOptions): ConsumerMetric
     deadLetters.inc({ topic }, 0);
   }
 
-  const lagReader = new ConsumerLagReader(options.kafka, options.groupId, options.topics);
+  // Never retried: a scrape must report a dead broker, not wait for it (scrapeTimeRead bounds the read).
+  const lagReader = new KafkaAdminSession(options.kafka, { retries: 0 });
   let closed = false;
   const read = (): Promise<PartitionLag[]> => {
     if (closed) {
       return Promise.reject(new Error('consumer metrics closed'));
     }
-    return lagReader.read();
+    return lagReader.run((admin) => admin.consumerLag(options.groupId, options.topics));
   };
   const lag = catalogueGauge(options.registry, 'consumerLag', () => refresh());
   const refresh = scrapeTimeRead({

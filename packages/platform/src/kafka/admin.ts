@@ -47,29 +47,34 @@ export async function withKafkaAdmin<T>(
 }
 
 /**
- * An admin client kept connected from one call to the next (an operator console asks often), each call bounded by
- * `timeoutMs` so a dead broker answers in seconds. A half-broken admin client can stay stuck, so after a failure the
- * next call starts from a fresh one, as KafkaProbe does.
+ * An admin client kept connected from one call to the next (an operator console asks often, metrics at every
+ * scrape), each call bounded by `timeoutMs` when given, so a dead broker answers in seconds. A half-broken admin
+ * client can stay stuck, so after a failure the next call starts from a fresh one, as KafkaProbe does.
  */
 export class KafkaAdminSession {
   private admin: Admin | undefined;
 
   constructor(
     private readonly kafka: Pick<KafkaClient, 'admin'>,
-    private readonly timeoutMs: number,
+    private readonly options: {
+      timeoutMs?: number;
+      /** kafkajs's retries of each request; a reader that must report a dead broker (a scrape) asks for 0. */
+      retries?: number;
+    } = {},
   ) {}
 
   /** Runs `work` with the session's admin, connecting it first if need be; rejects after `timeoutMs`. */
   async run<T>(work: (admin: KafkaAdmin) => Promise<T>): Promise<T> {
-    const current = (this.admin ??= this.kafka.admin());
+    const { timeoutMs, retries } = this.options;
+    const current = (this.admin ??= this.kafka.admin(
+      retries === undefined ? undefined : { retry: { retries } },
+    ));
     try {
-      return await withTimeout(
-        (async () => {
-          await current.connect();
-          return work(adminPort(current));
-        })(),
-        this.timeoutMs,
-      );
+      const connectedWork = (async () => {
+        await current.connect();
+        return work(adminPort(current));
+      })();
+      return await (timeoutMs === undefined ? connectedWork : withTimeout(connectedWork, timeoutMs));
     } catch (error) {
       if (this.admin === current) {
         this.admin = undefined;
@@ -82,6 +87,7 @@ export class KafkaAdminSession {
   async close(): Promise<void> {
     const current = this.admin;
     this.admin = undefined;
-    await current?.disconnect();
+    // Closing is letting go: a broker already gone has nothing to be told.
+    await current?.disconnect().catch(() => undefined);
   }
 }

@@ -1,7 +1,5 @@
 import type { Admin } from 'kafkajs';
 
-import type { KafkaClient } from './client';
-
 /** One partition's lag: messages after the group's committed offset. */
 export interface PartitionLag {
   topic: string;
@@ -34,38 +32,4 @@ export async function readConsumerLag(
     }
   }
   return lags;
-}
-
-/**
- * Reads a group's lag with one admin client of its own that never retries (a scrape must report a dead broker, not
- * wait for it); after a failure the next read starts from a fresh admin, as KafkaProbe does.
- */
-export class ConsumerLagReader {
-  private admin: Admin | undefined;
-
-  constructor(
-    private readonly kafka: Pick<KafkaClient, 'admin'>,
-    private readonly groupId: string,
-    private readonly topics: readonly string[],
-  ) {}
-
-  async read(): Promise<PartitionLag[]> {
-    const current = (this.admin ??= this.kafka.admin({ retry: { retries: 0 } }));
-    try {
-      await current.connect();
-      return await readConsumerLag(current, this.groupId, this.topics);
-    } catch (error) {
-      if (this.admin === current) {
-        this.admin = undefined;
-      }
-      void current.disconnect().catch(() => undefined);
-      throw error;
-    }
-  }
-
-  async close(): Promise<void> {
-    const current = this.admin;
-    this.admin = undefined;
-    await current?.disconnect().catch(() => undefined);
-  }
 }

@@ -69,7 +69,7 @@ export function createAdminKafka(options: {
     { clientId: `${options.clientId}-admin-dlq`, brokers: options.brokers, retries: 2 },
     options.logger,
   );
-  const session = new KafkaAdminSession(inspecting, options.timeoutMs);
+  const session = new KafkaAdminSession(inspecting, { timeoutMs: options.timeoutMs });
 
   const inspectNow = async (admin: KafkaAdmin) => {
     const existing = new Set(await admin.listTopics());
