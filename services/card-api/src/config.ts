@@ -48,6 +48,12 @@ const configSchema = z.object({
   CARD_EVENTS_MAX_BATCH: env.int(500, { min: 1, max: 5000 }),
   /** Partitions card-events-consumer applies at the same time, each batch on its own pooled connection. */
   CARD_EVENTS_PARTITIONS_CONCURRENTLY: env.int(3, { min: 1, max: 64 }),
+  /**
+   * card-events-consumer's fetches wait up to CARD_EVENTS_FETCH_MAX_WAIT_MS for this many bytes of results (about
+   * 25 results), so a batch gathers instead of each transaction applying one or two.
+   */
+  CARD_EVENTS_FETCH_MIN_BYTES: env.int(16_384, { min: 1, max: 10_485_760 }),
+  CARD_EVENTS_FETCH_MAX_WAIT_MS: env.int(40, { min: 1, max: 10_000 }),
   /** provider-worker's consumer group (its KAFKA_GROUP_ID), whose lag GET /v1/admin/pipeline shows. */
   PROVIDER_WORKER_GROUP_ID: z.string().min(1).default('provider-worker'),
 
@@ -132,6 +138,8 @@ const configSchema = z.object({
   OUTBOX_BATCH_SIZE: env.int(500, { min: 1, max: 10_000 }),
   /** The relay's polling fallback when no NOTIFY wakes it. */
   OUTBOX_POLL_INTERVAL_MS: env.int(1000, { min: 10, max: 60_000 }),
+  /** After a batch that was not full, the relay waits this long before reading the next, so rows gather. */
+  OUTBOX_LINGER_MS: env.int(10, { min: 0, max: 1000 }),
   /** How long published outbox rows are kept (for operators) before deletion. */
   OUTBOX_RETENTION_HOURS: env.int(24, { min: 0, max: 24 * 90 }),
 });

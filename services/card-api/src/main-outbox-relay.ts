@@ -45,6 +45,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     logger,
     batchSize: config.OUTBOX_BATCH_SIZE,
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
+    lingerMs: config.OUTBOX_LINGER_MS,
     retentionHours: config.OUTBOX_RETENTION_HOURS,
   });
   outboxRelayMetrics(metrics, { db, relay, logger, timeoutMs: config.READINESS_TIMEOUT_MS });

@@ -21,6 +21,7 @@ describe('provider-worker config', () => {
       PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: 5000,
       KAFKA_PARTITION_CONCURRENCY: 10,
       KAFKA_COMMIT_INTERVAL_MS: 100,
+      RESULTS_PUBLISH_LINGER_MS: 10,
     });
   });
 

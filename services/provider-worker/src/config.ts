@@ -54,6 +54,8 @@ const configSchema = z
      * redelivers them (the provider's idempotency key makes that harmless). 0 commits after every command.
      */
     KAFKA_COMMIT_INTERVAL_MS: env.int(100, { min: 0, max: 5000 }),
+    /** How long a result waits for others to share its produce request (results of concurrent commands). */
+    RESULTS_PUBLISH_LINGER_MS: env.int(10, { min: 0, max: 1000 }),
   })
   .refine((config) => config.PROVIDER_RETRY_BASE_MS <= config.PROVIDER_RETRY_MAX_DELAY_MS, {
     path: ['PROVIDER_RETRY_BASE_MS'],

@@ -52,7 +52,7 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
     // Results of commands handled side by side share a produce request: the idempotent producer sends one request
     // at a time, so one result per request made the broker's round trip the worker's pace. A few ms of waiting
     // is small beside a provider call.
-    { batching: { lingerMs: 2, maxEvents: 100 } },
+    { batching: { lingerMs: config.RESULTS_PUBLISH_LINGER_MS, maxEvents: 500 } },
   );
 
   // Every metric is registered before the health server answers, so /metrics shows them all from the start.

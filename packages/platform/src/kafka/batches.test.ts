@@ -258,6 +258,30 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
   });
 });
 
+describe('startEventConsumer fetch settings', () => {
+  it('when minBytes is given, then the kafkajs consumer waits for that many bytes (up to maxWaitTimeInMs) per fetch', async () => {
+    const fake = new FakeBatchConsumer();
+    const asked: Record<string, unknown>[] = [];
+    await startEventConsumer({
+      kafka: {
+        consumer: (config: Record<string, unknown>) => {
+          asked.push(config);
+          return fake;
+        },
+      } as unknown as Kafka,
+      groupId: 'test-group',
+      topics: [TOPIC],
+      logger,
+      handleBatch: () => Promise.resolve(),
+      publisher: { connect: () => Promise.resolve(), sendRaw: () => Promise.resolve() },
+      minBytes: 16_384,
+      maxWaitTimeInMs: 40,
+    });
+
+    expect(asked).toEqual([expect.objectContaining({ minBytes: 16_384, maxWaitTimeInMs: 40 })]);
+  });
+});
+
 describe('headersToStrings', () => {
   it('when a header came without a value (null from kafkajs), then it is absent instead of breaking the decode', () => {
     const headers = { ce_id: Buffer.from('1'), empty: null, repeated: [Buffer.from('a'), Buffer.from('b')] };

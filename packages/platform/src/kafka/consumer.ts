@@ -71,6 +71,11 @@ export interface EventConsumerOptions {
   commitIntervalMs?: number;
   /** How long a fetch waits for data; kafkajs's 5 s default would add seconds to every hop of the saga. */
   maxWaitTimeInMs?: number;
+  /**
+   * A fetch answers once this many bytes are waiting (or `maxWaitTimeInMs` passed). 1, the default, answers with
+   * the first message; more lets a batch gather at moderate rates, which is what makes a batch consumer cheap.
+   */
+  minBytes?: number;
   fromBeginning?: boolean;
   /** Publisher for dead letters (to `<topic>.dlq` of the topic consumed); one is created if not given. */
   publisher?: DeadLetterPublisher;
@@ -145,6 +150,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   const consumer = options.kafka.consumer({
     groupId: options.groupId,
     maxWaitTimeInMs: options.maxWaitTimeInMs ?? 100,
+    minBytes: Math.max(1, options.minBytes ?? 1),
     allowAutoTopicCreation: false,
     // Rejoining after a broker restart can take a while (coordinator moves, metadata settles): keep trying.
     retry: { retries: 20, maxRetryTime: 10_000 },

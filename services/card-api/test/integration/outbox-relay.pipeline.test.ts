@@ -99,15 +99,19 @@ describe('outbox relay pipeline (read N+1 and mark N-1 while N is sent)', () => 
     await db.raw(/* sql */ 'SELECT pg_notify(?, ?)', [Channels.outbox, '']);
   }
 
-  function startRelay(publisher: EventPublisher): OutboxRelay {
+  function startRelay(
+    publisher: EventPublisher,
+    options: { lingerMs?: number; batchSize?: number } = {},
+  ): OutboxRelay {
     const relay = new OutboxRelay({
       db,
       databaseUrl: database.url,
       publisher,
       logger: silent,
-      batchSize: 5,
+      batchSize: options.batchSize ?? 5,
       pollIntervalMs: 1000,
       retentionHours: 24,
+      lingerMs: options.lingerMs ?? 0,
     });
     relay.start();
     return relay;
@@ -212,5 +216,33 @@ describe('outbox relay pipeline (read N+1 and mark N-1 while N is sent)', () => 
       .select<{ last_error: string | null }[]>('last_error');
     expect(retried).toHaveLength(5);
     expect(retried.every((entry) => entry.last_error === null)).toBe(true);
+  });
+
+  it('when rows trickle in after a batch that was not full, then the relay lingers and sends them as one batch', async () => {
+    const keys = Array.from({ length: 6 }, () => randomUUID());
+    const written = new Map<string, bigint>();
+    const sizes: number[] = [];
+    const publisher = new ScriptedPublisher(kafkaPublisher, () => Promise.resolve());
+    const counting: EventPublisher = {
+      publish: (events) => {
+        sizes.push(events.length);
+        return publisher.publish(events);
+      },
+    };
+    const relay = startRelay(counting, { lingerMs: 1500, batchSize: 100 });
+    try {
+      await writeRows(keys.slice(0, 1), written);
+      await eventually(() => {
+        expect(sizes).toEqual([1]);
+      });
+      // Written one by one, each with its own NOTIFY, while the relay lingers after its one-row batch.
+      for (const key of keys.slice(1)) {
+        await writeRows([key], written);
+      }
+      await expectPublishedOnceInIdOrder(keys, written);
+    } finally {
+      await relay.stop();
+    }
+    expect(sizes).toEqual([1, 5]);
   });
 });

@@ -23,6 +23,11 @@ export interface OutboxRelayOptions {
   logger: Logger;
   batchSize: number;
   pollIntervalMs: number;
+  /**
+   * After a batch that was not full, how long the read of the next one waits, so rows gather into one batch (a
+   * read, a send and a mark each) instead of the relay spinning on one or two rows at a time.
+   */
+  lingerMs?: number;
   retentionHours: number;
   /** How often the relay prunes published rows past the retention. */
   cleanupIntervalMs?: number;
@@ -164,7 +169,9 @@ export class OutboxRelay {
         marking = undefined;
         const [sent, readAhead, marked] = await Promise.allSettled([
           publisher.publish(batch.map((entry) => entry.event)),
-          fetchUnpublished(batchSize, db, previous ? [...previous.ids, ...ids] : ids),
+          this.lingerIfNotFull(batch.length).then(() =>
+            fetchUnpublished(batchSize, db, previous ? [...previous.ids, ...ids] : ids),
+          ),
           previous?.done,
         ]);
         if (marked.status === 'rejected') {
@@ -190,6 +197,14 @@ export class OutboxRelay {
     }
     // Stopping or the session lost: the batch sent last is marked before the relay lets go of the lock.
     await marking?.done;
+  }
+
+  /** Waits `lingerMs` after a batch that was not full (rows trickle in), unless stopping; at once after a full one. */
+  private async lingerIfNotFull(rows: number): Promise<void> {
+    const lingerMs = this.options.lingerMs ?? 0;
+    if (lingerMs > 0 && rows < this.options.batchSize && !this.isStopping()) {
+      await sleep(lingerMs);
+    }
   }
 
   /** Marks a sent batch published; the returned promise is never left unhandled while the next batch is sent. */

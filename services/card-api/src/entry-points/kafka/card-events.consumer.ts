@@ -17,6 +17,8 @@ export function startCardEventsConsumer(options: {
   groupId: string;
   topic: string;
   maxWaitTimeInMs: number;
+  /** A fetch waits (at most maxWaitTimeInMs) until this many bytes of results are there, so batches gather. */
+  fetchMinBytes: number;
   /** Results applied by one transaction at most. */
   maxBatchSize: number;
   /** Partitions whose batches are applied at the same time (each on its own connection). */
@@ -31,6 +33,7 @@ export function startCardEventsConsumer(options: {
     topics: [options.topic],
     logger: options.logger,
     maxWaitTimeInMs: options.maxWaitTimeInMs,
+    minBytes: options.fetchMinBytes,
     maxBatchSize: options.maxBatchSize,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
     // A result that cannot be applied is almost always the database being away (a failover, a cut link), not a
