@@ -44,6 +44,7 @@ COPY --from=build /app/services/provider-worker/dist services/provider-worker/di
 COPY --from=build /app/services/mock-provider/package.json services/mock-provider/
 COPY --from=build /app/services/mock-provider/dist services/mock-provider/dist
 USER node
-# A young generation sized for our live heap, not the host's memory (docs/benchmarks.md); scripts/procs.sh: the same.
-ENV NODE_OPTIONS="--max-semi-space-size=16"
+# Heaps sized for our live heap (about 30 MB), not the host's memory: peak RSS stays under 200 MB at twice the
+# knee (docs/benchmarks.md); scripts/procs.sh and the benchmark use the same flags.
+ENV NODE_OPTIONS="--max-semi-space-size=8 --max-old-space-size=128"
 CMD ["node", "services/card-api/dist/main-api.js"]

@@ -32,31 +32,37 @@ export async function settle(ctx: ScenarioContext, seconds = ctx.profile.settleS
   }
 }
 
-type Row = Record<'total' | 'published' | 'provider' | 'received' | 'applied', string | null>;
+type Row = Record<'accept' | 'total' | 'published' | 'provider' | 'received' | 'applied', string | null>;
 
-/** Each card's latencies by stage, from the database's own timestamps (read after the point, never during it). */
+/**
+ * Each card's latencies by stage, from the database's own timestamps (read after the point, never during it); the
+ * accept from the request's scheduled send (the generator's clock, the same machine's) to the card's created_at.
+ */
 async function databaseStages(
   ctx: ScenarioContext,
-  cardIds: string[],
-): Promise<{ total: number[]; stages: Omit<StageLatencies, 'accept'> }> {
+  sent: { cardId: string; scheduledEpochMs: number }[],
+): Promise<{ total: number[]; stages: StageLatencies }> {
   const { rows } = await ctx.stack.pool.query<Row>(
-    /* sql */ `SELECT extract(epoch FROM coalesce(c.activated_at, c.failed_at) - c.created_at) * 1000 AS total,
+    /* sql */ `SELECT extract(epoch FROM c.created_at) * 1000 - s.scheduled_ms AS accept,
+                      extract(epoch FROM coalesce(c.activated_at, c.failed_at) - c.created_at) * 1000 AS total,
                       extract(epoch FROM o.published_at - o.created_at) * 1000 AS published,
                       extract(epoch FROM i.occurred_at - o.published_at) * 1000 AS provider,
                       extract(epoch FROM i.received_at - i.occurred_at) * 1000 AS received,
                       extract(epoch FROM coalesce(c.activated_at, c.failed_at) - i.received_at) * 1000 AS applied
-               FROM cards c
+               FROM unnest($1::uuid[], $2::float8[]) AS s(card_id, scheduled_ms)
+               JOIN cards c ON c.id = s.card_id
                LEFT JOIN outbox o ON o.key = c.id::text AND o.type = 'card.provision.requested'
                LEFT JOIN LATERAL (SELECT occurred_at, received_at FROM inbox
                                   WHERE inbox.card_id = c.id ORDER BY received_at LIMIT 1) i ON true
-               WHERE c.id = ANY($1::uuid[])`,
-    [cardIds],
+`,
+    [sent.map((card) => card.cardId), sent.map((card) => card.scheduledEpochMs)],
   );
   const column = (name: keyof Row): number[] =>
     rows.flatMap((row) => (row[name] === null ? [] : [Number(row[name])]));
   return {
     total: column('total'),
     stages: {
+      accept: percentiles(column('accept')),
       outboxToPublished: percentiles(column('published')),
       publishedToProviderAnswered: percentiles(column('provider')),
       providerAnsweredToReceived: percentiles(column('received')),
@@ -104,13 +110,16 @@ export async function cardsPoint(
   const terminal = journeys.filter((journey) => journey.terminalMs !== undefined);
   const errored = journeys.filter((journey) => journey.error !== undefined);
   const accepted = journeys.filter((journey) => journey.cardId !== undefined);
-  const cardIds = accepted.flatMap((journey) => (journey.cardId ? [journey.cardId] : []));
-  const database =
-    options.design === 'ours' && cardIds.length > 0 ? await databaseStages(ctx, cardIds) : undefined;
-  const endToEndClientMs = percentiles(terminal.map((journey) => journey.terminalMs ?? 0));
-  const acceptMs = percentiles(
-    journeys.flatMap((journey) => (journey.acceptMs === undefined ? [] : [journey.acceptMs])),
+  const sentCards = accepted.flatMap((journey) =>
+    journey.cardId ? [{ cardId: journey.cardId, scheduledEpochMs: journey.scheduledEpochMs }] : [],
   );
+  const database =
+    options.design === 'ours' && sentCards.length > 0 ? await databaseStages(ctx, sentCards) : undefined;
+  const endToEndClientMs = percentiles(terminal.map((journey) => journey.terminalMs ?? 0));
+  // Ours answers its POST when the card is terminal (Prefer: wait): its accept is the database's created_at.
+  const acceptMs =
+    database?.stages.accept ??
+    percentiles(journeys.flatMap((journey) => (journey.acceptMs === undefined ? [] : [journey.acceptMs])));
   const notTerminal = accepted.length - terminal.length;
   const point: CardsPoint = {
     design: options.design,
@@ -129,7 +138,7 @@ export async function cardsPoint(
     acceptMs,
     endToEndClientMs,
     endToEndDatabaseMs: database && percentiles(database.total),
-    stagesMs: database && { accept: acceptMs, ...database.stages },
+    stagesMs: database?.stages,
     sendLagMs: reply.sendLagMs,
     cpu: spent,
     cpuPerCard: perCard(spent, terminal.length),

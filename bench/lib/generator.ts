@@ -10,6 +10,12 @@ import type { Percentiles } from './stats.ts';
 /** What happened to one card a client asked for; times in ms from its scheduled send (`at`: from the job's start). */
 export interface Journey {
   at: number;
+  /** When its request was scheduled, in ms since the epoch (the database's timestamps are compared with it). */
+  scheduledEpochMs: number;
+  /**
+   * Scheduled send → the answer to the POST, the synchronous design only: ours asks with `Prefer: wait`, so its
+   * POST answers when the card is terminal, and its accept is read from the card's created_at instead.
+   */
   acceptMs?: number;
   terminalMs?: number;
   cardId?: string;

@@ -165,7 +165,7 @@ export function renderReport(results: BenchResults): string {
     parts.push(
       `## 2. The knee of ours, end to end (open loop)`,
       '',
-      "Open loop from the load generator's process: requests sent on a fixed schedule, never waiting for answers; each card's latency counts from its scheduled send to the long-poll's terminal answer. A point is good when every request was accepted, every card became terminal and p99 < 1 s; the rate is searched by doubling, then bisection between the highest good and lowest bad rate. CPU per terminal card (ms) is counted from the first send until the last card ended: our five processes, PostgreSQL, Kafka, and the load generator (its own process).",
+      "Open loop from the load generator's process: requests sent on a fixed schedule, never waiting for answers; each card's latency counts from its scheduled send to the answer carrying its terminal state (ours: `POST /v1/cards` with `Prefer: wait=N` answers 200 with the terminal card, or 202 when the wait runs out and the client long-polls on). A point is good when every request was accepted, every card became terminal and p99 < 1 s; the rate is searched by doubling, then bisection between the highest good and lowest bad rate. CPU per terminal card (ms) is counted from the first send until the last card ended: our five processes, PostgreSQL, Kafka, and the load generator (its own process).",
       '',
       ...saga.searches.map(searchLine),
       '',
@@ -173,7 +173,7 @@ export function renderReport(results: BenchResults): string {
       '',
       '### Stages at the knee',
       '',
-      "p50 / p99 ms. Accept at the client; the rest from the database's timestamps: `outbox.created_at` → `published_at` (relay), → `inbox.occurred_at` (the worker's time the provider answered: Kafka, worker, provider), → `inbox.received_at` (the result back through Kafka), → `cards.activated_at`/`failed_at` (applied).",
+      "p50 / p99 ms, from the database's timestamps: accept from the request's scheduled send (the client asks `POST /v1/cards` with `Prefer: wait`, so its answer comes with the terminal card) to `cards.created_at`, then `outbox.created_at` → `published_at` (relay), → `inbox.occurred_at` (the worker's time the provider answered: Kafka, worker, provider), → `inbox.received_at` (the result back through Kafka), → `cards.activated_at`/`failed_at` (applied).",
       '',
       table(
         [
@@ -281,7 +281,7 @@ export function renderReport(results: BenchResults): string {
     parts.push(
       `## 4. Capacity against the synchronous design`,
       '',
-      `Provider latency ${sync.providerLatencyMs} ms; both designs driven open loop, the same knee search. Ours: 202, then the client long-polls until the card is terminal. Synchronous (\`bench/baselines/sync-card-server.ts\`): the same token check, user lookup, limit check and transaction, then the provider called inside the request, 201 when it answers; only the mock provider of ours runs meanwhile.`,
+      `Provider latency ${sync.providerLatencyMs} ms; both designs driven open loop, the same knee search. Ours: \`POST /v1/cards\` with \`Prefer: wait\`, answered with the terminal card (the client long-polls on after a 202). Synchronous (\`bench/baselines/sync-card-server.ts\`): the same token check, user lookup, limit check and transaction, then the provider called inside the request, 201 when it answers; only the mock provider of ours runs meanwhile.`,
       '',
       searchLine(sync.ours),
       searchLine(sync.synchronous),

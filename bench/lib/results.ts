@@ -59,7 +59,7 @@ export interface PgbenchResult {
 
 /** Per-stage latencies of one point's cards, from the database's own timestamps (ms). */
 export interface StageLatencies {
-  /** Request → 202, at the client. */
+  /** The request's scheduled send → cards.created_at (the client asks with Prefer: wait, so its POST answers later). */
   accept: Percentiles;
   /** outbox.created_at → outbox.published_at: the relay. */
   outboxToPublished: Percentiles;
@@ -96,6 +96,7 @@ export interface CardsPoint {
   errorSamples: string[];
   /** Terminal cards per second, over the offered load's duration. */
   achievedPerSecond: number;
+  /** Scheduled send → accepted: ours from cards.created_at (its POST waits), the synchronous design at its 201. */
   acceptMs: Percentiles;
   /** Request (its scheduled send) → terminal, at the client. */
   endToEndClientMs: Percentiles;

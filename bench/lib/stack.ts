@@ -263,7 +263,7 @@ export class Stack {
    * Node options every service is started with: those `make up` (scripts/procs.sh) and the Dockerfile use, plus
    * e.g. --cpu-prof when profiling.
    */
-  nodeArgs: string[] = ['--max-semi-space-size=16'];
+  nodeArgs: string[] = ['--max-semi-space-size=8', '--max-old-space-size=128'];
 
   /** Starts the named services (in the order given), each ready before the next; those running are kept. */
   async start(names: ServiceName[]): Promise<void> {
