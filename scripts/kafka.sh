@@ -12,6 +12,8 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# shellcheck source=scripts/process-state.sh
+source "$ROOT/scripts/process-state.sh"
 LIBS="${KAFKA_LIBS_DIR:-$ROOT/.cache/kafka/libs}"
 RUN_DIR="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
 LOG_DIR="${RUN_LOG_DIR:-$ROOT/.run/logs}"
@@ -72,7 +74,7 @@ port_open() {
 wait_ready() {
   local deadline=$((SECONDS + ${KAFKA_WAIT_SECONDS:-90}))
   until answers; do
-    if [[ -f "$PID_FILE" ]] && ! kill -0 "$(cat "$PID_FILE")" 2>/dev/null; then
+    if [[ -f "$PID_FILE" ]] && ! alive "$(cat "$PID_FILE")"; then
       log "broker exited during start-up; last lines of $LOG_DIR/kafka.log:"
       tail -n 30 "$LOG_DIR/kafka.log" >&2 || true
       exit 1
@@ -125,10 +127,10 @@ stop() {
   fi
   local pid
   pid="$(cat "$PID_FILE")"
-  if kill -0 "$pid" 2>/dev/null; then
+  if alive "$pid"; then
     kill -TERM "$pid"
     local deadline=$((SECONDS + ${KAFKA_STOP_SECONDS:-30}))
-    while kill -0 "$pid" 2>/dev/null; do
+    while alive "$pid"; do
       if ((SECONDS >= deadline)); then
         log "broker did not stop in time; killing it"
         kill -KILL "$pid" 2>/dev/null || true

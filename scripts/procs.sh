@@ -12,7 +12,10 @@
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-RUN_DIR="$ROOT/.run"
+# PROCS_RUN_DIR: another place for the pid and log files (the script's own tests use a temporary one).
+RUN_DIR="${PROCS_RUN_DIR:-$ROOT/.run}"
+# shellcheck source=scripts/process-state.sh
+source "$ROOT/scripts/process-state.sh"
 LOG_DIR="$RUN_DIR/logs"
 mkdir -p "$RUN_DIR/pids" "$LOG_DIR"
 
@@ -37,7 +40,7 @@ pid_file() { echo "$RUN_DIR/pids/$1.pid"; }
 running() {
   local file
   file="$(pid_file "$1")"
-  [[ -f "$file" ]] && kill -0 "$(cat "$file")" 2>/dev/null
+  [[ -f "$file" ]] && alive "$(cat "$file")"
 }
 
 require_name() {
@@ -82,7 +85,7 @@ stop() {
   pid="$(cat "$file")"
   kill -TERM "$pid"
   local deadline=$((SECONDS + ${STOP_GRACE_SECONDS:-15}))
-  while kill -0 "$pid" 2>/dev/null; do
+  while alive "$pid"; do
     if ((SECONDS >= deadline)); then
       echo "procs: $1 did not stop within ${STOP_GRACE_SECONDS:-15}s; killing it" >&2
       kill -KILL "$pid" 2>/dev/null || true

@@ -40,7 +40,10 @@ describe('the card saga under faults', () => {
       PROVIDER_MAX_ATTEMPTS: '4',
       PROVIDER_RETRY_BASE_MS: '100',
       RECONCILIATION_INTERVAL_MS: '10000',
-      RECONCILIATION_WINDOW_HOURS: '1',
+      RECONCILIATION_WINDOW_HOURS: '2',
+      OUTBOX_RETENTION_HOURS: '1',
+      // A provider card still ACTIVE a minute after its cancel was asked for is asked again within the run.
+      RECONCILIATION_RECANCEL_AFTER_MINUTES: '1',
     },
   });
 

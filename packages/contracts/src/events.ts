@@ -1,6 +1,7 @@
 import { z } from 'zod';
 
 import { CardColorSchema, FailureCodeSchema } from './cards';
+import { ProviderCardIdSchema } from './provider';
 import type { TopicNames } from './topics';
 
 /**
@@ -35,13 +36,13 @@ export const CardProvisionRequestedSchema = z.strictObject({
 
 export const CardCancelRequestedSchema = z.strictObject({
   cardId: z.uuid(),
-  providerCardId: StorableText.min(1).max(100),
+  providerCardId: ProviderCardIdSchema,
   reason: StorableText.min(1).max(500),
 });
 
 export const CardProvisionedSchema = z.strictObject({
   cardId: z.uuid(),
-  providerCardId: StorableText.min(1).max(100),
+  providerCardId: ProviderCardIdSchema,
   last4: z.string().regex(/^\d{4}$/),
   expMonth: z.number().int().min(1).max(12),
   expYear: z.number().int().min(2000).max(2100),
@@ -58,7 +59,7 @@ export const CardProvisioningFailedSchema = z.strictObject({
 
 export const CardCancelledSchema = z.strictObject({
   cardId: z.uuid(),
-  providerCardId: StorableText.min(1).max(100),
+  providerCardId: ProviderCardIdSchema,
 });
 
 /** Each event type's data schema and the topic (a key of TopicNames) it travels on. */

@@ -84,7 +84,7 @@ export const MetricCatalogue = {
   providerRequestDuration: {
     name: 'provider_request_duration_seconds',
     type: 'histogram',
-    help: 'Calls to the card provider by operation (create, cancel) and outcome (ok, rejected, unavailable, contract_violation, not_found), with their latency.',
+    help: 'Calls to the card provider by operation (create, cancel, find: a lookup by reference) and outcome (ok, rejected, unavailable, contract_violation, not_found), with their latency.',
     labels: ['operation', 'outcome'],
     processes: ['provider-worker'],
   },

@@ -19,8 +19,21 @@ export const ProviderCreateCardRequestSchema = z.strictObject({
 });
 export type ProviderCreateCardRequest = z.infer<typeof ProviderCreateCardRequestSchema>;
 
+/**
+ * A provider's card id: 1–100 letters, digits and `._:-`, starting with a letter or digit. The provider is someone
+ * else's system, so its ids are bounded here: an id with a NUL or a lone surrogate cannot be stored as PostgreSQL
+ * text nor published in an event (it would fail a whole batch), and one with a slash or a space would change the
+ * path of the cancel call it is put in.
+ */
+export const ProviderCardIdSchema = z
+  .string()
+  .regex(
+    /^[A-Za-z0-9][A-Za-z0-9._:-]{0,99}$/,
+    'must be 1–100 letters, digits and ._:- (starting alphanumeric)',
+  );
+
 export const ProviderCardSchema = z.object({
-  id: z.string().min(1).max(100),
+  id: ProviderCardIdSchema,
   reference: z.uuid(),
   color: CardColorSchema,
   cardholderRef: z.uuid(),
@@ -44,6 +57,30 @@ export const ProviderFaultsSchema = z.strictObject({
   rejectRate: z.number().min(0).max(1).default(0).describe('Share of create requests rejected with a 4xx.'),
   hangRate: z.number().min(0).max(1).default(0).describe('Share of requests that never answer in time.'),
   malformedRate: z.number().min(0).max(1).default(0).describe('Share of answers that break the contract.'),
+  createdThenMalformedRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Share of creates that create the card, then answer a body that breaks the contract.'),
+  createdThenHangRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Share of creates that create the card, then never answer in time.'),
+  cancelledThenMalformedRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Share of cancels that cancel the card, then answer a body that breaks the contract.'),
+  listCutRate: z
+    .number()
+    .min(0)
+    .max(1)
+    .default(0)
+    .describe('Share of card lists whose answer breaks off midway (the connection closes inside the body).'),
   outage: z.boolean().default(false).describe('Every request answered 503.'),
 });
 export type ProviderFaults = z.infer<typeof ProviderFaultsSchema>;

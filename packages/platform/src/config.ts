@@ -67,6 +67,12 @@ export const env = {
           `must be at most ${bounds.max ?? Number.MAX_SAFE_INTEGER}`,
         ),
     ),
+  /** A share from 0 to 1 (a rate, a fraction); `fallback` applies when the variable is absent or empty. */
+  share: (fallback: number) =>
+    z.preprocess(
+      (value) => (value === undefined || value === '' ? fallback : Number(value)),
+      z.number({ error: 'must be a number' }).min(0, 'must be 0..1').max(1, 'must be 0..1'),
+    ),
   /** A comma-separated list of non-empty items. */
   list: (fallback: string) =>
     z

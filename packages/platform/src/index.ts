@@ -8,5 +8,6 @@ export * from './logger';
 export * from './metrics';
 export * from './problem';
 export * from './request-logger';
+export * from './retry-within-budget';
 export * from './timeouts';
 export * from './tracing';

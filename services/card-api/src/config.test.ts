@@ -84,4 +84,25 @@ describe('card-api security settings', () => {
       /HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS/,
     );
   });
+
+  it('when the reconciliation window does not outlast the outbox retention, then start-up fails', () => {
+    expect(loadConfig({}).RECONCILIATION_WINDOW_HOURS).toBeGreaterThan(loadConfig({}).OUTBOX_RETENTION_HOURS);
+    expect(() => loadConfig({ RECONCILIATION_WINDOW_HOURS: '24', OUTBOX_RETENTION_HOURS: '24' })).toThrow(
+      /RECONCILIATION_WINDOW_HOURS: must exceed OUTBOX_RETENTION_HOURS/,
+    );
+  });
+
+  it('when published outbox rows would be gone before a cancel may be asked again, then start-up fails', () => {
+    expect(() =>
+      loadConfig({
+        RECONCILIATION_WINDOW_HOURS: '3',
+        OUTBOX_RETENTION_HOURS: '1',
+        RECONCILIATION_RECANCEL_AFTER_MINUTES: '90',
+      }),
+    ).toThrow(/OUTBOX_RETENTION_HOURS: must be at least RECONCILIATION_RECANCEL_AFTER_MINUTES/);
+    expect(
+      loadConfig({ RECONCILIATION_WINDOW_HOURS: '2', OUTBOX_RETENTION_HOURS: '1' })
+        .RECONCILIATION_RECANCEL_AFTER_MINUTES,
+    ).toBe(30);
+  });
 });

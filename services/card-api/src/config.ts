@@ -127,7 +127,15 @@ const configSchema = z.object({
   PROVIDER_URL: env.url('http://127.0.0.1:3200', ['http', 'https']),
   /** How often reconciliation runs in card-api (0 = only as an operator command), and the window it compares. */
   RECONCILIATION_INTERVAL_MS: env.int(300_000, { min: 0, max: 24 * 3_600_000 }),
-  RECONCILIATION_WINDOW_HOURS: env.int(24, { min: 1, max: 24 * 90 }),
+  /** Longer than OUTBOX_RETENTION_HOURS (checked below): a card outlives the outbox rows of its saga in the window. */
+  RECONCILIATION_WINDOW_HOURS: env.int(48, { min: 1, max: 24 * 90 }),
+  /**
+   * How long one run keeps asking a failing provider again (backoff 0.5 s → 10 s) before it ends with a partial
+   * report; what it could not read waits for the next run.
+   */
+  RECONCILIATION_PROVIDER_BUDGET_SECONDS: env.int(120, { min: 1, max: 3600 }),
+  /** A provider card still ACTIVE this long after its cancel was requested is asked to cancel again. */
+  RECONCILIATION_RECANCEL_AFTER_MINUTES: env.int(30, { min: 1, max: 24 * 60 }),
 
   /** The operator console counts a PENDING card older than this as stuck (GET /v1/admin/cards/summary). */
   ADMIN_STUCK_PENDING_SECONDS: env.int(30, { min: 1, max: 7 * 24 * 3600 }),
@@ -185,9 +193,19 @@ function productionProblems(
 }
 
 function consistencyProblems(config: CardApiConfig): string[] {
-  return config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS
-    ? ['HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS']
-    : [];
+  const problems: string[] = [];
+  if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
+  }
+  // Reconciliation tells a recent cancel from a lost one by the outbox rows: they must outlive the re-ask interval,
+  // and the window must reach past them, or a card whose saga's rows are gone would go unexamined.
+  if (config.RECONCILIATION_WINDOW_HOURS <= config.OUTBOX_RETENTION_HOURS) {
+    problems.push('RECONCILIATION_WINDOW_HOURS: must exceed OUTBOX_RETENTION_HOURS');
+  }
+  if (config.OUTBOX_RETENTION_HOURS * 60 < config.RECONCILIATION_RECANCEL_AFTER_MINUTES) {
+    problems.push('OUTBOX_RETENTION_HOURS: must be at least RECONCILIATION_RECANCEL_AFTER_MINUTES');
+  }
+  return problems;
 }
 
 /** The topic names this process uses (configurable, so tests can give each file its own). */

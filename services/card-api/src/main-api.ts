@@ -150,6 +150,8 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     providerUrl: config.PROVIDER_URL,
     intervalMs: config.RECONCILIATION_INTERVAL_MS,
     windowHours: config.RECONCILIATION_WINDOW_HOURS,
+    providerBudgetMs: config.RECONCILIATION_PROVIDER_BUDGET_SECONDS * 1000,
+    recancelAfterMs: config.RECONCILIATION_RECANCEL_AFTER_MINUTES * 60_000,
     outboxWritten: () => {
       outboxNotifier.hint();
     },

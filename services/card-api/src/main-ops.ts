@@ -173,6 +173,8 @@ async function execute(
             topics: topicNames(config),
             providerUrl: config.PROVIDER_URL,
             dryRun: command.dryRun,
+            providerBudgetMs: config.RECONCILIATION_PROVIDER_BUDGET_SECONDS * 1000,
+            recancelAfterMs: config.RECONCILIATION_RECANCEL_AFTER_MINUTES * 60_000,
             outboxWritten: () => {
               outboxWritten.hint();
             },

@@ -1,14 +1,6 @@
 import { baseConfigShape, env, parseEnv } from '@cards/platform';
 import { z } from 'zod';
 
-/** A share of requests, 0..1; env.int only reads whole numbers, and a rate is a fraction. */
-function rate(fallback: number) {
-  return z.preprocess(
-    (value) => (value === undefined || value === '' ? fallback : Number(value)),
-    z.number({ error: 'must be a number' }).min(0, 'must be 0..1').max(1, 'must be 0..1'),
-  );
-}
-
 /** Every setting of mock-provider; `.env.example` documents each one. */
 const configSchema = z.object({
   ...baseConfigShape,
@@ -32,12 +24,16 @@ const configSchema = z.object({
   READINESS_TIMEOUT_MS: env.int(2000, { min: 100, max: 30_000 }),
   /** Fault injection at start-up (and after POST /control/faults/reset); PUT /control/faults changes it live. */
   PROVIDER_LATENCY_MS: env.int(0, { min: 0, max: 60_000 }),
-  PROVIDER_ERROR_RATE: rate(0),
-  PROVIDER_REJECT_RATE: rate(0),
-  PROVIDER_HANG_RATE: rate(0),
+  PROVIDER_ERROR_RATE: env.share(0),
+  PROVIDER_REJECT_RATE: env.share(0),
+  PROVIDER_HANG_RATE: env.share(0),
   /** How long a hung request stalls before it finally answers 503. */
   PROVIDER_HANG_MS: env.int(30_000, { min: 0, max: 600_000 }),
-  PROVIDER_MALFORMED_RATE: rate(0),
+  PROVIDER_MALFORMED_RATE: env.share(0),
+  PROVIDER_CREATED_THEN_MALFORMED_RATE: env.share(0),
+  PROVIDER_CREATED_THEN_HANG_RATE: env.share(0),
+  PROVIDER_CANCELLED_THEN_MALFORMED_RATE: env.share(0),
+  PROVIDER_LIST_CUT_RATE: env.share(0),
   PROVIDER_OUTAGE: env.boolean(false),
 });
 

@@ -30,6 +30,10 @@ export function faultsFromConfig(config: MockProviderConfig): ProviderFaults {
     rejectRate: config.PROVIDER_REJECT_RATE,
     hangRate: config.PROVIDER_HANG_RATE,
     malformedRate: config.PROVIDER_MALFORMED_RATE,
+    createdThenMalformedRate: config.PROVIDER_CREATED_THEN_MALFORMED_RATE,
+    createdThenHangRate: config.PROVIDER_CREATED_THEN_HANG_RATE,
+    cancelledThenMalformedRate: config.PROVIDER_CANCELLED_THEN_MALFORMED_RATE,
+    listCutRate: config.PROVIDER_LIST_CUT_RATE,
     outage: config.PROVIDER_OUTAGE,
   });
 }

@@ -17,7 +17,9 @@ describe('provider-worker config', () => {
       PROVIDER_RETRY_BASE_MS: 200,
       PROVIDER_RETRY_MAX_DELAY_MS: 5000,
       PROVIDER_RETRY_BUDGET_MS: 30_000,
-      PROVIDER_BREAKER_THRESHOLD: 5,
+      PROVIDER_BREAKER_FAILURE_RATE: 0.5,
+      PROVIDER_BREAKER_WINDOW_MS: 30_000,
+      PROVIDER_BREAKER_MIN_CALLS: 5,
       PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: 5000,
       KAFKA_PARTITION_CONCURRENCY: 10,
       KAFKA_COMMIT_INTERVAL_MS: 100,
@@ -33,7 +35,10 @@ describe('provider-worker config', () => {
       /PROVIDER_TIMEOUT_MS: must be a number/,
     );
     expect(() => loadConfig({ PROVIDER_RETRY_BUDGET_MS: '0' })).toThrow(/PROVIDER_RETRY_BUDGET_MS/);
-    expect(() => loadConfig({ PROVIDER_BREAKER_THRESHOLD: '0' })).toThrow(/PROVIDER_BREAKER_THRESHOLD/);
+    expect(() => loadConfig({ PROVIDER_BREAKER_FAILURE_RATE: '1.5' })).toThrow(
+      /PROVIDER_BREAKER_FAILURE_RATE/,
+    );
+    expect(() => loadConfig({ PROVIDER_BREAKER_MIN_CALLS: '0' })).toThrow(/PROVIDER_BREAKER_MIN_CALLS/);
     expect(() => loadConfig({ PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: 'later' })).toThrow(
       /PROVIDER_BREAKER_HALF_OPEN_AFTER_MS/,
     );

@@ -40,8 +40,14 @@ const configSchema = z
      * PROVIDER_UNAVAILABLE; time spent waiting on an open circuit does not count.
      */
     PROVIDER_RETRY_BUDGET_MS: env.int(30_000, { min: 1, max: 3_600_000 }),
-    /** Consecutive transient failures of provider calls (any card) that open the circuit. */
-    PROVIDER_BREAKER_THRESHOLD: env.int(5, { min: 1, max: 1000 }),
+    /**
+     * The circuit opens when more than this share of the provider calls (any card) of the last
+     * PROVIDER_BREAKER_WINDOW_MS failed transiently, if at least PROVIDER_BREAKER_MIN_CALLS were made in it: a
+     * sustained failure rate, so a degraded provider (a fifth of calls failing) is used, not shunned.
+     */
+    PROVIDER_BREAKER_FAILURE_RATE: env.share(0.5),
+    PROVIDER_BREAKER_WINDOW_MS: env.int(30_000, { min: 100, max: 600_000 }),
+    PROVIDER_BREAKER_MIN_CALLS: env.int(5, { min: 1, max: 1_000_000 }),
     /** How long the circuit stays open (consumption paused) before one probe call may test the provider. */
     PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: env.int(5000, { min: 10, max: 600_000 }),
     /**

@@ -59,7 +59,9 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
   const metrics = createMetricsRegistry();
   // One breaker for the process: every command's calls tell it whether the provider is up.
   const breaker = createCockatielCircuitBreaker({
-    threshold: config.PROVIDER_BREAKER_THRESHOLD,
+    failureRate: config.PROVIDER_BREAKER_FAILURE_RATE,
+    windowMs: config.PROVIDER_BREAKER_WINDOW_MS,
+    minCalls: config.PROVIDER_BREAKER_MIN_CALLS,
     halfOpenAfterMs: config.PROVIDER_BREAKER_HALF_OPEN_AFTER_MS,
   });
   circuitStateMetric(metrics, breaker);

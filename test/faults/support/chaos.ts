@@ -123,6 +123,10 @@ export function buildSchedule(options: {
     ['provider 5xx half the time', { errorRate: 0.5 }],
     ['provider hangs a third of requests', { hangRate: 0.3 }],
     ['provider answers malformed bodies', { malformedRate: 0.2 }],
+    ['provider creates cards, then answers malformed bodies', { createdThenMalformedRate: 0.3 }],
+    ['provider creates cards, then never answers', { createdThenHangRate: 0.3 }],
+    ['provider cancels cards, then answers malformed bodies', { cancelledThenMalformedRate: 0.5 }],
+    ['provider cuts card lists midway', { listCutRate: 0.5 }],
     ['provider fully down', { outage: true }],
   ];
   const providerLane: FaultEvent[] = providerFaults.map(([name, faults]) => {

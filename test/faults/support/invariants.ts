@@ -167,6 +167,16 @@ export async function checkInvariants(options: {
   for (const issued of provider) {
     providerByReference.set(issued.reference, [...(providerByReference.get(issued.reference) ?? []), issued]);
   }
+  // A card recorded as cancelled at the provider: the provider's own store must agree, for every card it issued.
+  const recordedCancelled = await query<{ id: string }>(
+    options.cardDatabaseUrl,
+    /* sql */ 'SELECT id FROM cards WHERE provider_cancelled_at IS NOT NULL',
+  );
+  const cancelledButActive = recordedCancelled
+    .filter((card) =>
+      (providerByReference.get(card.id) ?? []).some((issued) => issued.status !== 'CANCELLED'),
+    )
+    .map((card) => card.id);
   const row = (name: string, examined: number, broken: string[]): InvariantResult => ({
     name,
     examined,
@@ -223,6 +233,11 @@ export async function checkInvariants(options: {
     ),
     row('no provider card is active unless its card is ACTIVE with it', provider.length, orphans),
     row('no card has more than one provider card', providerByReference.size, duplicates),
+    row(
+      "no card is recorded as cancelled while the provider's card is not CANCELLED",
+      recordedCancelled.length,
+      cancelledButActive,
+    ),
     row(
       'the outbox is drained',
       1,

@@ -1,7 +1,12 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
+import { RetryBudgetExhaustedError } from '@cards/platform';
+
 import { HttpProviderCardReader } from './provider-client';
+
+/** A retry budget short enough for a test: a few attempts in a third of a second. */
+const SHORT_BUDGET = { budgetMs: 300, initialDelayMs: 10, maxDelayMs: 50 };
 
 const card = {
   id: 'pc_1',
@@ -32,7 +37,11 @@ async function provider(routes: Record<string, { status: number; body: unknown }
   const { port } = server.address() as AddressInfo;
   return {
     asked,
-    reader: new HttpProviderCardReader({ baseUrl: `http://127.0.0.1:${port}/`, timeoutMs: 2000 }),
+    reader: new HttpProviderCardReader({
+      baseUrl: `http://127.0.0.1:${port}/`,
+      timeoutMs: 2000,
+      retry: SHORT_BUDGET,
+    }),
     close: () =>
       new Promise<void>((resolve) =>
         server.close(() => {
@@ -86,15 +95,73 @@ describe('HttpProviderCardReader', () => {
       expect(await stub.reader.findCard('pc_1')).toEqual(card);
       expect(await stub.reader.findCard('pc_missing')).toBeUndefined();
       await expect(stub.reader.findCard('pc_down')).rejects.toThrow(
-        'provider card pc_down answered HTTP 503',
+        /gave up after \d+ attempt\(s\): provider card pc_down answered HTTP 503/,
       );
     } finally {
       await stub.close();
     }
   });
 
+  it('when the provider fails transiently and then answers, then the list comes back', async () => {
+    const answers = [500, 503, 429, 200];
+    const server = createServer((_req, res) => {
+      const status = answers.shift() ?? 200;
+      res.writeHead(status, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(status === 200 ? { data: [card] } : { error: 'x', message: 'y' }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    const reader = new HttpProviderCardReader({
+      baseUrl: `http://127.0.0.1:${port}`,
+      timeoutMs: 1000,
+      retry: { budgetMs: 5000, initialDelayMs: 10, maxDelayMs: 20 },
+    });
+    try {
+      const window = { createdFrom: new Date(0), createdTo: new Date(), limit: 10 };
+
+      await expect(reader.listCards(window)).resolves.toEqual([card]);
+      expect(answers).toEqual([]);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('when the provider keeps failing past the budget, then the reader gives up with the attempts and the last failure', async () => {
+    const stub = await provider({ '/v1/cards': { status: 500, body: { error: 'x', message: 'y' } } });
+    try {
+      const window = { createdFrom: new Date(0), createdTo: new Date(), limit: 10 };
+      const listing = stub.reader.listCards(window);
+
+      await expect(listing).rejects.toThrow(RetryBudgetExhaustedError);
+      await expect(listing).rejects.toThrow(/provider card list answered HTTP 500/);
+      expect(stub.asked.length).toBeGreaterThan(1);
+    } finally {
+      await stub.close();
+    }
+  });
+
+  it('when the provider answers a 4xx or breaks the contract, then it is not asked again', async () => {
+    const stub = await provider({
+      '/v1/cards': { status: 200, body: { data: [{ ...card, last4: '12x' }] } },
+      '/v1/cards/pc_gone': { status: 410, body: { error: 'x', message: 'y' } },
+    });
+    try {
+      const window = { createdFrom: new Date(0), createdTo: new Date(), limit: 10 };
+
+      await expect(stub.reader.listCards(window)).rejects.toThrow(/breaks the provider contract/);
+      await expect(stub.reader.findCard('pc_gone')).rejects.toThrow(/answered HTTP 410/);
+      expect(stub.asked).toHaveLength(2);
+    } finally {
+      await stub.close();
+    }
+  });
+
   it('when the provider is unreachable, then the error says where it looked', async () => {
-    const reader = new HttpProviderCardReader({ baseUrl: 'http://127.0.0.1:1', timeoutMs: 1000 });
+    const reader = new HttpProviderCardReader({
+      baseUrl: 'http://127.0.0.1:1',
+      timeoutMs: 1000,
+      retry: SHORT_BUDGET,
+    });
 
     await expect(reader.findCard('pc_1')).rejects.toThrow(/provider unreachable at http:\/\/127\.0\.0\.1:1/);
   });

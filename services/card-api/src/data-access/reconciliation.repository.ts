@@ -57,27 +57,27 @@ export async function tryReconciliationLock(tx: Knex.Transaction): Promise<boole
 
 /**
  * Of these provider cards, those a `card.cancel.requested` is in the outbox for, published or not (from the
- * compensation of a late success, or an earlier reconciliation). Published rows stay for OUTBOX_RETENTION_HOURS,
- * so within that time a cancel is never asked twice; after it, a provider card still ACTIVE is asked again.
+ * compensation of a late success, or an earlier reconciliation), each with when the latest was written. Published
+ * rows stay for OUTBOX_RETENTION_HOURS, which must outlast the domain's re-ask interval (config.ts checks).
  */
-export async function cancelsInOutbox(
+export async function lastCancelRequests(
   providerCardIds: readonly string[],
   db: Knex | Knex.Transaction,
-): Promise<Set<string>> {
-  const found = new Set<string>();
+): Promise<Map<string, Date>> {
+  const found = new Map<string, Date>();
   for (let start = 0; start < providerCardIds.length; start += CHUNK) {
     const chunk = providerCardIds.slice(start, start + CHUNK);
-    const result = await db.raw<{ rows: { provider_card_id: string }[] }>(
+    const result = await db.raw<{ rows: { provider_card_id: string; requested_at: Date }[] }>(
       /* sql */ `
-        SELECT DISTINCT event -> 'data' ->> 'providerCardId' AS provider_card_id
+        SELECT event -> 'data' ->> 'providerCardId' AS provider_card_id, max(created_at) AS requested_at
           FROM outbox
-         WHERE type = ? AND event -> 'data' ->> 'providerCardId' IN (${chunk.map(() => '?').join(', ')})
+         WHERE type = ? AND event -> 'data' ->> 'providerCardId' = ANY(?::text[])
+         GROUP BY 1
       `,
-      [EventType.cancelRequested, ...chunk],
+      [EventType.cancelRequested, chunk],
     );
-    const rows = result.rows;
-    for (const row of rows) {
-      found.add(row.provider_card_id);
+    for (const row of result.rows) {
+      found.set(row.provider_card_id, new Date(row.requested_at));
     }
   }
   return found;
@@ -89,7 +89,7 @@ export function reconcileTransaction(db: Knex, topics: TopicNames) {
     db.transaction((tx) =>
       work({
         tryLock: () => tryReconciliationLock(tx),
-        cancelsAlreadyRequested: (providerCardIds) => cancelsInOutbox(providerCardIds, tx),
+        lastCancelRequests: (providerCardIds) => lastCancelRequests(providerCardIds, tx),
         markProviderCancelRequested: (cardId, at) => markProviderCancelRequested(cardId, at, tx),
         appendOutbox: (events) => appendOutbox(events, topics, tx),
       }),

@@ -66,12 +66,12 @@ class World {
         const written: AnyCardEvent[] = [];
         const result = await work({
           tryLock: () => Promise.resolve(!this.lockHeld),
-          cancelsAlreadyRequested: (ids) =>
+          lastCancelRequests: (ids) =>
             Promise.resolve(
-              new Set(
+              new Map(
                 this.outbox.flatMap((event) =>
                   event.type === EventType.cancelRequested && ids.includes(event.data.providerCardId)
-                    ? [event.data.providerCardId]
+                    ? [[event.data.providerCardId, new Date(event.time)] as const]
                     : [],
                 ),
               ),
@@ -252,6 +252,72 @@ describe('reconcile', () => {
     expect(second.differences).toMatchObject([{ action: 'cancel-already-requested' }]);
     expect(world.cancels()).toHaveLength(1);
     expect(world.outboxHints).toBe(1);
+  });
+
+  it('when a provider card is still ACTIVE long after its cancel was requested, then the cancel is requested again', async () => {
+    const world = new World();
+    const card = buildProviderCard();
+    world.provider.push(card);
+    const firstRunAt = new Date('2026-01-02T00:00:00.000Z');
+    await reconcile(window, world.deps({ now: () => firstRunAt }));
+
+    const muchLater = new Date(firstRunAt.getTime() + 31 * 60_000);
+    const second = await reconcile(
+      window,
+      world.deps({ now: () => muchLater, recancelAfterMs: 30 * 60_000 }),
+    );
+
+    expect(second.differences).toMatchObject([{ providerCardId: card.id, action: 'cancel-requested-again' }]);
+    expect(world.cancels()).toEqual([
+      { cardId: card.reference, providerCardId: card.id },
+      { cardId: card.reference, providerCardId: card.id },
+    ]);
+  });
+
+  it('when the provider list fails midway through the pages, then the pages read are repaired and the report says what was not covered', async () => {
+    const world = new World();
+    const newest = buildProviderCard({ createdAt: '2026-01-01T20:00:00.000Z' });
+    const older = buildProviderCard({ createdAt: '2026-01-01T10:00:00.000Z' });
+    world.provider.push(newest, buildProviderCard({ createdAt: '2026-01-01T19:00:00.000Z' }), older);
+    const deps = world.deps({ pageSize: 2 });
+    const list = deps.provider.listCards.bind(deps.provider);
+    deps.provider.listCards = (filter) =>
+      world.listCalls.length >= 1 ? Promise.reject(new Error('provider gave up: HTTP 503')) : list(filter);
+
+    const report = await reconcile(window, deps);
+
+    expect(report.complete).toBe(false);
+    expect(report.incompleteReason).toContain('HTTP 503');
+    expect(report.covered.to).toBe(window.to.toISOString());
+    expect(Date.parse(report.covered.from)).toBeGreaterThan(Date.parse(older.createdAt));
+    expect(world.cancels().map((cancel) => cancel.providerCardId)).toContain(newest.id);
+    expect(world.cancels().map((cancel) => cancel.providerCardId)).not.toContain(older.id);
+  });
+
+  it('when a local ACTIVE card’s provider card cannot be looked up, then it is left unverified, not reported missing', async () => {
+    const world = new World();
+    world.local.set('local-1', { id: 'local-1', status: 'ACTIVE', providerCardId: 'pc_elsewhere' });
+    const deps = world.deps();
+    deps.provider.findCard = () => Promise.reject(new Error('provider gave up: timeout'));
+
+    const report = await reconcile(window, deps);
+
+    expect(report.differences).toEqual([]);
+    expect(report.complete).toBe(false);
+    expect(report.unverified).toEqual([{ cardId: 'local-1', providerCardId: 'pc_elsewhere' }]);
+  });
+
+  it('when everything was read, then the report is complete and covers the whole window', async () => {
+    const world = new World();
+    world.matchedPair();
+
+    const report = await reconcile(window, world.deps());
+
+    expect(report).toMatchObject({
+      complete: true,
+      covered: { from: window.from.toISOString(), to: window.to.toISOString() },
+      unverified: [],
+    });
   });
 
   it('when another run holds the lock, then this run writes nothing and says so', async () => {

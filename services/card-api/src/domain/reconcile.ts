@@ -23,8 +23,11 @@ export interface LocalCard {
 export interface ReconcileTransaction extends OutboxWriter {
   /** A transaction-scoped advisory lock; false when another reconciliation is repairing right now. */
   tryLock(): Promise<boolean>;
-  /** Of these provider cards, those a `card.cancel.requested` is already in the outbox for (pending or sent). */
-  cancelsAlreadyRequested(providerCardIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * Of these provider cards, those a `card.cancel.requested` is in the outbox for (pending or sent), each with when
+   * the latest was requested.
+   */
+  lastCancelRequests(providerCardIds: readonly string[]): Promise<Map<string, Date>>;
   markProviderCancelRequested(cardId: string, at: Date): Promise<void>;
 }
 
@@ -41,6 +44,11 @@ export interface ReconcileDeps {
   dryRun?: boolean;
   /** Provider cards per list call (the provider allows up to 1000). */
   pageSize?: number;
+  /**
+   * How long a requested cancel is waited for before a provider card still ACTIVE is asked to cancel again (cancels
+   * are idempotent): a cancel may have been lost, dead-lettered, or believed while the provider did not cancel.
+   */
+  recancelAfterMs?: number;
   now?: () => Date;
   newId?: () => string;
 }
@@ -60,6 +68,8 @@ export type DifferenceKind =
 
 export type DifferenceAction =
   | 'cancel-requested'
+  /** A cancel was requested more than `recancelAfterMs` ago and the provider card is still ACTIVE. */
+  | 'cancel-requested-again'
   | 'cancel-already-requested'
   | 'would-request-cancel'
   | 'skipped-another-run-is-repairing'
@@ -87,7 +97,26 @@ export interface ReconciliationReport {
   differences: Difference[];
   /** Counts of `differences` by action. */
   actions: Record<DifferenceAction, number>;
+  /**
+   * False when the provider could not be read in full (its reader gave up, retries and budget spent): the report
+   * then holds what was compared, `covered` says which part of the window, and the rest waits for the next run.
+   */
+  complete: boolean;
+  incompleteReason?: string;
+  /** The part of the window whose provider cards were all listed (the whole window when complete). */
+  covered: { from: string; to: string };
+  /** Our ACTIVE cards whose provider card could not be looked up: neither matched nor reported. */
+  unverified: { cardId: string; providerCardId: string }[];
 }
+
+/** The default of `recancelAfterMs`: well past a saga's own retries, well under the reconciliation window. */
+export const DEFAULT_RECANCEL_AFTER_MS = 30 * 60_000;
+
+/** The actions that wrote a cancel to the outbox. */
+const WRITES_A_CANCEL: ReadonlySet<DifferenceAction> = new Set([
+  'cancel-requested',
+  'cancel-requested-again',
+]);
 
 /** Repairs that cancel the provider card through the saga. */
 const CANCEL_KINDS: ReadonlySet<DifferenceKind> = new Set([
@@ -101,7 +130,10 @@ const CANCEL_KINDS: ReadonlySet<DifferenceKind> = new Set([
  * back: a provider card that is ACTIVE while our card is not ACTIVE with it gets `card.cancel.requested` in the
  * outbox (the worker cancels it, `card.cancelled` is recorded). An ACTIVE card of ours whose provider card is
  * missing or cancelled is only reported: no automatic fix is safe there. Idempotent and safe to run concurrently:
- * the repair holds a transaction-scoped advisory lock and skips provider cards a cancel is already in the outbox for.
+ * the repair holds a transaction-scoped advisory lock and skips provider cards a cancel was requested for less than
+ * `recancelAfterMs` ago; one still ACTIVE after that is asked again, since believing a cancel is what went wrong.
+ * A provider that fails part of the way yields a partial report (`complete: false`), never a repair built on a
+ * guess.
  */
 export async function reconcile(
   window: { from: Date; to: Date },
@@ -114,7 +146,10 @@ export async function reconcile(
   const newId = deps.newId ?? randomUUID;
   const runId = newId();
 
-  const providerCards = await listProviderCards(window, deps);
+  const listing = await listProviderCards(window, deps);
+  const providerCards = listing.cards;
+  const covered = { from: listing.coveredFrom, to: window.to };
+  let incompleteReason = listing.failure;
   const providerById = new Map(providerCards.map((card) => [card.id, card]));
   const references = [...new Set(providerCards.map((card) => card.reference))];
   const localById = new Map((await deps.findLocalCards(references)).map((card) => [card.id, card]));
@@ -145,7 +180,10 @@ export async function reconcile(
     }
   }
 
-  const activeLocals = await deps.listActiveLocalCards(window);
+  // Only our cards of the part of the window the provider's list covered: elsewhere a card missing from the list
+  // proves nothing.
+  const activeLocals = await deps.listActiveLocalCards(covered);
+  const unverified: ReconciliationReport['unverified'] = [];
   for (const local of activeLocals) {
     localById.set(local.id, local);
     if (local.providerCardId === null) {
@@ -153,8 +191,16 @@ export async function reconcile(
     }
     // A provider card created just outside the window is not in the listing: ask for it by id before calling
     // it missing (rare, so one call each is fine).
-    const providerCard =
-      providerById.get(local.providerCardId) ?? (await deps.provider.findCard(local.providerCardId));
+    let providerCard = providerById.get(local.providerCardId);
+    if (!providerCard) {
+      try {
+        providerCard = await deps.provider.findCard(local.providerCardId);
+      } catch (error) {
+        unverified.push({ cardId: local.id, providerCardId: local.providerCardId });
+        incompleteReason ??= `provider card ${local.providerCardId} could not be read: ${messageOf(error)}`;
+        continue;
+      }
+    }
     const base = { cardId: local.id, providerCardId: local.providerCardId, localStatus: local.status };
     if (!providerCard) {
       differences.push({ ...base, kind: 'provider-card-missing', providerStatus: 'MISSING' });
@@ -166,6 +212,7 @@ export async function reconcile(
   const decided = await repair(differences, { deps, runId, at: now(), newId });
   const actions: Record<DifferenceAction, number> = {
     'cancel-requested': 0,
+    'cancel-requested-again': 0,
     'cancel-already-requested': 0,
     'would-request-cancel': 0,
     'skipped-another-run-is-repairing': 0,
@@ -183,7 +230,15 @@ export async function reconcile(
     inFlight,
     differences: decided,
     actions,
+    complete: incompleteReason === undefined,
+    ...(incompleteReason !== undefined && { incompleteReason }),
+    covered: { from: covered.from.toISOString(), to: covered.to.toISOString() },
+    unverified,
   };
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** Writes the cancels the differences call for, once, and says what was done with each difference. */
@@ -192,6 +247,7 @@ async function repair(
   context: { deps: ReconcileDeps; runId: string; at: Date; newId: () => string },
 ): Promise<Difference[]> {
   const { deps, runId, at, newId } = context;
+  const recancelAfterMs = deps.recancelAfterMs ?? DEFAULT_RECANCEL_AFTER_MS;
   const toCancel = differences.filter((difference) => CANCEL_KINDS.has(difference.kind));
   const reported = differences
     .filter((difference) => !CANCEL_KINDS.has(difference.kind))
@@ -206,8 +262,19 @@ async function repair(
     if (!(await tx.tryLock())) {
       return toCancel.map((d) => ({ ...d, action: 'skipped-another-run-is-repairing' }));
     }
-    const already = await tx.cancelsAlreadyRequested(toCancel.map((d) => d.providerCardId));
-    const fresh = toCancel.filter((d) => !already.has(d.providerCardId));
+    const requested = await tx.lastCancelRequests(toCancel.map((d) => d.providerCardId));
+    const actionFor = (providerCardId: string): DifferenceAction => {
+      const last = requested.get(providerCardId);
+      if (last === undefined) {
+        return 'cancel-requested';
+      }
+      // Recently asked: the cancel may still be on its way. Long ago: it was lost or not done; ask again.
+      return at.getTime() - last.getTime() < recancelAfterMs
+        ? 'cancel-already-requested'
+        : 'cancel-requested-again';
+    };
+    const withActions = toCancel.map((d): Difference => ({ ...d, action: actionFor(d.providerCardId) }));
+    const fresh = withActions.filter((d) => d.action !== 'cancel-already-requested');
     await tx.appendOutbox(fresh.map((d) => cancelEvent(d, { id: newId(), runId, at })));
     for (const difference of fresh) {
       // Only a FAILED card's provider card is being cancelled; an ACTIVE card keeps its own provider card.
@@ -215,12 +282,9 @@ async function repair(
         await tx.markProviderCancelRequested(difference.cardId, at);
       }
     }
-    return toCancel.map((d) => ({
-      ...d,
-      action: already.has(d.providerCardId) ? 'cancel-already-requested' : 'cancel-requested',
-    }));
+    return withActions;
   });
-  if (decided.some((difference) => difference.action === 'cancel-requested')) {
+  if (decided.some((difference) => WRITES_A_CANCEL.has(difference.action))) {
     deps.outboxWritten();
   }
   return [...decided, ...reported];
@@ -252,23 +316,34 @@ function cancelEvent(
 }
 
 /**
- * Every provider card created in the window. The provider's list has no cursor: pages walk back by moving
- * `createdTo` to just after the oldest card seen (that millisecond is read again, duplicates dropped by id).
+ * Every provider card created in the window, or as much of it as the provider gave: the provider's list has no
+ * cursor, so pages walk back by moving `createdTo` to just after the oldest card seen (that millisecond is read
+ * again, duplicates dropped by id). A page the reader could not get (it retries within its budget) ends the walk:
+ * the cards before it are kept, and `coveredFrom` says how far back the listing is complete.
  */
 async function listProviderCards(
   window: { from: Date; to: Date },
   deps: ReconcileDeps,
-): Promise<ProviderCard[]> {
+): Promise<{ cards: ProviderCard[]; coveredFrom: Date; failure?: string }> {
   const pageSize = deps.pageSize ?? 1000;
   const cards = new Map<string, ProviderCard>();
   let createdTo = window.to;
   for (;;) {
-    const page = await deps.provider.listCards({ createdFrom: window.from, createdTo, limit: pageSize });
+    let page: ProviderCard[];
+    try {
+      page = await deps.provider.listCards({ createdFrom: window.from, createdTo, limit: pageSize });
+    } catch (error) {
+      return {
+        cards: [...cards.values()],
+        coveredFrom: createdTo,
+        failure: `provider card list failed before ${createdTo.toISOString()}: ${messageOf(error)}`,
+      };
+    }
     for (const card of page) {
       cards.set(card.id, card);
     }
     if (page.length < pageSize) {
-      return [...cards.values()];
+      return { cards: [...cards.values()], coveredFrom: window.from };
     }
     const oldest = Math.min(...page.map((card) => Date.parse(card.createdAt)));
     const next = new Date(oldest + 1);

@@ -8,6 +8,10 @@ const NO_FAULTS: ProviderFaults = {
   rejectRate: 0,
   hangRate: 0,
   malformedRate: 0,
+  createdThenMalformedRate: 0,
+  createdThenHangRate: 0,
+  cancelledThenMalformedRate: 0,
+  listCutRate: 0,
   outage: false,
 };
 
@@ -91,6 +95,34 @@ describe('decideFault', () => {
       delayMs: 0,
       outcome: 'malformed',
     });
+  });
+
+  it.each([
+    ['create', { createdThenHangRate: 1 }, 'hang-after-effect'],
+    ['create', { createdThenMalformedRate: 1 }, 'malformed-after-effect'],
+    ['cancel', { cancelledThenMalformedRate: 1 }, 'malformed-after-effect'],
+    ['list', { listCutRate: 1 }, 'cut-list'],
+  ] as const)(
+    'when a %s meets %j, then it is served and then lied about (%s)',
+    (operation, rates, outcome) => {
+      expect(decideFault({ ...NO_FAULTS, ...rates }, operation, scripted(0.5))).toEqual({
+        delayMs: 0,
+        outcome,
+      });
+    },
+  );
+
+  it('when a lie after the effect is for another operation, then it does not apply and is not drawn', () => {
+    const random = scripted();
+    const faults = {
+      ...NO_FAULTS,
+      createdThenHangRate: 1,
+      createdThenMalformedRate: 1,
+      cancelledThenMalformedRate: 1,
+      listCutRate: 1,
+    };
+
+    expect(decideFault(faults, 'other', random)).toEqual({ delayMs: 0, outcome: 'none' });
   });
 });
 

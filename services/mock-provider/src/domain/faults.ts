@@ -4,13 +4,24 @@ import type { ProviderFaults } from '@cards/contracts';
 export type Random = () => number;
 
 /** Which provider operation a request asks for; only creates can be rejected. */
-export type ProviderOperation = 'create' | 'other';
+export type ProviderOperation = 'create' | 'cancel' | 'list' | 'other';
 
 /**
- * What to do with one request. `none` means serve it normally; every other outcome answers without any effect on
- * the provider's cards, so a faulty answer never leaves a card behind that the caller does not know about.
+ * What to do with one request. `none` means serve it normally. `outage`, `hang`, `error`, `reject` and `malformed`
+ * answer without any effect on the provider's cards. The lies of a real provider come after the effect: the card is
+ * created (or cancelled) and then the answer is broken (`malformed-after-effect`) or never comes in time
+ * (`hang-after-effect`); a list answer breaks off midway (`cut-list`).
  */
-export type FaultOutcome = 'none' | 'outage' | 'hang' | 'error' | 'reject' | 'malformed';
+export type FaultOutcome =
+  | 'none'
+  | 'outage'
+  | 'hang'
+  | 'error'
+  | 'reject'
+  | 'malformed'
+  | 'malformed-after-effect'
+  | 'hang-after-effect'
+  | 'cut-list';
 
 /** The decision for one request: how long to wait first, then what to answer. */
 export interface FaultDecision {
@@ -20,8 +31,8 @@ export interface FaultDecision {
 
 /**
  * Decides the fault for one request, in a fixed order: an outage answers at once (no latency, as a load balancer
- * with no healthy backend would); otherwise the latency applies, then hang, error, reject (creates only) and
- * malformed each get their own roll. A rate of 0 never draws, so a scripted random in tests is consumed only by the
+ * with no healthy backend would); otherwise the latency applies, then hang, error, reject (creates only),
+ * malformed, and the lies after the effect (creates, cancels, lists) each get their own roll. A rate of 0 never draws, so a scripted random in tests is consumed only by the
  * faults that are switched on.
  */
 export function decideFault(
@@ -47,6 +58,18 @@ export function decideFault(
   // caller, unable to read the answer, would never learn about (and so never cancel).
   if (roll(faults.malformedRate)) {
     return { delayMs, outcome: 'malformed' };
+  }
+  if (operation === 'create' && roll(faults.createdThenHangRate)) {
+    return { delayMs, outcome: 'hang-after-effect' };
+  }
+  if (operation === 'create' && roll(faults.createdThenMalformedRate)) {
+    return { delayMs, outcome: 'malformed-after-effect' };
+  }
+  if (operation === 'cancel' && roll(faults.cancelledThenMalformedRate)) {
+    return { delayMs, outcome: 'malformed-after-effect' };
+  }
+  if (operation === 'list' && roll(faults.listCutRate)) {
+    return { delayMs, outcome: 'cut-list' };
   }
   return { delayMs, outcome: 'none' };
 }

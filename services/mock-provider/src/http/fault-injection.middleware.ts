@@ -2,9 +2,9 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { Logger } from '@cards/platform';
-import type { Request, RequestHandler } from 'express';
+import type { Request, RequestHandler, Response } from 'express';
 
-import { decideFault, type FaultSettings, type Random } from '../domain/faults';
+import { decideFault, type FaultSettings, type ProviderOperation, type Random } from '../domain/faults';
 import type { ProviderStats } from './control.routes';
 import { ProviderErrorCode, sendProviderError } from './provider-errors';
 
@@ -16,8 +16,41 @@ async function pause(ms: number, signal: AbortSignal): Promise<void> {
   await sleep(ms, undefined, { signal }).catch(() => undefined);
 }
 
-function isCreate(req: Request): boolean {
-  return req.method === 'POST' && req.path === '/cards';
+function operationOf(req: Request): ProviderOperation {
+  if (req.method === 'POST' && req.path === '/cards') {
+    return 'create';
+  }
+  if (req.method === 'POST' && /^\/cards\/[^/]+\/cancel$/.test(req.path)) {
+    return 'cancel';
+  }
+  return req.method === 'GET' && req.path === '/cards' ? 'list' : 'other';
+}
+
+/**
+ * Lets the route do its work, then replaces its 2xx answer by `replace(status, body)`; an error answer of the route
+ * (a 4xx) goes out as it is. express's `res.json` is the routes' only way out, so it is the one place to wrap.
+ */
+function afterTheEffect(
+  res: Response,
+  replace: (status: number, body: unknown, send: (body: unknown) => Response) => void,
+): void {
+  const send = res.json.bind(res);
+  res.json = (body: unknown) => {
+    if (res.statusCode >= 300) {
+      return send(body);
+    }
+    replace(res.statusCode, body, send);
+    return res;
+  };
+}
+
+/** Writes the first half of the answer with the full Content-Length, then closes the connection. */
+function cutMidway(res: Response, body: unknown): void {
+  const text = Buffer.from(JSON.stringify(body));
+  res.writeHead(res.statusCode, { 'content-type': 'application/json', 'content-length': text.length });
+  res.write(text.subarray(0, Math.floor(text.length / 2)), () => {
+    res.destroy();
+  });
 }
 
 /**
@@ -53,11 +86,28 @@ export function faultInjection(deps: {
   logger: Logger;
 }): RequestHandler {
   return async (req, res, next) => {
-    const create = isCreate(req);
+    /** Stalls, then answers 503; a caller that has given up frees the stall at once (nothing happens at its end). */
+    const hang = async (): Promise<void> => {
+      const clientGone = new AbortController();
+      res.once('close', () => {
+        clientGone.abort();
+      });
+      await pause(deps.hangMs, AbortSignal.any([deps.shutdown, clientGone.signal]));
+      if (!res.destroyed) {
+        sendProviderError(
+          res,
+          503,
+          ProviderErrorCode.SERVICE_UNAVAILABLE,
+          'The provider did not answer in time (injected hang).',
+        );
+      }
+    };
+    const operation = operationOf(req);
+    const create = operation === 'create';
     if (create) {
       deps.stats.createRequests += 1;
     }
-    const { delayMs, outcome } = decideFault(deps.faults.get(), create ? 'create' : 'other', deps.random);
+    const { delayMs, outcome } = decideFault(deps.faults.get(), operation, deps.random);
     if (outcome !== 'none') {
       deps.logger.debug({ method: req.method, path: req.originalUrl, outcome, delayMs }, 'fault injected');
     }
@@ -77,23 +127,25 @@ export function faultInjection(deps: {
       case 'none':
         next();
         return;
-      case 'hang': {
-        // Nothing happens at the end of a hang, so a caller that has given up frees the stall at once.
-        const clientGone = new AbortController();
-        res.once('close', () => {
-          clientGone.abort();
-        });
-        await pause(deps.hangMs, AbortSignal.any([deps.shutdown, clientGone.signal]));
-        if (!res.destroyed) {
-          sendProviderError(
-            res,
-            503,
-            ProviderErrorCode.SERVICE_UNAVAILABLE,
-            'The provider did not answer in time (injected hang).',
-          );
-        }
+      case 'hang':
+        await hang();
         return;
-      }
+      case 'hang-after-effect':
+        afterTheEffect(res, () => {
+          void hang();
+        });
+        next();
+        return;
+      case 'malformed-after-effect':
+        afterTheEffect(res, (_status, _body, send) => send(malformedBody(req)));
+        next();
+        return;
+      case 'cut-list':
+        afterTheEffect(res, (_status, body) => {
+          cutMidway(res, body);
+        });
+        next();
+        return;
       case 'error':
         sendProviderError(
           res,

@@ -25,6 +25,10 @@ const ENV_FAULTS: ProviderFaults = {
   rejectRate: 0,
   hangRate: 0,
   malformedRate: 0,
+  createdThenMalformedRate: 0,
+  createdThenHangRate: 0,
+  cancelledThenMalformedRate: 0,
+  listCutRate: 0,
   outage: false,
 };
 
@@ -118,6 +122,60 @@ describe('fault injection', () => {
     const listed = await fetch(`${provider.url}/v1/cards`);
     expect(listed.status).toBe(200);
     expect(ProviderCardListSchema.safeParse(await listed.json()).success).toBe(false);
+  });
+
+  it('when creates lie with a broken body after the effect, then the answer breaks the contract but the card exists', async () => {
+    await setFaults(provider.url, { createdThenMalformedRate: 1 });
+    const request = buildCreateRequest();
+
+    const response = await postCard(provider.url, request.reference, request);
+
+    expect(response.status).toBe(201);
+    expect(ProviderCardSchema.safeParse(await response.json()).success).toBe(false);
+    expect(await countCards(db, request.reference)).toBe(1);
+  });
+
+  it('when creates hang after the effect, then a client with a 300 ms timeout gives up but the card exists', async () => {
+    await setFaults(provider.url, { createdThenHangRate: 1 });
+    const request = buildCreateRequest();
+
+    await expect(
+      postCard(provider.url, request.reference, request, { signal: AbortSignal.timeout(300) }),
+    ).rejects.toHaveProperty('name', 'TimeoutError');
+
+    expect(await countCards(db, request.reference)).toBe(1);
+  });
+
+  it('when cancels lie with a broken body after the effect, then the answer breaks the contract but the card is cancelled', async () => {
+    const request = buildCreateRequest();
+    const created = ProviderCardSchema.parse(
+      await (await postCard(provider.url, request.reference, request)).json(),
+    );
+    await setFaults(provider.url, { cancelledThenMalformedRate: 1 });
+
+    const response = await fetch(`${provider.url}/v1/cards/${created.id}/cancel`, { method: 'POST' });
+
+    expect(response.status).toBe(200);
+    expect(ProviderCardSchema.safeParse(await response.json()).success).toBe(false);
+    await setFaults(provider.url, { cancelledThenMalformedRate: 0 });
+    const card = ProviderCardSchema.parse(
+      await (await fetch(`${provider.url}/v1/cards/${created.id}`)).json(),
+    );
+    expect(card.status).toBe('CANCELLED');
+  });
+
+  it('when lists are cut midway, then reading the body fails; single cards still read', async () => {
+    const request = buildCreateRequest();
+    const created = ProviderCardSchema.parse(
+      await (await postCard(provider.url, request.reference, request)).json(),
+    );
+    await setFaults(provider.url, { listCutRate: 1 });
+
+    const listed = await fetch(`${provider.url}/v1/cards?reference=${request.reference}`);
+
+    await expect(listed.text()).rejects.toThrow();
+    const single = await fetch(`${provider.url}/v1/cards/${created.id}`);
+    expect(single.status).toBe(200);
   });
 
   it('when the hang rate is 1, then a client with a 300 ms timeout gives up and no card is created', async () => {

@@ -1,4 +1,4 @@
-import { BrokenCircuitError, circuitBreaker, CircuitState, ConsecutiveBreaker, handleWhen } from 'cockatiel';
+import { BrokenCircuitError, circuitBreaker, CircuitState, handleWhen, SamplingBreaker } from 'cockatiel';
 
 import { isTransient } from '../domain/errors';
 import {
@@ -9,8 +9,12 @@ import {
 
 /** When the provider's circuit opens, and how long it stays open. */
 export interface CircuitBreakerSettings {
-  /** Consecutive transient failures that open the circuit. */
-  threshold: number;
+  /** The share (0..1) of the window's calls that must have failed transiently for the circuit to open. */
+  failureRate: number;
+  /** The window the failure rate is sampled over. */
+  windowMs: number;
+  /** Calls in the window below which the circuit never opens (too few to judge a rate by). */
+  minCalls: number;
   /** Time the circuit stays open before it lets one probe call through. */
   halfOpenAfterMs: number;
 }
@@ -28,9 +32,12 @@ function toState(state: CircuitState): ProviderCircuitState {
 }
 
 /**
- * cockatiel's circuit breaker with a ConsecutiveBreaker: `threshold` transient failures in a row open it; after
- * `halfOpenAfterMs` the next call is a probe (further calls wait for its outcome), which closes it or opens it
- * again. Permanent answers (4xx, contract violations) are answers: they count as successes. cockatiel moves to
+ * cockatiel's circuit breaker with a SamplingBreaker: it opens when more than `failureRate` of the calls of the
+ * last `windowMs` failed transiently, once at least `minCalls` were made in the window. A run of failures is not
+ * enough: with dozens of calls in flight, a degraded provider (a fifth of calls failing, a few hanging together)
+ * fails five in a row often, and a breaker counting runs opened every few seconds, pausing consumption while the
+ * provider could serve most cards. After `halfOpenAfterMs` the next call is a probe (further calls wait for its
+ * outcome), which closes it or opens it again. Permanent answers (4xx, contract violations) are answers: they count as successes. cockatiel moves to
  * half-open only when a call arrives, which is why the worker resumes consumption on a timer (circuit-pause.ts).
  */
 export function createCockatielCircuitBreaker(settings: CircuitBreakerSettings): CircuitBreaker {
@@ -38,7 +45,11 @@ export function createCockatielCircuitBreaker(settings: CircuitBreakerSettings):
     handleWhen((error) => isTransient(error)),
     {
       halfOpenAfter: settings.halfOpenAfterMs,
-      breaker: new ConsecutiveBreaker(settings.threshold),
+      breaker: new SamplingBreaker({
+        threshold: settings.failureRate,
+        duration: settings.windowMs,
+        minimumRps: settings.minCalls / (settings.windowMs / 1000),
+      }),
     },
   );
   return {

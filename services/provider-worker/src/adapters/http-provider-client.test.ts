@@ -273,13 +273,49 @@ describe('HttpProviderClient', () => {
   });
 
   describe('cancelCard', () => {
-    it('when the provider answers 200, then it is cancelled, and the card id was encoded into the path', async () => {
+    const cancelledCard = (id: string): Record<string, unknown> => ({
+      ...providerCard(buildRequest()),
+      id,
+      status: 'CANCELLED',
+      cancelledAt: '2026-11-28T11:00:00.000Z',
+    });
+
+    it('when the provider answers 200 with the card CANCELLED, then it is cancelled, and the card id was encoded into the path', async () => {
       provider.answer = (res) => {
-        json(res, 200, { id: 'pc/1', status: 'CANCELLED' });
+        json(res, 200, cancelledCard('pc:1'));
       };
 
-      await expect(client.cancelCard('pc/1')).resolves.toEqual({ kind: 'cancelled' });
-      expect(provider.seen.at(-1)).toMatchObject({ method: 'POST', url: '/v1/cards/pc%2F1/cancel' });
+      await expect(client.cancelCard('pc:1')).resolves.toEqual({ kind: 'cancelled' });
+      expect(provider.seen.at(-1)).toMatchObject({ method: 'POST', url: '/v1/cards/pc%3A1/cancel' });
+    });
+
+    it.each([
+      [
+        'the card still ACTIVE',
+        (): unknown => ({ ...cancelledCard('pc_1'), status: 'ACTIVE', cancelledAt: null }),
+      ],
+      ['another card', (): unknown => cancelledCard('pc_2')],
+      ['a body that breaks the card contract', (): unknown => ({ id: 'pc_1', status: 'CANCELLED' })],
+      ['an empty object', (): unknown => ({})],
+    ])(
+      'when the provider answers 200 with %s, then it is a contract violation, not a cancellation',
+      async (_what, body) => {
+        provider.answer = (res) => {
+          json(res, 200, body());
+        };
+
+        const outcome = await client.cancelCard('pc_1');
+
+        expect(outcome).toMatchObject({ kind: 'contract-violation' });
+      },
+    );
+
+    it('when the provider answers 200 with a body that is not JSON, then it is a contract violation', async () => {
+      provider.answer = (res) => {
+        res.writeHead(200, { 'content-type': 'text/plain' }).end('ok');
+      };
+
+      await expect(client.cancelCard('pc_1')).resolves.toMatchObject({ kind: 'contract-violation' });
     });
 
     it('when the provider answers 404, then the card is not found (nothing left to cancel)', async () => {
@@ -308,6 +344,47 @@ describe('HttpProviderClient', () => {
       };
 
       await expect(client.cancelCard('pc_1')).resolves.toEqual({ kind: 'unavailable', reason: 'HTTP 503' });
+    });
+  });
+
+  describe('findCardsByReference', () => {
+    it('when the provider lists a card for the reference, then it is found, asked for by reference with a GET', async () => {
+      const request = buildRequest();
+      const card = providerCard(request);
+      provider.answer = (res) => {
+        json(res, 200, { data: [card] });
+      };
+
+      await expect(client.findCardsByReference(request.reference)).resolves.toEqual({
+        kind: 'found',
+        cards: [card],
+      });
+      expect(provider.seen.at(-1)).toMatchObject({ method: 'GET' });
+      expect(new URL(provider.seen.at(-1)?.url ?? '', baseUrl).searchParams.get('reference')).toBe(
+        request.reference,
+      );
+    });
+
+    it('when the list is empty or holds only other references, then nothing is found', async () => {
+      provider.answer = (res) => {
+        json(res, 200, { data: [providerCard(buildRequest())] });
+      };
+
+      await expect(client.findCardsByReference(randomUUID())).resolves.toEqual({ kind: 'not-found' });
+    });
+
+    it('when the provider answers 5xx, then it is unavailable; a broken list is a contract violation', async () => {
+      provider.answer = (res) => {
+        json(res, 502, { error: 'bad_gateway', message: 'down' });
+      };
+      await expect(client.findCardsByReference(randomUUID())).resolves.toMatchObject({ kind: 'unavailable' });
+
+      provider.answer = (res) => {
+        json(res, 200, { data: [{ id: 'pc_1' }] });
+      };
+      await expect(client.findCardsByReference(randomUUID())).resolves.toMatchObject({
+        kind: 'contract-violation',
+      });
     });
   });
 

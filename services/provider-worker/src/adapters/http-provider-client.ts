@@ -1,10 +1,17 @@
-import { ProviderCardSchema, ProviderErrorSchema, type ProviderCreateCardRequest } from '@cards/contracts';
+import {
+  ProviderCardListSchema,
+  ProviderCardSchema,
+  ProviderErrorSchema,
+  type ProviderCard,
+  type ProviderCreateCardRequest,
+} from '@cards/contracts';
 import { Pool } from 'undici';
 
 import type {
   CallTrace,
   CancelCardOutcome,
   CreateCardOutcome,
+  FindCardOutcome,
   ProviderClient,
 } from '../domain/provider-client';
 
@@ -93,20 +100,12 @@ export class HttpProviderClient implements ProviderClient {
     if (!answer.ok) {
       return { kind: 'unavailable', reason: answer.reason };
     }
-    const { status, body, bodyIsJson } = answer;
+    const { status, body } = answer;
     if (isSuccess(status)) {
-      if (!bodyIsJson) {
-        return { kind: 'contract-violation', reason: `HTTP ${status} answer is not JSON` };
-      }
-      const card = ProviderCardSchema.safeParse(body);
-      if (!card.success) {
-        // Paths and zod's messages only: the values could be card data and end up in an event and the logs.
-        const problems = card.error.issues
-          .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
-          .join('; ');
-        return { kind: 'contract-violation', reason: `Provider card breaks the contract: ${problems}` };
-      }
-      return { kind: 'created', card: card.data };
+      const card = providerCardOf(answer);
+      return card.ok
+        ? { kind: 'created', card: card.card }
+        : { kind: 'contract-violation', reason: card.reason };
     }
     return this.failure(status, body);
   }
@@ -121,12 +120,46 @@ export class HttpProviderClient implements ProviderClient {
       return { kind: 'unavailable', reason: answer.reason };
     }
     if (isSuccess(answer.status)) {
+      // A 2xx is believed only for what it says: this card, now CANCELLED. Anything else is no cancellation.
+      const card = providerCardOf(answer);
+      if (!card.ok) {
+        return { kind: 'contract-violation', reason: card.reason };
+      }
+      if (card.card.id !== providerCardId) {
+        return { kind: 'contract-violation', reason: 'Provider answered the cancel with another card' };
+      }
+      if (card.card.status !== 'CANCELLED') {
+        return {
+          kind: 'contract-violation',
+          reason: `Provider answered the cancel with the card ${card.card.status}, not CANCELLED`,
+        };
+      }
       return { kind: 'cancelled' };
     }
     if (answer.status === 404) {
       return { kind: 'not-found' };
     }
     return this.failure(answer.status, answer.body);
+  }
+
+  async findCardsByReference(reference: string, trace?: CallTrace): Promise<FindCardOutcome> {
+    const query = new URLSearchParams({ reference, limit: '10' });
+    const answer = await this.call('GET', `/v1/cards?${query.toString()}`, undefined, traceHeaders(trace));
+    if (!answer.ok) {
+      return { kind: 'unavailable', reason: answer.reason };
+    }
+    if (answer.status !== 200) {
+      const failure = this.failure(answer.status, answer.body);
+      return failure.kind === 'unavailable'
+        ? failure
+        : { kind: 'contract-violation', reason: `card lookup answered HTTP ${answer.status}` };
+    }
+    const list = answer.bodyIsJson ? ProviderCardListSchema.safeParse(answer.body) : undefined;
+    if (!list?.success) {
+      return { kind: 'contract-violation', reason: 'Provider card list breaks the contract' };
+    }
+    const cards = list.data.data.filter((card) => card.reference === reference);
+    return cards.length > 0 ? { kind: 'found', cards } : { kind: 'not-found' };
   }
 
   /** Maps a non-2xx answer. */
@@ -154,12 +187,21 @@ export class HttpProviderClient implements ProviderClient {
     return { kind: 'contract-violation', reason: `unexpected HTTP ${status}` };
   }
 
-  private async post(path: string, body: unknown, headers: Record<string, string>): Promise<Exchange> {
+  private post(path: string, body: unknown, headers: Record<string, string>): Promise<Exchange> {
+    return this.call('POST', path, body, headers);
+  }
+
+  private async call(
+    method: 'GET' | 'POST',
+    path: string,
+    body: unknown,
+    headers: Record<string, string>,
+  ): Promise<Exchange> {
     try {
       // One signal for the wait, the request and the body: a provider that sends headers and then stalls still
       // times out, and an aborted call closes its connection, so a hung call holds a slot no longer than this.
       const response = await this.pool.request({
-        method: 'POST',
+        method,
         path: `${this.prefix}${path}`,
         headers: {
           accept: 'application/json',
@@ -200,6 +242,24 @@ export class HttpProviderClient implements ProviderClient {
     }
     return `request failed: ${isRecord(error) ? String(error['message']) : String(error)}`;
   }
+}
+
+/** The provider card a 2xx answer carries, validated against the contract, or why it breaks it. */
+function providerCardOf(
+  answer: Extract<Exchange, { ok: true }>,
+): { ok: true; card: ProviderCard } | { ok: false; reason: string } {
+  if (!answer.bodyIsJson) {
+    return { ok: false, reason: `HTTP ${answer.status} answer is not JSON` };
+  }
+  const card = ProviderCardSchema.safeParse(answer.body);
+  if (!card.success) {
+    // Paths and zod's messages only: the values could be card data and end up in an event and the logs.
+    const problems = card.error.issues
+      .map((issue) => `${issue.path.join('.') || '(body)'}: ${issue.message}`)
+      .join('; ');
+    return { ok: false, reason: `Provider card breaks the contract: ${problems}` };
+  }
+  return { ok: true, card: card.data };
 }
 
 /** undici's own timeouts, reported as timeouts like the call's signal. */

@@ -18,6 +18,7 @@ describe('timedProviderClient', () => {
     const client: ProviderClient = {
       createCard: () => Promise.resolve(creates.shift() ?? { kind: 'unavailable', reason: 'none left' }),
       cancelCard: () => Promise.resolve(cancels.shift() ?? { kind: 'unavailable', reason: 'none left' }),
+      findCardsByReference: () => Promise.resolve({ kind: 'not-found' }),
     };
     const timed = timedProviderClient(registry, client);
 

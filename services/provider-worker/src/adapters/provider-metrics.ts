@@ -1,12 +1,21 @@
 import { catalogueGauge, catalogueHistogram, type Registry } from '@cards/platform';
 
-import type { CancelCardOutcome, CreateCardOutcome, ProviderClient } from '../domain/provider-client';
+import type {
+  CancelCardOutcome,
+  CreateCardOutcome,
+  FindCardOutcome,
+  ProviderClient,
+} from '../domain/provider-client';
 import type { CircuitBreaker, CircuitState } from './circuit-breaker';
 
 /** The outcome label of one provider call. */
-const outcomeLabel: Record<CreateCardOutcome['kind'] | CancelCardOutcome['kind'], string> = {
+const outcomeLabel: Record<
+  CreateCardOutcome['kind'] | CancelCardOutcome['kind'] | FindCardOutcome['kind'],
+  string
+> = {
   created: 'ok',
   cancelled: 'ok',
+  found: 'ok',
   rejected: 'rejected',
   unavailable: 'unavailable',
   'contract-violation': 'contract_violation',
@@ -21,7 +30,7 @@ const outcomeLabel: Record<CreateCardOutcome['kind'] | CancelCardOutcome['kind']
 export function timedProviderClient(registry: Registry, client: ProviderClient): ProviderClient {
   const histogram = catalogueHistogram(registry, 'providerRequestDuration');
   const timed = async <Outcome extends { kind: keyof typeof outcomeLabel }>(
-    operation: 'create' | 'cancel',
+    operation: 'create' | 'cancel' | 'find',
     call: () => Promise<Outcome>,
   ): Promise<Outcome> => {
     const stop = histogram.startTimer({ operation });
@@ -39,6 +48,8 @@ export function timedProviderClient(registry: Registry, client: ProviderClient):
     createCard: (request, idempotencyKey, trace) =>
       timed('create', () => client.createCard(request, idempotencyKey, trace)),
     cancelCard: (providerCardId, trace) => timed('cancel', () => client.cancelCard(providerCardId, trace)),
+    findCardsByReference: (reference, trace) =>
+      timed('find', () => client.findCardsByReference(reference, trace)),
   };
 }
 

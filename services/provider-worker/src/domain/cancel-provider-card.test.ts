@@ -3,19 +3,21 @@ import { createLogger } from '@cards/platform';
 
 import {
   buildCancelCommand,
+  buildProviderCard,
+  buildProvisionCommand,
   RecordingPublisher,
   retryWithoutDelay,
   ScriptedProvider,
 } from '../../test/support/fakes';
 import { cancelProviderCard } from './cancel-provider-card';
 import { PermanentCommandError, ProviderUnavailableError } from './errors';
-import type { CancelCardOutcome } from './provider-client';
+import type { CancelCardOutcome, FindCardOutcome } from './provider-client';
 import { resultEventId } from './result-events';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
-function setUp(cancel: CancelCardOutcome[], maxAttempts = 3) {
-  const provider = new ScriptedProvider({ cancel });
+function setUp(cancel: CancelCardOutcome[], maxAttempts = 3, find?: FindCardOutcome[]) {
+  const provider = new ScriptedProvider({ cancel, ...(find && { find }) });
   const publisher = new RecordingPublisher();
   return {
     provider,
@@ -57,6 +59,61 @@ describe('cancelProviderCard', () => {
     const { publisher, deps } = setUp([{ kind: 'rejected', status: 409, message: 'card is locked' }]);
 
     await expect(cancelProviderCard(command, deps)).rejects.toThrow(PermanentCommandError);
+    expect(publisher.published).toEqual([]);
+  });
+
+  it('when the provider answers a cancel against the contract once, then it is asked again and the card cancelled', async () => {
+    const command = buildCancelCommand();
+    const { provider, publisher, deps } = setUp([
+      {
+        kind: 'contract-violation',
+        reason: 'Provider answered the cancel with the card ACTIVE, not CANCELLED',
+      },
+      { kind: 'cancelled' },
+    ]);
+
+    await cancelProviderCard(command, deps);
+
+    expect(provider.cancelCalls).toHaveLength(2);
+    expect(publisher.published.map((event) => event.type)).toEqual([EventType.cancelled]);
+  });
+
+  it('when a cancel answer breaks the contract but the provider’s record shows the card CANCELLED, then it is cancelled without asking again', async () => {
+    const command = buildCancelCommand();
+    const { provider, publisher, deps } = setUp(
+      [{ kind: 'contract-violation', reason: 'HTTP 200 answer is not JSON' }],
+      3,
+      [
+        {
+          kind: 'found',
+          cards: [
+            {
+              ...buildProviderCard(buildProvisionCommand()),
+              id: command.data.providerCardId,
+              reference: command.data.cardId,
+              status: 'CANCELLED',
+            },
+          ],
+        },
+      ],
+    );
+
+    await cancelProviderCard(command, deps);
+
+    expect(provider.cancelCalls).toHaveLength(1);
+    expect(provider.findCalls).toEqual([command.data.cardId]);
+    expect(publisher.published.map((event) => event.type)).toEqual([EventType.cancelled]);
+  });
+
+  it('when every cancel answer breaks the contract, then the command is dead-lettered and nothing is recorded as cancelled', async () => {
+    const command = buildCancelCommand();
+    const { provider, publisher, deps } = setUp(
+      [{ kind: 'contract-violation', reason: 'Provider answered the cancel with another card' }],
+      3,
+    );
+
+    await expect(cancelProviderCard(command, deps)).rejects.toThrow(PermanentCommandError);
+    expect(provider.cancelCalls).toHaveLength(3);
     expect(publisher.published).toEqual([]);
   });
 

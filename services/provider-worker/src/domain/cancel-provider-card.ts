@@ -5,6 +5,14 @@ import type { CancelCardOutcome } from './provider-client';
 import type { ProviderCommandDeps } from './provision-card';
 import { resultEvent } from './result-events';
 
+/** A 2xx answer to a cancel that does not say this card is now CANCELLED; retried like an unavailable provider. */
+class CancelAnswerInvalidError extends ProviderUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'CancelAnswerInvalidError';
+  }
+}
+
 /** The card.cancel.requested command (compensation: our card ended FAILED but the provider made one). */
 export type CancelCommand = CardEvent<typeof EventType.cancelRequested>;
 
@@ -12,7 +20,8 @@ export type CancelCommand = CardEvent<typeof EventType.cancelRequested>;
  * Cancels the provider's card and publishes card.cancelled. A card the provider does not know counts as cancelled
  * (nothing is left active). Transient failures are retried and, once exhausted, thrown as they are, so the
  * consumer retries and finally dead-letters the command: a compensation must not be dropped silently. A refusal
- * is permanent and goes to the dead-letter topic at once.
+ * is permanent and goes to the dead-letter topic at once. A 2xx answer is believed only when it is this card,
+ * CANCELLED (the adapter checks); any other answer is asked again and, if it never comes right, dead-lettered.
  */
 export async function cancelProviderCard(
   command: CancelCommand,
@@ -27,33 +36,49 @@ export async function cancelProviderCard(
   });
   let attempts = 0;
 
-  const outcome = await deps.retry.execute(async () => {
-    attempts += 1;
-    const answer: CancelCardOutcome = await deps.provider.cancelCard(providerCardId, {
-      correlationId: command.correlationId,
-      traceparent: command.traceparent,
-    });
-    if (answer.kind === 'unavailable') {
-      log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
-      throw new ProviderUnavailableError(
-        `cancelling provider card ${providerCardId}: ${answer.reason} (attempt ${attempts})`,
-      );
+  let outcome: Exclude<CancelCardOutcome, { kind: 'unavailable' | 'contract-violation' }>;
+  try {
+    outcome = await deps.retry.execute(async () => {
+      attempts += 1;
+      const answer: CancelCardOutcome = await deps.provider.cancelCard(providerCardId, {
+        correlationId: command.correlationId,
+        traceparent: command.traceparent,
+      });
+      if (answer.kind === 'unavailable') {
+        log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
+        throw new ProviderUnavailableError(
+          `cancelling provider card ${providerCardId}: ${answer.reason} (attempt ${attempts})`,
+        );
+      }
+      if (answer.kind === 'contract-violation') {
+        // Not believed as it is: the provider's own record of the card says whether the cancel happened. If it
+        // did not (or cannot be read), the cancel is asked again: it is idempotent.
+        log.warn(
+          { attempt: attempts, reason: answer.reason },
+          'provider answered the cancel against its contract',
+        );
+        if (await readsCancelled(command, deps)) {
+          return { kind: 'cancelled' } as const;
+        }
+        throw new CancelAnswerInvalidError(
+          `provider answer to cancelling card ${providerCardId} breaks the contract: ${answer.reason} (attempt ${attempts})`,
+        );
+      }
+      return answer;
+    }, deps.signal);
+  } catch (error) {
+    if (error instanceof CancelAnswerInvalidError) {
+      // Still not a believable cancellation after every attempt: to the dead-letter topic, where an operator sees
+      // it and reconciliation asks again later; never recorded as cancelled.
+      throw new PermanentCommandError(error.message, { cause: error });
     }
-    return answer;
-  }, deps.signal);
+    throw error;
+  }
 
-  switch (outcome.kind) {
-    case 'rejected':
-      throw new PermanentCommandError(
-        `provider refused to cancel card ${providerCardId} (HTTP ${outcome.status}): ${outcome.message}`,
-      );
-    case 'contract-violation':
-      throw new PermanentCommandError(
-        `provider answer to cancelling card ${providerCardId} breaks the contract: ${outcome.reason}`,
-      );
-    case 'cancelled':
-    case 'not-found':
-      break;
+  if (outcome.kind === 'rejected') {
+    throw new PermanentCommandError(
+      `provider refused to cancel card ${providerCardId} (HTTP ${outcome.status}): ${outcome.message}`,
+    );
   }
 
   const result = resultEvent(
@@ -65,4 +90,17 @@ export async function cancelProviderCard(
   await deps.publisher.publish([result]);
   log.info({ attempts, alreadyGone: outcome.kind === 'not-found' }, 'provider card cancelled');
   return result;
+}
+
+/** Whether the provider's list of our card's provider cards shows this one CANCELLED (false when it cannot say). */
+async function readsCancelled(command: CancelCommand, deps: ProviderCommandDeps): Promise<boolean> {
+  const { cardId, providerCardId } = command.data;
+  const found = await deps.provider.findCardsByReference(cardId, {
+    correlationId: command.correlationId,
+    traceparent: command.traceparent,
+  });
+  return (
+    found.kind === 'found' &&
+    found.cards.some((card) => card.id === providerCardId && card.status === 'CANCELLED')
+  );
 }

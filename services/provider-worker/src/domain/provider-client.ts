@@ -19,6 +19,14 @@ export type CancelCardOutcome =
   | { kind: 'contract-violation'; reason: string }
   | { kind: 'unavailable'; reason: string };
 
+/** What a lookup by our reference came to. */
+export type FindCardOutcome =
+  /** The provider's cards for the reference (normally one; none when `not-found`). */
+  | { kind: 'found'; cards: ProviderCard[] }
+  | { kind: 'not-found' }
+  | { kind: 'contract-violation'; reason: string }
+  | { kind: 'unavailable'; reason: string };
+
 /** What ties a provider call to the card's saga in the provider's logs and traces. */
 export interface CallTrace {
   /** The request id of the HTTP request that started the saga; sent as X-Request-Id. */
@@ -37,4 +45,9 @@ export interface ProviderClient {
   ): Promise<CreateCardOutcome>;
   /** Cancels a provider card; cancelling a cancelled card is not an error. */
   cancelCard(providerCardId: string, trace?: CallTrace): Promise<CancelCardOutcome>;
+  /**
+   * The provider's cards created for our reference (our card id), whatever their status: asked before a card is
+   * failed, in case the provider made it while its answer was lost or broken.
+   */
+  findCardsByReference(reference: string, trace?: CallTrace): Promise<FindCardOutcome>;
 }

@@ -9,15 +9,15 @@ import {
   ScriptedProvider,
 } from '../../test/support/fakes';
 import { RetryLaterError } from './errors';
-import type { CreateCardOutcome } from './provider-client';
+import type { CreateCardOutcome, FindCardOutcome } from './provider-client';
 import { provisionCard } from './provision-card';
 import { resultEventId } from './result-events';
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 const now = new Date('2026-11-28T10:00:00.000Z');
 
-function setUp(create: CreateCardOutcome[], maxAttempts = 5) {
-  const provider = new ScriptedProvider({ create });
+function setUp(create: CreateCardOutcome[], maxAttempts = 5, find?: FindCardOutcome[]) {
+  const provider = new ScriptedProvider({ create, ...(find && { find }) });
   const publisher = new RecordingPublisher();
   const deps = { provider, publisher, retry: retryWithoutDelay(maxAttempts), logger, now: () => now };
   return { provider, publisher, deps };
@@ -43,7 +43,7 @@ describe('provisionCard', () => {
     ]);
     expect(publisher.published).toEqual([
       {
-        id: resultEventId(command.id, EventType.provisioned),
+        id: resultEventId(command.id, EventType.provisioned, card.id),
         type: EventType.provisioned,
         source: 'provider-worker',
         time: now.toISOString(),
@@ -101,6 +101,82 @@ describe('provisionCard', () => {
         code: FailureCode.PROVIDER_CONTRACT_VIOLATION,
         message: 'Provider card breaks the contract: last4: Invalid string',
         attempts: 1,
+      },
+    ]);
+  });
+
+  it('when the provider created the card but answered a broken body, then the lookup by reference finds it and the card is provisioned', async () => {
+    const command = buildProvisionCommand();
+    const card = buildProviderCard(command, { last4: '5150' });
+    const { provider, publisher, deps } = setUp(
+      [{ kind: 'contract-violation', reason: 'HTTP 201 answer is not JSON' }],
+      5,
+      [{ kind: 'found', cards: [card] }],
+    );
+
+    await provisionCard(command, deps);
+
+    expect(provider.findCalls).toEqual([command.data.cardId]);
+    expect(publisher.published).toEqual([
+      expect.objectContaining({
+        type: EventType.provisioned,
+        data: expect.objectContaining({ providerCardId: card.id, last4: '5150' }) as unknown,
+      }),
+    ]);
+  });
+
+  it('when the first call created the card and timed out and the later ones failed, then the lookup finds it and the card is provisioned', async () => {
+    const command = buildProvisionCommand();
+    const card = buildProviderCard(command);
+    const { publisher, deps } = setUp(
+      [
+        { kind: 'unavailable', reason: 'no answer within 3000 ms' },
+        { kind: 'unavailable', reason: 'HTTP 503' },
+      ],
+      3,
+      [{ kind: 'found', cards: [card] }],
+    );
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published.map((event) => event.type)).toEqual([EventType.provisioned]);
+    expect(publisher.published[0]?.data).toMatchObject({ providerCardId: card.id, attempts: 3 });
+  });
+
+  it('when the lookup finds only a CANCELLED provider card, then the card fails as the create did (a cancelled card is not an active one)', async () => {
+    const command = buildProvisionCommand();
+    const cancelled = buildProviderCard(command, { status: 'CANCELLED', cancelledAt: now.toISOString() });
+    const { publisher, deps } = setUp(
+      [{ kind: 'contract-violation', reason: 'HTTP 201 answer is not JSON' }],
+      5,
+      [{ kind: 'found', cards: [cancelled] }],
+    );
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published).toEqual([
+      expect.objectContaining({
+        type: EventType.provisioningFailed,
+        data: expect.objectContaining({ code: FailureCode.PROVIDER_CONTRACT_VIOLATION }) as unknown,
+      }),
+    ]);
+  });
+
+  it('when the lookup itself cannot reach the provider, then it is asked once and the card fails as the create did', async () => {
+    const command = buildProvisionCommand();
+    const { provider, publisher, deps } = setUp([{ kind: 'unavailable', reason: 'HTTP 503' }], 2, [
+      { kind: 'unavailable', reason: 'HTTP 503' },
+    ]);
+
+    await provisionCard(command, deps);
+
+    expect(provider.findCalls).toHaveLength(1);
+    expect(publisher.published.map((event) => event.data)).toEqual([
+      {
+        cardId: command.data.cardId,
+        code: FailureCode.PROVIDER_UNAVAILABLE,
+        message: 'Provider unavailable after 2 attempts: HTTP 503',
+        attempts: 2,
       },
     ]);
   });

@@ -1,8 +1,8 @@
-import { EventType, FailureCode, type CardEvent, type EventData } from '@cards/contracts';
+import { EventType, FailureCode, type CardEvent, type EventData, type ProviderCard } from '@cards/contracts';
 import type { EventPublisher, Logger } from '@cards/platform';
 
 import { isTransient, ProviderUnavailableError } from './errors';
-import type { CreateCardOutcome, ProviderClient } from './provider-client';
+import type { CallTrace, CreateCardOutcome, ProviderClient } from './provider-client';
 import { resultEvent } from './result-events';
 import type { RetryPolicy } from './retry-policy';
 
@@ -66,6 +66,25 @@ export async function provisionCard(
     outcome = { kind: 'exhausted', reason: error.message };
   }
 
+  // Before failing a card, ask whether the provider made it anyway: a create that timed out after the provider
+  // acted, or an answer broken in transit, leaves a provider card behind that only this lookup can tell of.
+  if (outcome.kind === 'contract-violation' || outcome.kind === 'exhausted') {
+    const lookup = await findActiveCard(command, deps, trace);
+    if (lookup.kind === 'found') {
+      log.warn(
+        { attempts, providerCardId: lookup.card.id, createOutcome: outcome.kind },
+        'the provider made the card although its answers said otherwise; provisioned with it',
+      );
+      outcome = { kind: 'created', card: lookup.card };
+    } else if (lookup.kind === 'unknown') {
+      // The card fails as the create said; whether the provider made it is for reconciliation to find out.
+      log.warn(
+        { attempts, reason: lookup.reason },
+        'the lookup by reference could not tell whether the provider made the card',
+      );
+    }
+  }
+
   const now = (deps.now ?? (() => new Date()))();
   const failed = (code: FailureCode, message: string): ProvisioningResult => {
     const data: EventData<typeof EventType.provisioningFailed> = {
@@ -125,4 +144,31 @@ export async function provisionCard(
     log.warn({ attempts, code: result.data.code, reason: result.data.message }, 'card provisioning failed');
   }
   return result;
+}
+
+/**
+ * The provider's ACTIVE card for this command's card, looked up by reference, or none. A CANCELLED one is no card
+ * to finish the saga with. One call, not retried and not through the circuit breaker: the create's attempts are
+ * spent already, and a provider that cannot answer now must not keep the command (or, by opening the circuit, every
+ * command) waiting. `unknown` when the provider could not say: the card is then failed as the create said, and
+ * reconciliation cancels a provider card that turns up later.
+ */
+async function findActiveCard(
+  command: ProvisionCommand,
+  deps: ProviderCommandDeps,
+  trace: CallTrace,
+): Promise<{ kind: 'found'; card: ProviderCard } | { kind: 'none' } | { kind: 'unknown'; reason: string }> {
+  const { cardId } = command.data;
+  const answer = await deps.provider.findCardsByReference(cardId, trace);
+  switch (answer.kind) {
+    case 'found': {
+      const active = answer.cards.find((card) => card.reference === cardId && card.status === 'ACTIVE');
+      return active ? { kind: 'found', card: active } : { kind: 'none' };
+    }
+    case 'unavailable':
+    case 'contract-violation':
+      return { kind: 'unknown', reason: answer.reason };
+    case 'not-found':
+      return { kind: 'none' };
+  }
 }

@@ -26,6 +26,17 @@ describe('resultEventId', () => {
     expect(ids.size).toBe(3);
   });
 
+  it('when two results of one command name different provider cards, then their ids differ (neither is a duplicate)', () => {
+    const commandId = randomUUID();
+
+    expect(resultEventId(commandId, EventType.provisioned, 'pc_first')).not.toBe(
+      resultEventId(commandId, EventType.provisioned, 'pc_second'),
+    );
+    expect(resultEventId(commandId, EventType.provisioned, 'pc_first')).toBe(
+      resultEventId(commandId, EventType.provisioned, 'pc_first'),
+    );
+  });
+
   it('when derived, then it is a valid version 8 UUID', () => {
     const id = resultEventId('any-command-id', EventType.cancelled);
 

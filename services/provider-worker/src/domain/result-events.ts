@@ -1,17 +1,23 @@
 import { createHash } from 'node:crypto';
 
-import type { CardEvent, EventData, EventType } from '@cards/contracts';
+import { EventType, type CardEvent, type EventData } from '@cards/contracts';
 
 /** Who produced an event (CloudEvents `source`). */
 export const EVENT_SOURCE = 'provider-worker';
 
 /**
- * The id of the result a command leads to: a UUID (version 8, "custom") from a SHA-256 of the command's id and the
- * result type. A redelivered command yields a result with the same id, so card-api's inbox sees a duplicate, not a
- * new event.
+ * The id of the result a command leads to: a UUID (version 8, "custom") from a SHA-256 of the command's id, the
+ * result type and the provider card the result names, if any. A redelivered command that meets the same provider
+ * card yields a result with the same id, so card-api's inbox sees a duplicate, not a new event; one that meets
+ * another provider card (a provider that issued twice) yields a new id, so that card is compensated rather than
+ * dropped as a duplicate. Other results (failures, cancellations) keep the id they had before it was in the hash.
  */
-export function resultEventId(commandId: string, resultType: EventType): string {
-  const bytes = createHash('sha256').update(`${commandId}:${resultType}`).digest().subarray(0, 16);
+export function resultEventId(commandId: string, resultType: EventType, providerCardId?: string): string {
+  const input =
+    providerCardId === undefined
+      ? `${commandId}:${resultType}`
+      : `${commandId}:${resultType}:${providerCardId}`;
+  const bytes = createHash('sha256').update(input).digest().subarray(0, 16);
   // RFC 9562: the high nibble of byte 6 is the version, the two high bits of byte 8 the variant (10).
   bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x80;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
@@ -26,8 +32,13 @@ export function resultEvent<T extends EventType>(
   data: EventData<T>,
   now: Date,
 ): CardEvent<T> {
+  // Only a provisioning result names a provider card its command did not: a cancel command names its own.
+  const providerCardId =
+    type === EventType.provisioned && 'providerCardId' in data && typeof data.providerCardId === 'string'
+      ? data.providerCardId
+      : undefined;
   return {
-    id: resultEventId(command.id, type),
+    id: resultEventId(command.id, type, providerCardId),
     type,
     source: EVENT_SOURCE,
     time: now.toISOString(),

@@ -12,7 +12,7 @@ describe('provider-worker metrics on GET /metrics of its health server', () => {
   beforeAll(async () => {
     // The circuit opens after 3 transient failures in a row and probes again after 1 s, so an outage shows fast.
     flow = await startWorkerFlow('worker-metrics', {
-      workerEnv: { PROVIDER_BREAKER_THRESHOLD: '3', PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: '1000' },
+      workerEnv: { PROVIDER_BREAKER_MIN_CALLS: '3', PROVIDER_BREAKER_HALF_OPEN_AFTER_MS: '1000' },
     });
   });
 

@@ -26,7 +26,7 @@ describe('provisioning a card, when the command is delivered twice', () => {
       count: 2,
     });
     const [first, second] = messages.map((message) => asType(message.event, EventType.provisioned));
-    expect(first?.id).toBe(resultEventId(command.id, EventType.provisioned));
+    expect(first?.id).toBe(resultEventId(command.id, EventType.provisioned, first?.data.providerCardId));
     expect(second?.id).toBe(first?.id);
     expect(second?.data).toEqual(first?.data);
     expect(await flow.provider.cardsFor(command.data.cardId)).toHaveLength(1);

@@ -19,7 +19,7 @@ describe('provisioning cards, when one card keeps failing on a partition others 
         PROVIDER_RETRY_BUDGET_MS: String(BUDGET_MS),
         PROVIDER_RETRY_BASE_MS: '1000',
         PROVIDER_RETRY_MAX_DELAY_MS: '2000',
-        PROVIDER_BREAKER_THRESHOLD: '100',
+        PROVIDER_BREAKER_MIN_CALLS: '100000',
       },
     });
   });

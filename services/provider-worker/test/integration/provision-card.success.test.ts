@@ -47,9 +47,10 @@ describe('provisioning a card, when the provider issues it', () => {
     await flow.sendCommands(command);
 
     const [message] = await flow.results.waitFor((read) => read.event?.subject === command.data.cardId);
+    const provisioned = asType(message?.event, EventType.provisioned);
     expect(message?.key).toBe(command.data.cardId);
     expect(message?.headers).toMatchObject({
-      [EventHeaders.id]: resultEventId(command.id, EventType.provisioned),
+      [EventHeaders.id]: resultEventId(command.id, EventType.provisioned, provisioned.data.providerCardId),
       [EventHeaders.source]: 'provider-worker',
       [EventHeaders.subject]: command.data.cardId,
       [EventHeaders.correlationId]: command.correlationId,

@@ -15,7 +15,7 @@ describe('stopping the worker while a card is between retries', () => {
         PROVIDER_RETRY_BUDGET_MS: '60000',
         PROVIDER_RETRY_BASE_MS: '2000',
         PROVIDER_RETRY_MAX_DELAY_MS: '2000',
-        PROVIDER_BREAKER_THRESHOLD: '100',
+        PROVIDER_BREAKER_MIN_CALLS: '100000',
       },
     });
   });

@@ -6,7 +6,12 @@ import type { EventPublisher } from '@cards/platform';
 import { CircuitOpenError, type CircuitBreaker, type CircuitState } from '../../src/adapters/circuit-breaker';
 import type { CancelCommand } from '../../src/domain/cancel-provider-card';
 import { isTransient } from '../../src/domain/errors';
-import type { CancelCardOutcome, CreateCardOutcome, ProviderClient } from '../../src/domain/provider-client';
+import type {
+  CancelCardOutcome,
+  CreateCardOutcome,
+  FindCardOutcome,
+  ProviderClient,
+} from '../../src/domain/provider-client';
 import type { ProvisionCommand } from '../../src/domain/provision-card';
 import type { RetryPolicy } from '../../src/domain/retry-policy';
 
@@ -73,11 +78,14 @@ export class ScriptedProvider implements ProviderClient {
   readonly createCalls: { request: Parameters<ProviderClient['createCard']>[0]; idempotencyKey: string }[] =
     [];
   readonly cancelCalls: string[] = [];
+  readonly findCalls: string[] = [];
 
   constructor(
     private readonly script: {
       create?: CreateCardOutcome[];
       cancel?: CancelCardOutcome[];
+      /** Lookups by reference; without a script the provider knows no card. */
+      find?: FindCardOutcome[];
     },
   ) {}
 
@@ -92,6 +100,13 @@ export class ScriptedProvider implements ProviderClient {
   cancelCard(providerCardId: string): Promise<CancelCardOutcome> {
     this.cancelCalls.push(providerCardId);
     return Promise.resolve(next(this.script.cancel, this.cancelCalls.length));
+  }
+
+  findCardsByReference(reference: string): Promise<FindCardOutcome> {
+    this.findCalls.push(reference);
+    return Promise.resolve(
+      this.script.find ? next(this.script.find, this.findCalls.length) : { kind: 'not-found' },
+    );
   }
 }
 
@@ -145,9 +160,9 @@ export function asType<T extends AnyCardEvent['type']>(
 }
 
 /**
- * A circuit breaker that behaves like cockatiel's ConsecutiveBreaker, minus the clock: `threshold` transient
- * failures in a row open it; a test half-opens it by hand (`setState`). jest's module loader cannot load cockatiel 4
- * (ES modules only), so the real one is exercised by the integration tests, through the worker process.
+ * A circuit breaker for use-case tests, minus the clock: `threshold` transient failures in a row open it; a test
+ * half-opens it by hand (`setState`). What opens the real one (a failure rate over a window) is tested against
+ * cockatiel itself, in cockatiel-circuit-breaker.test.ts; these tests are about what the policy does around it.
  */
 export class FakeCircuitBreaker implements CircuitBreaker {
   state: CircuitState = 'closed';

@@ -119,21 +119,58 @@ describe('formatReport', () => {
       ],
       actions: {
         'cancel-requested': 1,
+        'cancel-requested-again': 0,
         'cancel-already-requested': 0,
         'would-request-cancel': 0,
         'skipped-another-run-is-repairing': 0,
         reported: 0,
       },
+      complete: true,
+      covered: { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' },
+      unverified: [],
     };
 
     expect(formatReport(report)).toEqual([
       'reconciliation run-1',
       'window: 2026-01-01T00:00:00.000Z .. 2026-01-02T00:00:00.000Z',
+      'complete: yes',
       'examined: 3 provider card(s), 3 local card(s)',
       'matched: 1, in flight (ours PENDING): 1',
       'differences: 1',
       '  local-card-failed card=c1 provider_card=pc1 local=FAILED provider=ACTIVE -> cancel-requested',
       'actions: cancel-requested=1',
     ]);
+  });
+
+  it('when the provider could not be read in full, then the report says so, what was covered and what was not verified', () => {
+    const report: ReconciliationReport = {
+      runId: 'run-2',
+      window: { from: '2026-01-01T00:00:00.000Z', to: '2026-01-02T00:00:00.000Z' },
+      dryRun: false,
+      examined: { providerCards: 1000, localCards: 1001 },
+      matched: 1000,
+      inFlight: 0,
+      differences: [],
+      actions: {
+        'cancel-requested': 0,
+        'cancel-requested-again': 0,
+        'cancel-already-requested': 0,
+        'would-request-cancel': 0,
+        'skipped-another-run-is-repairing': 0,
+        reported: 0,
+      },
+      complete: false,
+      incompleteReason:
+        'provider card list failed before 2026-01-01T18:00:00.000Z: gave up after 9 attempt(s): HTTP 500',
+      covered: { from: '2026-01-01T18:00:00.000Z', to: '2026-01-02T00:00:00.000Z' },
+      unverified: [{ cardId: 'c9', providerCardId: 'pc9' }],
+    };
+
+    expect(formatReport(report)).toEqual(
+      expect.arrayContaining([
+        'complete: no, covered 2026-01-01T18:00:00.000Z .. 2026-01-02T00:00:00.000Z (provider card list failed before 2026-01-01T18:00:00.000Z: gave up after 9 attempt(s): HTTP 500)',
+        '  unverified card=c9 provider_card=pc9 (its provider card could not be read)',
+      ]),
+    );
   });
 });

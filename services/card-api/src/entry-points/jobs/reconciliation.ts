@@ -2,7 +2,7 @@ import type { TopicNames } from '@cards/contracts';
 import type { Logger } from '@cards/platform';
 import type { Knex } from 'knex';
 
-import { HttpProviderCardReader } from '../../data-access/provider-client';
+import { DEFAULT_PROVIDER_READ_BUDGET, HttpProviderCardReader } from '../../data-access/provider-client';
 import {
   findCardsByIds,
   listActiveCardsCreatedBetween,
@@ -19,15 +19,24 @@ export function reconciliationDeps(options: {
   outboxWritten: () => void;
   dryRun?: boolean;
   providerTimeoutMs?: number;
+  /** How long the run keeps asking a failing provider again (RECONCILIATION_PROVIDER_BUDGET_SECONDS). */
+  providerBudgetMs?: number;
+  /** RECONCILIATION_RECANCEL_AFTER_MINUTES, in ms. */
+  recancelAfterMs?: number;
   /** Aborts provider calls in flight (shutdown). */
   signal?: AbortSignal;
 }): ReconcileDeps {
   return {
+    // A reader per run: its retry budget is the run's.
     provider: new HttpProviderCardReader({
       baseUrl: options.providerUrl,
       ...(options.providerTimeoutMs !== undefined && { timeoutMs: options.providerTimeoutMs }),
       ...(options.signal && { signal: options.signal }),
+      ...(options.providerBudgetMs !== undefined && {
+        retry: { ...DEFAULT_PROVIDER_READ_BUDGET, budgetMs: options.providerBudgetMs },
+      }),
     }),
+    ...(options.recancelAfterMs !== undefined && { recancelAfterMs: options.recancelAfterMs }),
     findLocalCards: (ids) => findCardsByIds(ids, options.db),
     listActiveLocalCards: (window) => listActiveCardsCreatedBetween(window, options.db),
     transaction: reconcileTransaction(options.db, options.topics),
@@ -54,6 +63,10 @@ export function reportLogFields(report: ReconciliationReport): Record<string, un
     examined: report.examined,
     matched: report.matched,
     inFlight: report.inFlight,
+    complete: report.complete,
+    ...(report.incompleteReason !== undefined && { incompleteReason: report.incompleteReason }),
+    covered: report.covered,
+    unverified: report.unverified.slice(0, 100),
     actions: report.actions,
     differences: report.differences.slice(0, 100),
     differencesTotal: report.differences.length,
@@ -79,6 +92,8 @@ export function startReconciliationJob(options: {
   providerUrl: string;
   intervalMs: number;
   windowHours: number;
+  providerBudgetMs?: number;
+  recancelAfterMs?: number;
   outboxWritten: () => void;
 }): ReconciliationJob {
   if (options.intervalMs === 0) {
@@ -95,7 +110,12 @@ export function startReconciliationJob(options: {
         options.windowHours,
         reconciliationDeps({ ...options, signal }),
       );
-      if (report.differences.length > 0) {
+      if (!report.complete) {
+        log.warn(
+          reportLogFields(report),
+          'reconciliation incomplete: the provider could not be read in full',
+        );
+      } else if (report.differences.length > 0) {
         log.warn(reportLogFields(report), 'reconciliation found differences');
       } else {
         log.info(reportLogFields(report), 'reconciliation found no differences');
