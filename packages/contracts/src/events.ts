@@ -32,6 +32,13 @@ export const CardProvisionRequestedSchema = z.strictObject({
   color: CardColorSchema,
   cardholderRef: z.uuid().describe('Our user id; the provider keys the cardholder by it.'),
   requestedAt: z.iso.datetime(),
+  // Optional: commands published before the field existed must still be handled (they have no deadline).
+  deadline: z.iso
+    .datetime()
+    .optional()
+    .describe(
+      'The saga deadline: past it the worker makes no provider card, and card-api fails the card TIMED_OUT.',
+    ),
 });
 
 export const CardCancelRequestedSchema = z.strictObject({

@@ -119,8 +119,13 @@ const configSchema = z.object({
 
   /** How long an Idempotency-Key is remembered (per user) before it is purged. */
   IDEMPOTENCY_KEY_TTL_HOURS: env.int(24, { min: 1, max: 24 * 30 }),
-  /** A card still PENDING this long after its request is failed with TIMED_OUT by the reaper. */
-  SAGA_DEADLINE_SECONDS: env.int(120, { min: 1, max: 7 * 24 * 3600 }),
+  /**
+   * A card still PENDING this long after its request is failed with TIMED_OUT by the reaper; its command carries
+   * the same deadline, past which the worker makes no provider card. Ten minutes: a provider outage of a few
+   * minutes (the worker pauses and waits on its circuit) must not fail the cards requested during it, and a client
+   * waiting that long can still be told the truth (docs/guarantees.md).
+   */
+  SAGA_DEADLINE_SECONDS: env.int(600, { min: 1, max: 7 * 24 * 3600 }),
   /** How often the saga-deadline reaper (and the idempotency-key purge) runs in each card-api process. */
   SAGA_REAPER_INTERVAL_MS: env.int(5000, { min: 100, max: 3_600_000 }),
   /** The card provider's API, read by reconciliation (which repairs through the saga, never behind its back). */

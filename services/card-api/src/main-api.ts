@@ -114,6 +114,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     requestCardDeps: {
       store: requestCardStore(db, topics),
       cardLimitPerUser: config.CARD_LIMIT_PER_USER,
+      sagaDeadlineSeconds: config.SAGA_DEADLINE_SECONDS,
       rateLimitPerUser: {
         points: config.RATE_LIMIT_CARD_CREATE_PER_USER,
         windowSeconds: config.RATE_LIMIT_WINDOW_SECONDS,

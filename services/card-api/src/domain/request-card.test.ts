@@ -50,8 +50,10 @@ function fakeDeps(options: { held?: number; cardLimitPerUser?: number; rateLimit
     store,
     cardLimitPerUser: options.cardLimitPerUser ?? 5,
     rateLimitPerUser: { points: 10, windowSeconds: 60 },
+    sagaDeadlineSeconds: 600,
     outboxWritten,
     newId: () => `generated-${++ids}`,
+    now: () => new Date('2026-01-02T03:04:04.900Z'),
   };
   return { deps, inserted, outbox, outboxWritten };
 }
@@ -79,6 +81,14 @@ describe('requestCard', () => {
 
     expect(card.createdAt.toISOString()).toBe('2026-01-02T03:04:05.000Z');
     expect(outbox[0]).toMatchObject({ data: { requestedAt: '2026-01-02T03:04:05.000Z', color: 'gold' } });
+  });
+
+  it('when the card is created, then its command carries the saga deadline, after which no provider card may be made', async () => {
+    const { deps, outbox } = fakeDeps();
+
+    await requestCard(input, deps);
+
+    expect(outbox[0]).toMatchObject({ data: { deadline: '2026-01-02T03:14:04.900Z' } });
   });
 
   it('when a reserved card id is given, then the card and its event carry exactly that id', async () => {

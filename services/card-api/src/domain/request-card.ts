@@ -38,6 +38,11 @@ export interface RequestCardDeps {
   cardLimitPerUser: number;
   /** Card requests a user may make per window, across every replica. */
   rateLimitPerUser: { points: number; windowSeconds: number };
+  /**
+   * SAGA_DEADLINE_SECONDS: the command carries `now + this` as its deadline, after which the worker makes no
+   * provider card (the reaper fails the card TIMED_OUT at the same time, counted from its creation).
+   */
+  sagaDeadlineSeconds: number;
   /** Called after commit: a hint that the outbox has new rows (coalesced, never one NOTIFY per row). */
   outboxWritten(): void;
   newId?: () => string;
@@ -76,17 +81,20 @@ export async function requestCard(
   const newId = deps.newId ?? randomUUID;
   const now = deps.now ?? (() => new Date());
   const cardId = input.cardId ?? newId();
+  const requestedAt = now();
+  // From the clock before the database's, so the worker stops a little before the reaper fails the card, never after.
+  const deadline = new Date(requestedAt.getTime() + deps.sagaDeadlineSeconds * 1000);
   const result = await deps.store.createCardIfAllowed({
     card: { id: cardId, userId: input.userId, color: input.color, correlationId: input.correlationId },
     event: {
       id: newId(),
       type: EventType.provisionRequested,
       source: EVENT_SOURCE,
-      time: now().toISOString(),
+      time: requestedAt.toISOString(),
       subject: cardId,
       ...(input.correlationId && { correlationId: input.correlationId }),
       ...(input.traceparent && { traceparent: input.traceparent }),
-      data: { cardId, color: input.color, cardholderRef: input.userId },
+      data: { cardId, color: input.color, cardholderRef: input.userId, deadline: deadline.toISOString() },
     },
     cardLimit: deps.cardLimitPerUser,
     rateLimit: deps.rateLimitPerUser,

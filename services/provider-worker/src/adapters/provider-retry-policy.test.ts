@@ -1,5 +1,10 @@
 import { FakeCircuitBreaker } from '../../test/support/fakes';
-import { PermanentCommandError, ProviderUnavailableError, RetryLaterError } from '../domain/errors';
+import {
+  CommandExpiredError,
+  PermanentCommandError,
+  ProviderUnavailableError,
+  RetryLaterError,
+} from '../domain/errors';
 import {
   backoffDelayMs,
   createProviderRetryPolicy,
@@ -57,6 +62,27 @@ function setUp(
 }
 
 describe('the provider retry policy', () => {
+  it('when the command has expired, then no attempt starts and the breaker sees no call', async () => {
+    const { policy, breaker, scripted } = setUp();
+    const { operation, calls } = scripted(['ok']);
+
+    await expect(policy.execute(operation, undefined, { expired: () => true })).rejects.toThrow(
+      CommandExpiredError,
+    );
+    expect(calls()).toBe(0);
+    expect(breaker.calls).toBe(0);
+  });
+
+  it('when the command expires during its retries, then the next attempt does not start', async () => {
+    const { policy, scripted } = setUp();
+    const { operation, calls } = scripted(['fail']);
+
+    await expect(policy.execute(operation, undefined, { expired: () => calls() >= 2 })).rejects.toThrow(
+      CommandExpiredError,
+    );
+    expect(calls()).toBe(2);
+  });
+
   it('when calls fail transiently and then succeed, then it retries with growing jittered delays', async () => {
     const { policy, waits, scripted } = setUp();
     const { operation, calls } = scripted(['fail', 'fail', 'fail', 'ok']);

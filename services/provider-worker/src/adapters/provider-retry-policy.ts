@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { isTransient, RetryLaterError } from '../domain/errors';
-import type { RetryPolicy } from '../domain/retry-policy';
+import { CommandExpiredError, isTransient, RetryLaterError } from '../domain/errors';
+import type { AttemptOptions, RetryPolicy } from '../domain/retry-policy';
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
 
 /** The retry budget of one command's provider calls. */
@@ -60,11 +60,18 @@ export function createProviderRetryPolicy(
     new RetryLaterError('the worker is stopping; the command is left for redelivery');
 
   return {
-    async execute<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T> {
+    async execute<T>(
+      operation: () => Promise<T>,
+      signal?: AbortSignal,
+      options?: AttemptOptions,
+    ): Promise<T> {
       const started = now();
       for (let attempt = 1; ; attempt++) {
         if (signal?.aborted) {
           throw stopping();
+        }
+        if (options?.expired?.()) {
+          throw new CommandExpiredError();
         }
         try {
           return await deps.breaker.execute(operation);

@@ -33,3 +33,14 @@ export class RetryLaterError extends Error {
     this.name = 'RetryLaterError';
   }
 }
+
+/**
+ * The command's saga deadline passed before an attempt could start: no provider call is made any more (card-api
+ * fails the card TIMED_OUT at the deadline; a provider card made now would only be compensated).
+ */
+export class CommandExpiredError extends Error {
+  constructor(message = 'the saga deadline passed') {
+    super(message);
+    this.name = 'CommandExpiredError';
+  }
+}

@@ -181,6 +181,47 @@ describe('provisionCard', () => {
     ]);
   });
 
+  it('when the command arrives past its deadline, then no provider card is made and the card fails TIMED_OUT', async () => {
+    const command = buildProvisionCommand();
+    command.data.deadline = new Date(now.getTime() - 1000).toISOString();
+    const { provider, publisher, deps } = setUp([{ kind: 'created', card: buildProviderCard(command) }]);
+
+    await provisionCard(command, deps);
+
+    expect(provider.createCalls).toEqual([]);
+    expect(publisher.published.map((event) => event.data)).toEqual([
+      expect.objectContaining({ cardId: command.data.cardId, code: FailureCode.TIMED_OUT, attempts: 0 }),
+    ]);
+  });
+
+  it('when the deadline passes between attempts, then no further attempt is made and the card fails TIMED_OUT', async () => {
+    const command = buildProvisionCommand();
+    let clock = now.getTime();
+    command.data.deadline = new Date(clock + 1500).toISOString();
+    const { provider, publisher, deps } = setUp([{ kind: 'unavailable', reason: 'HTTP 503' }], 5);
+    const create = provider.createCard.bind(provider);
+    provider.createCard = (...args) => {
+      clock += 1000;
+      return create(...args);
+    };
+
+    await provisionCard(command, { ...deps, now: () => new Date(clock) });
+
+    expect(provider.createCalls).toHaveLength(2);
+    expect(publisher.published[0]?.data).toMatchObject({ code: FailureCode.TIMED_OUT, attempts: 2 });
+  });
+
+  it('when the deadline passed but an earlier attempt made the card, then the lookup finds it and the card is provisioned', async () => {
+    const command = buildProvisionCommand();
+    command.data.deadline = new Date(now.getTime() - 1).toISOString();
+    const card = buildProviderCard(command);
+    const { publisher, deps } = setUp([], 5, [{ kind: 'found', cards: [card] }]);
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published.map((event) => event.type)).toEqual([EventType.provisioned]);
+  });
+
   it('when the provider answers a card of another reference, then it fails PROVIDER_CONTRACT_VIOLATION and publishes none of that card', async () => {
     const command = buildProvisionCommand();
     const foreign = buildProviderCard(buildProvisionCommand(), { last4: '9876' });

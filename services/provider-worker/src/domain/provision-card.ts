@@ -1,7 +1,7 @@
 import { EventType, FailureCode, type CardEvent, type EventData, type ProviderCard } from '@cards/contracts';
 import type { EventPublisher, Logger } from '@cards/platform';
 
-import { isTransient, ProviderUnavailableError } from './errors';
+import { CommandExpiredError, isTransient, ProviderUnavailableError } from './errors';
 import type { CallTrace, CreateCardOutcome, ProviderClient } from './provider-client';
 import { resultEvent } from './result-events';
 import type { RetryPolicy } from './retry-policy';
@@ -30,7 +30,7 @@ const MAX_MESSAGE_LENGTH = 1000;
 
 /**
  * Orders the card from the provider (idempotency key = card id, so a redelivered command never orders twice),
- * retrying transient failures, and publishes what came of it: card.provisioned, or card.provisioning.failed with
+ * retrying transient failures until the command's deadline, and publishes what came of it: card.provisioned, or card.provisioning.failed with
  * the reason. Resolves only once Kafka has the result, so the command's offset moves on only after that. A
  * RetryLaterError (the provider is believed down, the worker is stopping) propagates with nothing published: the
  * command is neither failed nor done, and comes back later.
@@ -43,32 +43,46 @@ export async function provisionCard(
   const log = deps.logger.child({ cardId, commandId: command.id, correlationId: command.correlationId });
   const trace = { correlationId: command.correlationId, traceparent: command.traceparent };
   let attempts = 0;
+  const clock = deps.now ?? (() => new Date());
+  const deadline = command.data.deadline === undefined ? undefined : Date.parse(command.data.deadline);
+  const expired = (): boolean => deadline !== undefined && clock().getTime() >= deadline;
 
-  let outcome: Exclude<CreateCardOutcome, { kind: 'unavailable' }> | { kind: 'exhausted'; reason: string };
+  let outcome:
+    | Exclude<CreateCardOutcome, { kind: 'unavailable' }>
+    | { kind: 'exhausted'; reason: string }
+    | { kind: 'expired' };
   try {
-    outcome = await deps.retry.execute(async () => {
-      attempts += 1;
-      const answer = await deps.provider.createCard(
-        { reference: cardId, color, cardholderRef },
-        cardId,
-        trace,
-      );
-      if (answer.kind === 'unavailable') {
-        log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
-        throw new ProviderUnavailableError(answer.reason);
-      }
-      return answer;
-    }, deps.signal);
+    outcome = await deps.retry.execute(
+      async () => {
+        attempts += 1;
+        const answer = await deps.provider.createCard(
+          { reference: cardId, color, cardholderRef },
+          cardId,
+          trace,
+        );
+        if (answer.kind === 'unavailable') {
+          log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
+          throw new ProviderUnavailableError(answer.reason);
+        }
+        return answer;
+      },
+      deps.signal,
+      { expired },
+    );
   } catch (error) {
-    if (!isTransient(error)) {
+    if (error instanceof CommandExpiredError) {
+      outcome = { kind: 'expired' };
+    } else if (isTransient(error)) {
+      outcome = { kind: 'exhausted', reason: error.message };
+    } else {
       throw error;
     }
-    outcome = { kind: 'exhausted', reason: error.message };
   }
 
   // Before failing a card, ask whether the provider made it anyway: a create that timed out after the provider
   // acted, or an answer broken in transit, leaves a provider card behind that only this lookup can tell of.
-  if (outcome.kind === 'contract-violation' || outcome.kind === 'exhausted') {
+  // A command past its deadline too: an earlier delivery's attempt may have made the card.
+  if (outcome.kind === 'contract-violation' || outcome.kind === 'exhausted' || outcome.kind === 'expired') {
     const lookup = await findActiveCard(command, deps, trace);
     if (lookup.kind === 'found') {
       log.warn(
@@ -85,7 +99,7 @@ export async function provisionCard(
     }
   }
 
-  const now = (deps.now ?? (() => new Date()))();
+  const now = clock();
   const failed = (code: FailureCode, message: string): ProvisioningResult => {
     const data: EventData<typeof EventType.provisioningFailed> = {
       cardId,
@@ -128,6 +142,12 @@ export async function provisionCard(
       break;
     case 'contract-violation':
       result = failed(FailureCode.PROVIDER_CONTRACT_VIOLATION, outcome.reason);
+      break;
+    case 'expired':
+      result = failed(
+        FailureCode.TIMED_OUT,
+        `The saga deadline (${command.data.deadline ?? ''}) passed before the provider made the card`,
+      );
       break;
     case 'exhausted':
       result = failed(

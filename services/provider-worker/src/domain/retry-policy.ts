@@ -5,5 +5,14 @@
  * worker is stopping) before the next attempt. The port keeps the use cases testable without real delays.
  */
 export interface RetryPolicy {
-  execute<T>(operation: () => Promise<T>, signal?: AbortSignal): Promise<T>;
+  /**
+   * `options.expired` is asked before every attempt, outside the circuit breaker (no call is made, so the breaker
+   * learns nothing): when it says so, CommandExpiredError is thrown instead of the attempt.
+   */
+  execute<T>(operation: () => Promise<T>, signal?: AbortSignal, options?: AttemptOptions): Promise<T>;
+}
+
+export interface AttemptOptions {
+  /** Whether the command's time is up (its saga deadline passed): no further attempt may start. */
+  expired?: () => boolean;
 }

@@ -5,7 +5,7 @@ import type { EventPublisher } from '@cards/platform';
 
 import { CircuitOpenError, type CircuitBreaker, type CircuitState } from '../../src/adapters/circuit-breaker';
 import type { CancelCommand } from '../../src/domain/cancel-provider-card';
-import { isTransient } from '../../src/domain/errors';
+import { CommandExpiredError, isTransient } from '../../src/domain/errors';
 import type {
   CancelCardOutcome,
   CreateCardOutcome,
@@ -13,7 +13,7 @@ import type {
   ProviderClient,
 } from '../../src/domain/provider-client';
 import type { ProvisionCommand } from '../../src/domain/provision-card';
-import type { RetryPolicy } from '../../src/domain/retry-policy';
+import type { AttemptOptions, RetryPolicy } from '../../src/domain/retry-policy';
 
 /** A card.provision.requested command with fresh ids; override any field. */
 export function buildProvisionCommand(
@@ -134,8 +134,15 @@ export class RecordingPublisher implements EventPublisher {
  */
 export function retryWithoutDelay(maxAttempts: number): RetryPolicy {
   return {
-    async execute<T>(operation: () => Promise<T>): Promise<T> {
+    async execute<T>(
+      operation: () => Promise<T>,
+      _signal?: AbortSignal,
+      options?: AttemptOptions,
+    ): Promise<T> {
       for (let attempt = 1; ; attempt++) {
+        if (options?.expired?.()) {
+          throw new CommandExpiredError();
+        }
         try {
           return await operation();
         } catch (error) {
