@@ -9,6 +9,20 @@ export interface RetryBudget {
   maxDelayMs: number;
 }
 
+/**
+ * The delay before retry number `attempt` (1 = after the first call): exponential with full jitter, so callers that
+ * failed together do not come back together, and never past the end of the budget (`remainingMs`).
+ */
+export function backoffDelayMs(
+  attempt: number,
+  settings: Pick<RetryBudget, 'initialDelayMs' | 'maxDelayMs'>,
+  remainingMs: number,
+  random: () => number = Math.random,
+): number {
+  const ceiling = Math.min(settings.maxDelayMs, settings.initialDelayMs * 2 ** (attempt - 1));
+  return Math.max(0, Math.min(Math.floor(random() * ceiling), remainingMs));
+}
+
 /** Thrown when the budget ran out on transient failures; `cause` is the last one. */
 export class RetryBudgetExhaustedError extends Error {
   constructor(
@@ -57,8 +71,7 @@ export async function retryWithinBudget<T>(
       if (remainingMs <= 0) {
         throw new RetryBudgetExhaustedError(attempt, error);
       }
-      const ceiling = Math.min(options.maxDelayMs, options.initialDelayMs * 2 ** (attempt - 1));
-      await sleep(Math.min(Math.floor(random() * ceiling), remainingMs), undefined, {
+      await sleep(backoffDelayMs(attempt, options, remainingMs, random), undefined, {
         ...(options.signal && { signal: options.signal }),
       });
     }

@@ -1,8 +1,7 @@
-import { randomUUID } from 'node:crypto';
-
-import { deadLetterTopic, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
+import { deadLetterTopic } from '@cards/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 
+import { cardEvent, kafkaMessage } from '../../test/support/kafka-messages';
 import { createLogger } from '../logger';
 import {
   DeadLetterHeaders,
@@ -56,29 +55,6 @@ class FakeBatchConsumer {
     await eachBatch(payload);
     return resolved;
   }
-}
-
-function resultEvent(cardId: string = randomUUID()): AnyCardEvent {
-  return {
-    id: randomUUID(),
-    type: EventType.cancelled,
-    source: 'test',
-    time: new Date().toISOString(),
-    subject: cardId,
-    data: { cardId, providerCardId: `pc_${cardId}` },
-  };
-}
-
-function message(offset: number, event: AnyCardEvent): KafkaMessage {
-  const encoded = encodeEvent(event);
-  return {
-    offset: String(offset),
-    key: Buffer.from(encoded.key),
-    value: Buffer.from(encoded.value),
-    headers: encoded.headers,
-    timestamp: String(Date.now()),
-    attributes: 0,
-  };
 }
 
 function garbage(offset: number): KafkaMessage {
@@ -138,11 +114,11 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
       calls.push(deliveries.map(({ event }) => event.id));
       return Promise.resolve();
     });
-    const events = [resultEvent(), resultEvent(), resultEvent()];
+    const events = [cardEvent(), cardEvent(), cardEvent()];
 
     const resolved = await fake.deliver(
       0,
-      events.map((event, offset) => message(offset, event)),
+      events.map((event, offset) => kafkaMessage(offset, event)),
     );
 
     expect(calls).toEqual([events.map((event) => event.id)]);
@@ -158,9 +134,9 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
       calls.push(deliveries.map(({ event }) => event.id));
       return Promise.resolve();
     });
-    const [first, last] = [resultEvent(), resultEvent()];
+    const [first, last] = [cardEvent(), cardEvent()];
 
-    const resolved = await fake.deliver(1, [message(10, first), garbage(11), message(12, last)]);
+    const resolved = await fake.deliver(1, [kafkaMessage(10, first), garbage(11), kafkaMessage(12, last)]);
 
     expect(calls).toEqual([[first.id, last.id]]);
     expect(deadLetters.map(({ topic, offset }) => ({ topic, offset }))).toEqual([
@@ -171,7 +147,7 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
   });
 
   it('when a batch fails because of one event, then its events are applied one at a time and only the poison one is dead-lettered', async () => {
-    const poison = resultEvent();
+    const poison = cardEvent();
     const applied: string[] = [];
     const calls: number[] = [];
     const { fake, deadLetters } = await setUp((deliveries) => {
@@ -182,10 +158,14 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
       applied.push(...deliveries.map(({ event }) => event.id));
       return Promise.resolve();
     });
-    const before = resultEvent();
-    const after = resultEvent();
+    const before = cardEvent();
+    const after = cardEvent();
 
-    const resolved = await fake.deliver(0, [message(0, before), message(1, poison), message(2, after)]);
+    const resolved = await fake.deliver(0, [
+      kafkaMessage(0, before),
+      kafkaMessage(1, poison),
+      kafkaMessage(2, after),
+    ]);
 
     // One batch call, then one call per event: the poison one three times (maxAttempts).
     expect(calls).toEqual([3, 1, 1, 1, 1, 1]);
@@ -206,11 +186,11 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
       },
       { maxBatchSize: 2 },
     );
-    const events = [resultEvent(), resultEvent(), resultEvent(), resultEvent(), resultEvent()];
+    const events = [cardEvent(), cardEvent(), cardEvent(), cardEvent(), cardEvent()];
 
     const resolved = await fake.deliver(
       0,
-      events.map((event, offset) => message(offset, event)),
+      events.map((event, offset) => kafkaMessage(offset, event)),
     );
 
     expect(sizes).toEqual([2, 2, 1]);
@@ -228,11 +208,11 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
       },
       { maxBatchSize: 2 },
     );
-    const events = [resultEvent(), resultEvent(), resultEvent(), resultEvent()];
+    const events = [cardEvent(), cardEvent(), cardEvent(), cardEvent()];
 
     const resolved = await fake.deliver(
       0,
-      events.map((event, offset) => message(offset, event)),
+      events.map((event, offset) => kafkaMessage(offset, event)),
     );
 
     expect(sizes).toEqual([2]);
@@ -246,9 +226,9 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
     });
     const abandonedOrDeferred: string[] = [];
     running.signals.on('deferred', (event) => abandonedOrDeferred.push(event.id));
-    const event = resultEvent();
+    const event = cardEvent();
 
-    const delivery = fake.deliver(0, [message(0, event)]);
+    const delivery = fake.deliver(0, [kafkaMessage(0, event)]);
     await new Promise((resolve) => setTimeout(resolve, 20));
     await running.stop();
     const resolved = await delivery;

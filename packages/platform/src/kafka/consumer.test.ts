@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { setImmediate as flush } from 'node:timers/promises';
 
-import { deadLetterTopic, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
+import { deadLetterTopic, type AnyCardEvent } from '@cards/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
 
 import { DeadLetterHeaders, KafkaEventPublisher, startEventConsumer, type EventConsumerOptions } from '.';
+import { cardEvent, kafkaMessage } from '../../test/support/kafka-messages';
 import { createLogger } from '../logger';
 
 const TOPIC = 'test.commands';
@@ -87,30 +88,6 @@ class FakeConsumer {
       pause: () => () => undefined,
     });
   }
-}
-
-/** A valid event of ours for a card; two with the same card id share a Kafka key. */
-function cardEvent(cardId: string = randomUUID()): AnyCardEvent {
-  return {
-    id: randomUUID(),
-    type: EventType.cancelled,
-    source: 'test',
-    time: new Date().toISOString(),
-    subject: cardId,
-    data: { cardId, providerCardId: `pc_${cardId}` },
-  };
-}
-
-function kafkaMessage(offset: number, event: AnyCardEvent): KafkaMessage {
-  const encoded = encodeEvent(event);
-  return {
-    offset: String(offset),
-    key: Buffer.from(encoded.key),
-    value: Buffer.from(encoded.value),
-    headers: encoded.headers,
-    timestamp: String(Date.now()),
-    attributes: 0,
-  };
 }
 
 /** A handler each of whose calls waits until the test settles it, so a test decides what finishes when. */

@@ -1,5 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { backoffDelayMs } from '@cards/platform';
+
 import { CommandExpiredError, isTransient, RetryLaterError } from '../domain/errors';
 import type { AttemptOptions, RetryPolicy } from '../domain/retry-policy';
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
@@ -24,19 +26,9 @@ export interface ProviderRetryDeps {
   wait?: (ms: number, signal: AbortSignal | undefined) => Promise<void>;
 }
 
-/**
- * The delay before retry number `attempt` (1 = after the first call): exponential with full jitter, so workers that
- * failed together do not come back together, and never past the end of the budget.
- */
-export function backoffDelayMs(
-  attempt: number,
-  settings: Pick<ProviderRetrySettings, 'initialDelayMs' | 'maxDelayMs'>,
-  remainingMs: number,
-  random: () => number = Math.random,
-): number {
-  const ceiling = Math.min(settings.maxDelayMs, settings.initialDelayMs * 2 ** (attempt - 1));
-  return Math.max(0, Math.min(Math.floor(random() * ceiling), remainingMs));
-}
+// The one backoff formula of the project (exponential, full jitter, never past the budget), shared with
+// reconciliation's retries; re-exported here, where this policy's tests read it.
+export { backoffDelayMs };
 
 /**
  * Retries transient provider failures within a budget of attempts and time, every call through the shared
