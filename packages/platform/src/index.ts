@@ -1,3 +1,4 @@
+export * from './availability';
 export * from './config';
 export * from './database';
 export * from './health';

@@ -177,6 +177,53 @@ describe('startEventConsumer in batch mode (handleBatch)', () => {
     expect(resolved).toEqual(['2']);
   });
 
+  it('when the database is away for longer than every attempt allows, then the batch waits, heartbeating, and is applied once it is back, nothing dead-lettered', async () => {
+    const outage = Object.assign(new Error('terminating connection due to administrator command'), {
+      code: '57P01',
+    });
+    let calls = 0;
+    const { fake, deadLetters, handled, running } = await setUp(
+      () => {
+        calls += 1;
+        // Ten failed tries against maxAttempts 3: an outage that outlasts any per-message budget.
+        return calls <= 10 ? Promise.reject(outage) : Promise.resolve();
+      },
+      { unavailableMaxBackoffMs: 2 },
+    );
+    const rounds: number[] = [];
+    running.signals.on('unavailable', (_event, _context, _error, round) => rounds.push(round));
+    const events = [cardEvent(), cardEvent()];
+
+    const resolved = await fake.deliver(
+      0,
+      events.map((event, offset) => kafkaMessage(offset, event)),
+    );
+
+    expect(calls).toBe(11);
+    expect(deadLetters).toEqual([]);
+    expect(handled).toEqual(events.map((event) => event.id));
+    expect(resolved).toEqual(['1']);
+    expect(rounds.at(-1)).toBe(10);
+    expect(fake.heartbeats).toBeGreaterThanOrEqual(1);
+  });
+
+  it('when the database stays away and the consumer stops, then the batch is left unresolved for the next owner', async () => {
+    const { fake, running, deadLetters } = await setUp(
+      () => Promise.reject(new Error('Connection terminated unexpectedly')),
+      { unavailableMaxBackoffMs: 2 },
+    );
+    running.signals.on('unavailable', (_event, _context, _error, round) => {
+      if (round === 5) {
+        void running.stop();
+      }
+    });
+
+    const resolved = await fake.deliver(0, [kafkaMessage(0, cardEvent())]);
+
+    expect(resolved).toEqual([]);
+    expect(deadLetters).toEqual([]);
+  });
+
   it('when a fetched batch is larger than maxBatchSize, then it is applied in slices, each resolved after it is applied', async () => {
     const sizes: number[] = [];
     const { fake } = await setUp(

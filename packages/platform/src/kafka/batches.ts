@@ -12,6 +12,9 @@ export interface BatchRunnerParts {
   handleBatch: (deliveries: readonly BatchDelivery[]) => Promise<void>;
   maxBatchSize: number;
   isDeferral: (error: unknown) => boolean;
+  /** A dependency is away: the slice is applied again after `waitWhileUnavailable`, for as long as it takes. */
+  isUnavailable: (error: unknown) => boolean;
+  waitWhileUnavailable: (round: number, heartbeat?: () => Promise<void>) => Promise<void>;
   signals: EventEmitter<ConsumerSignals>;
   logger: Logger;
   stopping: AbortSignal;
@@ -98,7 +101,7 @@ async function applySlice(
   if (deliveries.length === 0) {
     return 'applied';
   }
-  for (;;) {
+  for (let outageRounds = 0; ;) {
     try {
       await parts.handleBatch(deliveries);
       for (const delivery of deliveries) {
@@ -118,6 +121,30 @@ async function applySlice(
           parts.signals.emit('deferred', delivery.event, delivery.context, error);
         }
         await parts.waitForRedelivery(where.heartbeat);
+        if (where.cancelled()) {
+          return 'abandoned';
+        }
+        continue;
+      }
+      if (parts.isUnavailable(error)) {
+        // The database or the broker is away, which splitting the batch cannot help: wait it out, heartbeating.
+        outageRounds += 1;
+        if (outageRounds === 1 || outageRounds % 10 === 0) {
+          parts.logger.warn(
+            {
+              err: error,
+              topic: where.topic,
+              partition: where.partition,
+              events: deliveries.length,
+              round: outageRounds,
+            },
+            'a dependency is unavailable; the batch waits and is applied again',
+          );
+        }
+        for (const delivery of deliveries) {
+          parts.signals.emit('unavailable', delivery.event, delivery.context, error, outageRounds);
+        }
+        await parts.waitWhileUnavailable(outageRounds, where.heartbeat);
         if (where.cancelled()) {
           return 'abandoned';
         }

@@ -2,7 +2,13 @@ import { randomUUID } from 'node:crypto';
 import { setImmediate as flush } from 'node:timers/promises';
 
 import { deadLetterTopic, type AnyCardEvent } from '@cards/contracts';
-import type { ConsumerRunConfig, EachBatchPayload, Kafka, KafkaMessage } from 'kafkajs';
+import {
+  KafkaJSConnectionError,
+  type ConsumerRunConfig,
+  type EachBatchPayload,
+  type Kafka,
+  type KafkaMessage,
+} from 'kafkajs';
 
 import { DeadLetterHeaders, KafkaEventPublisher, startEventConsumer, type EventConsumerOptions } from '.';
 import { cardEvent, kafkaMessage } from '../../test/support/kafka-messages';
@@ -124,6 +130,13 @@ class ControlledHandler {
     }
     this.waiting.delete(event.id);
     return call;
+  }
+}
+
+/** Waits (a few ms at a time) until `condition` holds; a test that never gets there times out. */
+async function until(condition: () => boolean): Promise<void> {
+  while (!condition()) {
+    await new Promise((resolve) => setTimeout(resolve, 1));
   }
 }
 
@@ -313,6 +326,44 @@ describe('startEventConsumer with messages in hand per key (maxInFlightPerPartit
       'retries exhausted: boom again',
     ]);
     expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '2' });
+  });
+
+  it('when the broker stays away longer than every attempt allows, then the message waits without using attempts and is handled once it is back', async () => {
+    const { fake, handler, deadLetters } = await setUp({
+      maxInFlightPerPartition: 10,
+      maxAttempts: 2,
+      unavailableMaxBackoffMs: 2,
+    });
+    const event = cardEvent();
+    await fake.deliverBatch(0, [kafkaMessage(0, event)]);
+    await settle();
+
+    for (let outage = 0; outage < 6; outage++) {
+      await until(() => handler.running().includes(event.id));
+      await handler.fail(event, new KafkaJSConnectionError('Connection error: connect ECONNREFUSED'));
+    }
+    await until(() => handler.running().includes(event.id));
+    await handler.succeed(event);
+
+    expect(deadLetters).toEqual([]);
+    expect(handler.calls.map(({ attempt }) => attempt)).toEqual([1, 1, 1, 1, 1, 1, 1]);
+    expect(fake.commits.at(-1)).toEqual({ partition: 0, offset: '1' });
+  });
+
+  it('when a handler error is permanent, then it is dead-lettered at once even if it looks like an outage', async () => {
+    const { fake, handler, deadLetters } = await setUp({
+      maxInFlightPerPartition: 10,
+      isPermanent: (error) => error instanceof Error && error.message.startsWith('refused for good'),
+    });
+    const event = cardEvent();
+    await fake.deliverBatch(0, [kafkaMessage(0, event)]);
+    await settle();
+
+    await handler.fail(event, Object.assign(new Error('refused for good'), { code: 'ECONNRESET' }));
+
+    expect(deadLetters.map(({ headers }) => headers[DeadLetterHeaders.reason])).toEqual([
+      'permanent: refused for good',
+    ]);
   });
 
   it('when a rebalance takes a partition away, then its results are not committed, and a kept partition refetched from its commit is not handled twice', async () => {

@@ -5,6 +5,8 @@ import { decodeEvent, type AnyCardEvent } from '@cards/contracts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 
+import { isAvailabilityError } from '../availability';
+import { backoffDelayMs } from '../retry-within-budget';
 import { batchHandler } from './batches';
 import { headersToStrings, writeDeadLetter, type DeadLetterPublisher } from './dead-letters';
 import type { BatchDelivery, ConsumerSignals, DeliveryContext, MessageOutcome } from './delivery';
@@ -54,7 +56,16 @@ export interface EventConsumerOptions {
    * consumer stops meanwhile, the message is left uncommitted for the next owner of its partition.
    */
   isDeferral?: (error: unknown) => boolean;
-  /** In-place attempts before a message is dead-lettered. */
+  /**
+   * Errors that mean a dependency is away (the database, the broker, the network), not that the message is bad:
+   * the message is handled again after a backoff (growing to `unavailableMaxBackoffMs`), heartbeating, for as long
+   * as the outage lasts, and never counted as an attempt nor dead-lettered. Its partition moves on only once it is
+   * handled. By default `isAvailabilityError`; `isPermanent` wins over it.
+   */
+  isUnavailable?: (error: unknown) => boolean;
+  /** The longest wait between two tries while a dependency is away (5 s by default). */
+  unavailableMaxBackoffMs?: number;
+  /** In-place attempts before a message is dead-lettered (errors of availability are not counted). */
   maxAttempts?: number;
   retryBackoffMs?: number;
   /**
@@ -132,6 +143,11 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   const log = options.logger.child({ component: 'consumer', groupId: options.groupId });
   const maxAttempts = options.maxAttempts ?? 5;
   const backoffMs = options.retryBackoffMs ?? 200;
+  const isUnavailable = options.isUnavailable ?? isAvailabilityError;
+  const unavailableBackoff = {
+    initialDelayMs: Math.max(1, backoffMs),
+    maxDelayMs: Math.max(1, options.unavailableMaxBackoffMs ?? 5000),
+  };
   const keyed = options.maxInFlightPerPartition !== undefined;
   const maxInFlight = Math.max(1, options.maxInFlightPerPartition ?? 1);
   const commitIntervalMs = Math.max(0, options.commitIntervalMs ?? 0);
@@ -221,6 +237,16 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
   };
 
   /**
+   * Waits out round `round` of an outage before the next try: a backoff with full jitter (consumers that failed
+   * together do not come back together), heartbeating so that the group keeps the partition here, cut short when
+   * the consumer stops.
+   */
+  const waitWhileUnavailable = async (round: number, heartbeat?: () => Promise<void>): Promise<void> => {
+    const delay = Math.max(backoffMs, backoffDelayMs(round, unavailableBackoff, Number.POSITIVE_INFINITY));
+    await sleepWithHeartbeats(delay, heartbeat, stopping.signal);
+  };
+
+  /**
    * Runs the handler for one message until it is handled, is to be dead-lettered, or is abandoned. `cancelled`
    * says the message must not start again (the consumer stops, or no longer owns the partition); `abandonOnStop`
    * also gives up in-place retries then (keyed mode), where eachMessage mode finishes them as it always has.
@@ -251,6 +277,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
       cardId: decoded.event.subject,
       correlationId: decoded.event.correlationId,
     });
+    let outageRounds = 0;
     for (let attempt = 1; ;) {
       const context: DeliveryContext = { ...where, attempt, signal: stopping.signal };
       if (controls.abandonOnStop && controls.cancelled()) {
@@ -280,6 +307,26 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
           return { kind: 'abandoned', context };
         }
         const permanent = options.isPermanent?.(error) ?? false;
+        if (!permanent && isUnavailable(error)) {
+          if (controls.cancelled()) {
+            return { kind: 'abandoned', context };
+          }
+          outageRounds += 1;
+          // One line when the outage starts, then one every tenth try: an outage of minutes must not flood the log.
+          if (outageRounds === 1 || outageRounds % 10 === 0) {
+            eventLog.warn(
+              { err: error, ...where, attempt, round: outageRounds },
+              'a dependency is unavailable; the message waits and is tried again',
+            );
+          }
+          signals.emit('unavailable', decoded.event, context, error, outageRounds);
+          await waitWhileUnavailable(outageRounds, controls.heartbeat);
+          if (controls.cancelled()) {
+            return { kind: 'abandoned', context };
+          }
+          continue;
+        }
+        outageRounds = 0;
         if (permanent || attempt >= maxAttempts) {
           const why = error instanceof Error ? error.message : String(error);
           return {
@@ -522,6 +569,8 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         handleBatch,
         maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
         isDeferral: (error) => options.isDeferral?.(error) ?? false,
+        isUnavailable: (error) => !(options.isPermanent?.(error) ?? false) && isUnavailable(error),
+        waitWhileUnavailable,
         signals,
         logger: log,
         stopping: stopping.signal,

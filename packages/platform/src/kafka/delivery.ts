@@ -20,6 +20,11 @@ export interface ConsumerSignals {
   'dead-lettered': [reason: string, context: DeliveryContext];
   /** The handler said "not now" (see `isDeferral`): the message waits, uncommitted, and is handled again later. */
   deferred: [event: AnyCardEvent, context: DeliveryContext, error: unknown];
+  /**
+   * A dependency is away (see `isUnavailable`): the message (or batch) waits, uncommitted and uncounted, and is
+   * handled again after a backoff; `round` counts the waits of this outage.
+   */
+  unavailable: [event: AnyCardEvent, context: DeliveryContext, error: unknown, round: number];
   /** The consumer stopped before the message was done: it stays uncommitted and is redelivered to the next owner. */
   abandoned: [context: Omit<DeliveryContext, 'signal'>];
   'group-joined': [];

@@ -5,14 +5,22 @@ import { setTimeout as sleep } from 'node:timers/promises';
  * while a handler runs, and a backoff longer than the session timeout would get the member thrown out of its group
  * and the message redelivered from the start, for ever.
  */
-export async function sleepWithHeartbeats(ms: number, heartbeat?: () => Promise<void>): Promise<void> {
+export async function sleepWithHeartbeats(
+  ms: number,
+  heartbeat?: () => Promise<void>,
+  signal?: AbortSignal,
+): Promise<void> {
+  const options = signal ? { signal } : {};
   if (!heartbeat) {
-    await sleep(ms);
+    await sleep(ms, undefined, options).catch(() => undefined);
     return;
   }
   const until = Date.now() + ms;
-  for (let left = ms; left > 0; left = until - Date.now()) {
-    await sleep(Math.min(left, 1000));
+  for (let left = ms; left > 0 && !signal?.aborted; left = until - Date.now()) {
+    await sleep(Math.min(left, 1000), undefined, options).catch(() => undefined);
+    if (signal?.aborted) {
+      return;
+    }
     await heartbeat();
   }
 }

@@ -36,9 +36,10 @@ export function startCardEventsConsumer(options: {
     minBytes: options.fetchMinBytes,
     maxBatchSize: options.maxBatchSize,
     partitionsConsumedConcurrently: options.partitionsConsumedConcurrently,
-    // A result that cannot be applied is almost always the database being away (a failover, a cut link), not a
-    // bad message: retry for about a minute (250 ms doubling, 8 attempts) before the dead-letter topic.
-    maxAttempts: 8,
+    // The database being away (a failover, a cut link, an exhausted pool) is waited out for as long as it lasts
+    // (the port's isAvailabilityError); any other failure is retried in place (250 ms doubling, 5 attempts) and
+    // then dead-lettered.
+    maxAttempts: 5,
     retryBackoffMs: 250,
     handleBatch: async (deliveries) => {
       // Each result's span continues its own trace; a cancel it asks for carries that span on.
