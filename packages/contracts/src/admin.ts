@@ -94,6 +94,26 @@ export const PipelineStatusSchema = z.object({
     backlog: z.number().int().describe('Outbox rows not published yet.'),
     oldestAgeSeconds: z.number().nullable().describe('Age of the oldest unpublished row; null when none.'),
     failingRows: z.number().int().describe('Unpublished rows whose last publish attempt failed.'),
+    quarantinedRows: z
+      .number()
+      .int()
+      .describe('Rows the relay set aside until an operator releases them (`ops outbox release`).'),
+    quarantined: z
+      .array(
+        z.object({
+          id: z.string().describe('The outbox row id, as `ops outbox release` takes it.'),
+          type: z.string(),
+          cardId: z.string().describe('The row key: the card whose events wait behind this row.'),
+          attempts: z.number().int().describe('Failed sends of this row alone.'),
+          lastError: z.string().nullable().describe('Why it was set aside.'),
+          quarantinedAt: IsoTimestamp,
+          waitingBehind: z
+            .number()
+            .int()
+            .describe('Later unpublished rows of the same card, held back in order.'),
+        }),
+      )
+      .describe('The oldest quarantined rows (at most 20).'),
   }),
   kafka: z.object({
     available: z.boolean(),
@@ -164,6 +184,7 @@ export type ReplayDeadLetterResponse = z.infer<typeof ReplayDeadLetterResponseSc
 export const AuditAction = {
   userCreate: 'user.create',
   deadLetterReplay: 'dead-letter.replay',
+  outboxRelease: 'outbox.release',
 } as const;
 export type AuditAction = (typeof AuditAction)[keyof typeof AuditAction];
 

@@ -43,6 +43,7 @@ const RUNBOOK_ALERTS = [
   'OutboxBacklogGrowing',
   'OutboxNoActiveRelay',
   'OutboxOldestTooOld',
+  'OutboxRowQuarantined',
   'ProcessDown',
   'ProviderCircuitOpen',
   'SagaP99High',

@@ -150,6 +150,26 @@ export function encodeEvent(event: AnyCardEvent): EncodedEvent {
   return { key: event.subject, value: JSON.stringify(data), headers };
 }
 
+/**
+ * Whether a stored event (an outbox row's JSON, an operator's fix of one) is one of ours and would be published as
+ * it is: encoded, then decoded back, so that every rule a consumer applies holds. Never throws.
+ */
+export function checkEvent(candidate: unknown): DecodeResult {
+  try {
+    if (
+      typeof candidate !== 'object' ||
+      candidate === null ||
+      !Object.hasOwn(EventCatalog, String((candidate as { type?: unknown }).type))
+    ) {
+      return { ok: false, reason: 'not an event of a known type' };
+    }
+    const encoded = encodeEvent(candidate as AnyCardEvent);
+    return decodeEvent({ value: encoded.value, headers: encoded.headers });
+  } catch (error) {
+    return { ok: false, reason: error instanceof z.ZodError ? z.prettifyError(error) : String(error) };
+  }
+}
+
 /** The outcome of decoding: the event, or why it is not one of ours (for the dead-letter topic). */
 export type DecodeResult = { ok: true; event: AnyCardEvent } | { ok: false; reason: string };
 

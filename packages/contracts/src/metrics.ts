@@ -32,6 +32,13 @@ export const MetricCatalogue = {
     labels: [],
     processes: ['outbox-relay'],
   },
+  outboxQuarantined: {
+    name: 'outbox_quarantined_rows',
+    type: 'gauge',
+    help: 'Outbox rows set aside until an operator releases them (their event breaks the contract, or they failed alone too often).',
+    labels: [],
+    processes: ['outbox-relay'],
+  },
   outboxOldestAge: {
     name: 'outbox_oldest_unpublished_age_seconds',
     type: 'gauge',

@@ -13,6 +13,10 @@ export class TcpProxy {
   private latencyToTargetMs = 0;
   private latencyToClientMs = 0;
   private refusing = false;
+  /** Silenced: servers' ends are closed, clients' are left open and hear nothing (see silence()). */
+  private silent = false;
+  /** The server-side socket of each client's connection. */
+  private readonly upstreams = new Map<Socket, Socket>();
   /** Chunks held back by latency and not yet forwarded. */
   private delayedChunks = 0;
 
@@ -52,6 +56,19 @@ export class TcpProxy {
     }
   }
 
+  /**
+   * A link that dies silently (a host that vanished, a firewall dropping packets): every server sees its connection
+   * end, while every client's connection stays open and hears nothing more, neither data nor a close, until its own
+   * timeouts notice. New connections are refused until restore().
+   */
+  silence(): void {
+    this.refusing = true;
+    this.silent = true;
+    for (const upstream of this.upstreams.values()) {
+      upstream.destroy();
+    }
+  }
+
   /** Resolves once every chunk held back by latency has been forwarded (or dropped with its connection). */
   async delayedChunksForwarded(): Promise<void> {
     while (this.delayedChunks > 0) {
@@ -62,6 +79,7 @@ export class TcpProxy {
   /** Accepts connections again, with no latency. */
   restore(): void {
     this.refusing = false;
+    this.silent = false;
     this.latencyToTargetMs = 0;
     this.latencyToClientMs = 0;
   }
@@ -87,14 +105,25 @@ export class TcpProxy {
     const upstream = new Socket();
     this.connections.add(client);
     this.connections.add(upstream);
+    this.upstreams.set(client, upstream);
     const close = (): void => {
       client.destroy();
       upstream.destroy();
       this.connections.delete(client);
       this.connections.delete(upstream);
+      this.upstreams.delete(client);
+    };
+    const closeUnlessSilent = (): void => {
+      if (this.silent) {
+        // The client is not told: what it sends from now on goes nowhere.
+        upstream.destroy();
+        this.connections.delete(upstream);
+        return;
+      }
+      close();
     };
     client.on('error', close).on('close', close);
-    upstream.on('error', close).on('close', close);
+    upstream.on('error', closeUnlessSilent).on('close', closeUnlessSilent);
     this.pipe(client, upstream, () => this.latencyToTargetMs);
     this.pipe(upstream, client, () => this.latencyToClientMs);
     upstream.connect(this.target.port, this.target.host);

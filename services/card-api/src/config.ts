@@ -153,6 +153,8 @@ const configSchema = z.object({
   OUTBOX_POLL_INTERVAL_MS: env.int(1000, { min: 10, max: 60_000 }),
   /** After a batch that was not full, the relay waits this long before reading the next, so rows gather. */
   OUTBOX_LINGER_MS: env.int(10, { min: 0, max: 1000 }),
+  /** A row that fails this many sends on its own (not outages) is quarantined until an operator releases it. */
+  OUTBOX_QUARANTINE_AFTER_ATTEMPTS: env.int(5, { min: 1, max: 1000 }),
   /** How long published outbox rows are kept (for operators) before deletion. */
   OUTBOX_RETENTION_HOURS: env.int(24, { min: 0, max: 24 * 90 }),
 });

@@ -7,6 +7,8 @@
  *   node services/card-api/dist/main-ops.js dlq list <topic> [--json]
  *   node services/card-api/dist/main-ops.js dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)
  *   node services/card-api/dist/main-ops.js outbox status [--json]
+ *   node services/card-api/dist/main-ops.js outbox quarantined [--json]
+ *   node services/card-api/dist/main-ops.js outbox release <id> [--event-file <path>]
  *   node services/card-api/dist/main-ops.js cards show <id> [--json]
  *   node services/card-api/dist/main-ops.js reconcile [--hours N] [--dry-run] [--json]
  *   node services/card-api/dist/main-ops.js users create --external-id <id> --email <email> [--admin] [--json]
@@ -27,7 +29,9 @@
  * `outbox status` prints the backlog (unpublished rows, the oldest's time and age by the database's clock), the
  * rows whose publishing fails (count, and the error of the first, which the relay is retrying), the rows published
  * in the last minute, and the database session that holds the relay's advisory lock (pid, application name,
- * client address, start), or none. `cards show` prints a card and its saga timeline from the database: the
+ * client address, start), or none. `outbox quarantined` lists the rows the relay set aside; `outbox release` hands
+ * one back to it (with a fixed event from `--event-file`, checked against the contract), with an audit row.
+ * `cards show` prints a card and its saga timeline from the database: the
  * request, the outbox rows written and published, the results received and what each did, compensation.
  *
  * `reconcile` compares the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS)
@@ -44,6 +48,8 @@
  * .env.example). Output goes to stdout, progress lines (`# …`) of long-running commands to stderr; `--verbose`
  * adds the process's logs (LOG_LEVEL). Any failure prints one line to stderr and exits 1.
  */
+import { readFile } from 'node:fs/promises';
+
 import { AuditAction } from '@cards/contracts';
 import {
   ConfigError,
@@ -64,12 +70,19 @@ import { Channels, CoalescingNotifier } from './data-access/notifications';
 import {
   findAdvisoryLockHolder,
   listOutboxByKey,
+  findQuarantined,
+  listQuarantined,
   outboxStatusFigures,
+  releaseQuarantined,
 } from './data-access/outbox.repository';
 import { findUserById, insertUser } from './data-access/users.repository';
 import { cardsShow } from './entry-points/cli/cards-show.command';
 import { parseCommand, USAGE, type OpsCommand } from './entry-points/cli/command-line';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
+import {
+  outboxQuarantinedCommand,
+  outboxReleaseCommand,
+} from './entry-points/cli/outbox-quarantine.commands';
 import { outboxStatusCommand } from './entry-points/cli/outbox-status.command';
 import { reconcileCommand } from './entry-points/cli/reconcile.command';
 import { resolveTopic, tailTopic } from './entry-points/cli/topics-tail.command';
@@ -258,6 +271,45 @@ async function execute(
         }),
       );
       return;
+
+    case 'outbox quarantined':
+      await withDatabase(config, logger, (db) =>
+        outboxQuarantinedCommand({ list: () => listQuarantined(db), json: command.json, out }),
+      );
+      return;
+
+    case 'outbox release': {
+      const replacementText =
+        command.eventFile === undefined ? undefined : await readFile(command.eventFile, 'utf8');
+      await withDatabase(config, logger, (db) =>
+        outboxReleaseCommand({
+          id: command.id,
+          replacementText,
+          find: (id) => findQuarantined(id, db),
+          // The release and its audit row commit together.
+          release: (id, replacement) =>
+            db.transaction(async (tx) => {
+              const released = await releaseQuarantined(id, replacement, tx);
+              if (released) {
+                await appendAudit(
+                  {
+                    actorUserId: null,
+                    actorExternalId: OPS_CLI_ACTOR,
+                    action: AuditAction.outboxRelease,
+                    target: id,
+                    requestId: null,
+                    details: { eventReplaced: replacement !== undefined },
+                  },
+                  tx,
+                );
+              }
+              return released;
+            }),
+          out,
+        }),
+      );
+      return;
+    }
 
     case 'cards show':
       await withDatabase(config, logger, (db) =>

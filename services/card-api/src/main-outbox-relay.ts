@@ -47,6 +47,7 @@ export async function start(config: CardApiConfig = loadConfig()): Promise<Runni
     pollIntervalMs: config.OUTBOX_POLL_INTERVAL_MS,
     lingerMs: config.OUTBOX_LINGER_MS,
     retentionHours: config.OUTBOX_RETENTION_HOURS,
+    quarantineAfterAttempts: config.OUTBOX_QUARANTINE_AFTER_ATTEMPTS,
   });
   outboxRelayMetrics(metrics, { db, relay, logger, timeoutMs: config.READINESS_TIMEOUT_MS });
   const ops = await startOpsServer({

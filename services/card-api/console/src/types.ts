@@ -67,9 +67,25 @@ export interface TimelineEntry {
   requestId?: string | null;
 }
 
+export interface QuarantinedOutboxRow {
+  id: string;
+  type: string;
+  cardId: string;
+  attempts: number;
+  lastError: string | null;
+  quarantinedAt: string;
+  waitingBehind: number;
+}
+
 export interface PipelineHealth {
   checkedAt: string;
-  outbox: { backlog: number; oldestAgeSeconds: number | null; failingRows: number };
+  outbox: {
+    backlog: number;
+    oldestAgeSeconds: number | null;
+    failingRows: number;
+    quarantinedRows: number;
+    quarantined: QuarantinedOutboxRow[];
+  };
   kafka: { available: boolean; error: string | null };
   consumers: { groupId: string; topic: string; lag: number }[];
   deadLetters: { topic: string; deadLetterTopic: string; count: number }[];

@@ -65,14 +65,16 @@ export function outboxRelayMetrics(
   // the other's collect would show the previous scrape's value. Their reads overlap, so they share one query.
   const backlog = catalogueGauge(registry, 'outboxBacklog', () => refresh());
   const oldestAge = catalogueGauge(registry, 'outboxOldestAge', () => refresh());
+  const quarantined = catalogueGauge(registry, 'outboxQuarantined', () => refresh());
   const refresh = scrapeTimeRead({
     what: 'outbox_backlog_rows',
     timeoutMs: options.timeoutMs,
     logger: options.logger,
     read: () => outboxBacklog(options.db),
-    apply: ({ pending, oldestAgeSeconds }) => {
-      backlog.set(pending);
-      oldestAge.set(oldestAgeSeconds);
+    apply: (figures) => {
+      backlog.set(figures.pending);
+      oldestAge.set(figures.oldestAgeSeconds);
+      quarantined.set(figures.quarantined);
     },
   });
   const published = catalogueCounter(registry, 'outboxPublished');

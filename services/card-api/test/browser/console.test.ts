@@ -343,6 +343,8 @@ describe('operator console (/admin) in a browser', () => {
     await signIn(page, saga.api.url, saga.adminToken, '#/pipeline');
     await heading(page, 'Pipeline health').waitFor();
     expect(await page.locator('[data-field="kafka-available"] dd').textContent()).toBe('available');
+    expect(await page.locator('[data-field="outbox-quarantined"] dd').textContent()).toBe('0');
+    expect(await page.locator('#quarantine-table tbody').textContent()).toContain('No quarantined rows.');
 
     // The consumer dead-letters it in its own time; the operator presses Refresh until it is counted.
     const show = page.getByRole('button', { name: `Show dead letters of ${resultsTopic}` });

@@ -23,7 +23,7 @@ describe('the admin routes when Kafka cannot be reached', () => {
     expect(response.status).toBe(200);
     const { checkedAt, kafka, ...rest } = PipelineStatusSchema.parse(await response.json());
     expect(rest).toEqual({
-      outbox: { backlog: 0, oldestAgeSeconds: null, failingRows: 0 },
+      outbox: { backlog: 0, oldestAgeSeconds: null, failingRows: 0, quarantinedRows: 0, quarantined: [] },
       consumers: [],
       deadLetters: [],
     });

@@ -104,6 +104,30 @@ describe('GET /v1/admin/pipeline, GET /v1/admin/dead-letters, POST /v1/admin/dea
     expect(status.kafka).toEqual({ available: true, error: null });
   });
 
+  it('when a row is quarantined, then the pipeline counts it apart from the backlog and lists it with its card and why', async () => {
+    const last = await harness
+      .db('outbox')
+      .orderBy('id', 'desc')
+      .first<{ id: string; key: string }>('id', 'key');
+    await harness
+      .db('outbox')
+      .where({ id: last.id })
+      .update({ quarantined_at: harness.db.fn.now(), attempts: 5, last_error: 'record too large' });
+    try {
+      const status = await pipeline();
+
+      expect(status.outbox).toMatchObject({
+        backlog: 1,
+        quarantinedRows: 1,
+        quarantined: [
+          { id: last.id, cardId: last.key, attempts: 5, lastError: 'record too large', waitingBehind: 0 },
+        ],
+      });
+    } finally {
+      await harness.db('outbox').where({ id: last.id }).update({ quarantined_at: null });
+    }
+  });
+
   it('when the worker never consumed and the card-events consumer keeps up, then the lag is the unread commands and zero', async () => {
     await eventually(async () => {
       const status = await pipeline();

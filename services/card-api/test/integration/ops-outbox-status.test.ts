@@ -38,14 +38,24 @@ describe('operator command outbox status', () => {
     });
   }
 
+  /** A row holding a valid provision command (the relay sets aside one that breaks the contract). */
   function outboxRow(overrides: Record<string, unknown>) {
     const cardId = randomUUID();
+    const eventId = randomUUID();
+    const event = {
+      id: eventId,
+      type: 'card.provision.requested',
+      source: 'card-api',
+      time: new Date().toISOString(),
+      subject: cardId,
+      data: { cardId, color: 'gold', cardholderRef: randomUUID(), requestedAt: new Date().toISOString() },
+    };
     return {
-      event_id: randomUUID(),
+      event_id: eventId,
       topic: 'test.commands',
       key: cardId,
       type: 'card.provision.requested',
-      event: JSON.stringify({ id: randomUUID(), subject: cardId }),
+      event: JSON.stringify(event),
       ...overrides,
     };
   }
@@ -58,6 +68,8 @@ describe('operator command outbox status', () => {
       outboxRow({ created_at: db.raw("now() - interval '90 seconds'") }),
       outboxRow({ attempts: 2, last_error: 'KafkaJSNumberOfRetriesExceeded: broker down' }),
       outboxRow({}),
+      // Quarantined: not in the backlog, counted apart.
+      outboxRow({ quarantined_at: db.raw('now()'), last_error: 'breaks the event contract: no data' }),
       // Published: two in the last minute, one before it.
       outboxRow({ created_at: db.raw("now() - interval '20 seconds'"), published_at: db.raw('now()') }),
       outboxRow({ published_at: db.raw("now() - interval '10 seconds'") }),
@@ -83,7 +95,11 @@ describe('operator command outbox status', () => {
     expect(lines[2]).toMatch(
       /^failing: 1 row\(s\) with a publish error; first id=2 type=card\.provision\.requested key=\S+ attempts=2 error="KafkaJSNumberOfRetriesExceeded: broker down"$/,
     );
-    expect(lines.slice(3)).toEqual(['published in the last minute: 2', 'relay: none (no relay is running)']);
+    expect(lines.slice(3)).toEqual([
+      'quarantined: 1 row(s), set aside until released (outbox quarantined)',
+      'published in the last minute: 2',
+      'relay: none (no relay is running)',
+    ]);
   });
 
   it('when another database’s session holds the same lock key, then it is not this database’s relay', async () => {
@@ -141,6 +157,7 @@ describe('operator command outbox status', () => {
         'backlog: 0 unpublished row(s)',
         'oldest unpublished: -',
         'failing: 0 row(s) with a publish error',
+        'quarantined: 1 row(s), set aside until released (outbox quarantined)',
         'published in the last minute: 5',
         expect.stringMatching(
           new RegExp(
@@ -155,6 +172,7 @@ describe('operator command outbox status', () => {
         oldestCreatedAt: null,
         oldestAgeSeconds: null,
         failing: 0,
+        quarantined: 1,
         firstFailing: null,
         publishedLastMinute: 5,
       });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { EventType, type AnyCardEvent, type TopicNames } from '@cards/contracts';
+import type { AnyCardEvent, TopicNames } from '@cards/contracts';
 import { createKafka, createLogger, KafkaEventPublisher, type EventPublisher } from '@cards/platform';
 import { eventually, testKafkaBrokers, uniqueSuffix, type TestDatabase } from '@cards/test-support';
+import { KafkaJSConnectionError } from 'kafkajs';
 import type { Knex } from 'knex';
 import { Client } from 'pg';
 
@@ -13,48 +14,9 @@ import { Channels } from '../../src/data-access/notifications';
 import { outboxRow } from '../../src/data-access/outbox.repository';
 import { OutboxRelay } from '../../src/entry-points/jobs/outbox-relay';
 import { createMigratedDatabase, testConfig } from '../support/card-api';
+import { buildCommand, ScriptedPublisher } from '../support/outbox';
 import { TopicRecorder } from '../support/kafka';
 import { allTopicsFor } from '../support/topics';
-
-/** A provision command for card `key`: the relay only cares about its key and its outbox id. */
-function buildCommand(key: string): AnyCardEvent {
-  return {
-    id: randomUUID(),
-    type: EventType.provisionRequested,
-    source: 'card-api',
-    time: new Date().toISOString(),
-    subject: key,
-    data: { cardId: key, color: 'gold', cardholderRef: randomUUID(), requestedAt: new Date().toISOString() },
-  };
-}
-
-/**
- * Sends through the real publisher after a hook of the test's (which may write rows, or throw to fail the send), so
- * each batch stays in flight long enough for the relay to read the next one and mark the previous one meanwhile.
- */
-class ScriptedPublisher implements EventPublisher {
-  calls = 0;
-  private sending = 0;
-  /** Most sends ever in flight at once: the relay must never exceed one. */
-  maxConcurrent = 0;
-
-  constructor(
-    private readonly inner: EventPublisher,
-    private readonly hook: (call: number) => Promise<void>,
-  ) {}
-
-  async publish(events: readonly AnyCardEvent[]): Promise<void> {
-    const call = ++this.calls;
-    this.sending++;
-    this.maxConcurrent = Math.max(this.maxConcurrent, this.sending);
-    try {
-      await this.hook(call);
-      await this.inner.publish(events);
-    } finally {
-      this.sending--;
-    }
-  }
-}
 
 describe('outbox relay pipeline (read N+1 and mark N-1 while N is sent)', () => {
   let database: TestDatabase;
@@ -184,7 +146,7 @@ describe('outbox relay pipeline (read N+1 and mark N-1 while N is sent)', () => 
     expect(publisher.maxConcurrent).toBe(1);
   });
 
-  it('when a send fails mid-pipeline, then the read-ahead is dropped and every row still goes out once, each key in id order', async () => {
+  it('when a send fails mid-pipeline because Kafka is away, then the read-ahead is dropped, every row still goes out once, each key in id order, and no row is charged an attempt', async () => {
     const keys = Array.from({ length: 3 }, () => randomUUID());
     const written = new Map<string, bigint>();
     await writeRows([...keys, ...keys, ...keys, ...keys], written);
@@ -196,7 +158,7 @@ describe('outbox relay pipeline (read N+1 and mark N-1 while N is sent)', () => 
       }
       if (call === 2) {
         // The second batch fails while the first is being marked and the third has been read.
-        throw new Error('broker unavailable (injected)');
+        throw new KafkaJSConnectionError('Connection error: connect ECONNREFUSED (injected)');
       }
     });
 
@@ -209,13 +171,46 @@ describe('outbox relay pipeline (read N+1 and mark N-1 while N is sent)', () => 
     }
     expect(failures).toHaveLength(1);
     expect(publisher.maxConcurrent).toBe(1);
-    // The failed batch's attempt was recorded, and its error cleared once it went out.
-    const retried = await db('outbox')
+    // An outage is nobody's row's fault: no attempt counted, and the error noted meanwhile is cleared.
+    const rows = await db('outbox')
       .whereIn('key', keys)
-      .where('attempts', 1)
-      .select<{ last_error: string | null }[]>('last_error');
-    expect(retried).toHaveLength(5);
-    expect(retried.every((entry) => entry.last_error === null)).toBe(true);
+      .select<{ attempts: number; last_error: string | null; quarantined_at: Date | null }[]>(
+        'attempts',
+        'last_error',
+        'quarantined_at',
+      );
+    expect(rows).toHaveLength(written.size);
+    expect(
+      rows.every((row) => row.attempts === 0 && row.last_error === null && row.quarantined_at === null),
+    ).toBe(true);
+  });
+
+  it('when a send fails for another reason, then the batch goes out row by row and every row once, each key in id order', async () => {
+    const keys = Array.from({ length: 3 }, () => randomUUID());
+    const written = new Map<string, bigint>();
+    await writeRows([...keys, ...keys], written);
+    const sizes: number[] = [];
+    const publisher = new ScriptedPublisher(kafkaPublisher, async (call) => {
+      await sleep(20);
+      if (call === 1) {
+        throw new Error('record rejected (injected, once)');
+      }
+    });
+    const counting: EventPublisher = {
+      publish: (events) => {
+        sizes.push(events.length);
+        return publisher.publish(events);
+      },
+    };
+
+    const relay = startRelay(counting, { batchSize: 10 });
+    try {
+      await expectPublishedOnceInIdOrder(keys, written);
+    } finally {
+      await relay.stop();
+    }
+    // The failed batch of six, then its rows one at a time.
+    expect(sizes.slice(0, 7)).toEqual([6, 1, 1, 1, 1, 1, 1]);
   });
 
   it('when rows trickle in after a batch that was not full, then the relay lingers and sends them as one batch', async () => {

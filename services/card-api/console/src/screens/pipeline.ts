@@ -12,6 +12,16 @@ export const pipelineView: View = async (context) => {
   const kafka = h('dl', { class: 'fields' });
   const lag = table('Consumer lag by group and topic', ['Consumer group', 'Topic', 'Lag (messages)']);
   lag.table.id = 'lag-table';
+  const quarantine = table('Quarantined outbox rows', [
+    'Row id',
+    'Type',
+    'Card',
+    'Attempts',
+    'Waiting behind',
+    'Quarantined at',
+    'Why',
+  ]);
+  quarantine.table.id = 'quarantine-table';
   const dead = table('Dead letters by topic', ['Topic', 'Dead-letter topic', 'Dead letters', 'Action']);
   dead.table.id = 'dead-letters-table';
   const letters = h('section', { class: 'letters', 'aria-live': 'polite' });
@@ -35,6 +45,33 @@ export const pipelineView: View = async (context) => {
             : `${formatAge(health.outbox.oldestAgeSeconds)} old`,
         ),
         pair('Failing rows', health.outbox.failingRows),
+        pair(
+          'Quarantined rows',
+          h(
+            'span',
+            { class: health.outbox.quarantinedRows > 0 ? 'badge badge-failed' : '' },
+            health.outbox.quarantinedRows,
+          ),
+          'outbox-quarantined',
+        ),
+      );
+      replaceChildren(
+        quarantine.body,
+        health.outbox.quarantined.length === 0
+          ? emptyRow(7, 'No quarantined rows.')
+          : health.outbox.quarantined.map((row) =>
+              h(
+                'tr',
+                { 'data-outbox-id': row.id },
+                h('th', { scope: 'row', class: 'number' }, row.id),
+                h('td', {}, row.type),
+                h('td', { class: 'mono' }, h('a', { href: `#/cards/${row.cardId}` }, row.cardId)),
+                h('td', { class: 'number' }, row.attempts),
+                h('td', { class: 'number' }, row.waitingBehind),
+                h('td', {}, h('time', { datetime: row.quarantinedAt }, formatTime(row.quarantinedAt))),
+                h('td', {}, row.lastError ?? '—'),
+              ),
+            ),
       );
       replaceChildren(
         kafka,
@@ -230,6 +267,22 @@ export const pipelineView: View = async (context) => {
         h('h2', { id: 'kafka-heading' }, 'Kafka'),
         kafka,
       ),
+    ),
+    h(
+      'section',
+      { 'aria-labelledby': 'quarantine-heading' },
+      h('h2', { id: 'quarantine-heading' }, 'Quarantined outbox rows'),
+      h(
+        'p',
+        { class: 'meta' },
+        'Rows the relay set aside; later events of the same card wait behind them. ',
+        'Inspect with ',
+        h('code', {}, 'ops outbox quarantined'),
+        ', fix and release with ',
+        h('code', {}, 'ops outbox release <id> [--event-file <path>]'),
+        '.',
+      ),
+      h('div', { class: 'table-wrap' }, quarantine.table),
     ),
     h(
       'section',

@@ -56,6 +56,24 @@ describe('parseCommand', () => {
     expect(parsed(`cards show ${CARD} extra`)).toBe('unexpected argument extra (see --help)');
   });
 
+  it('when the outbox quarantine commands are given, then they parse; a release needs a row id and takes only --event-file', () => {
+    expect(parsed('outbox quarantined --json')).toEqual({ name: 'outbox quarantined', json: true });
+    expect(parsed('outbox release 42 --event-file fixed.json')).toEqual({
+      name: 'outbox release',
+      id: '42',
+      eventFile: 'fixed.json',
+    });
+    expect(parsed('outbox release 42')).toEqual({ name: 'outbox release', id: '42', eventFile: undefined });
+    expect(parsed('outbox release')).toBe('outbox release needs an outbox row id (see --help)');
+    expect(parsed('outbox release x1')).toBe(
+      'outbox release must be a whole number from 1 to 9007199254740991 (got x1) (see --help)',
+    );
+    expect(parsed('outbox release 42 --json')).toBe('outbox release does not take --json (see --help)');
+    expect(parsed('outbox purge')).toBe(
+      'outbox needs status or quarantined or release, not purge (see --help)',
+    );
+  });
+
   it('when users create is given, then it follows the admin API rules for the external id and email', () => {
     expect(parsed('users create --external-id alice --email alice@example.com --admin')).toEqual({
       name: 'users create',

@@ -21,7 +21,13 @@ Commands:
       Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers.
   outbox status [--json]
       Unpublished rows (backlog) and the age of the oldest, rows failing to publish and the first one's error,
-      rows published in the last minute, and which database session holds the relay lock.
+      quarantined rows, rows published in the last minute, and which database session holds the relay lock.
+  outbox quarantined [--json]
+      The rows the relay set aside (their event breaks the contract, or they failed alone too often): why, when,
+      how many later rows of the same card wait behind each, and (with --json) the stored event.
+  outbox release <id> [--event-file <path>]
+      Hand a quarantined row back to the relay, attempts reset; --event-file replaces its event with a fixed one
+      (JSON; checked against the contract, and its id, type and subject must stay the same).
   cards show <id> [--json]
       A card (status, owner, details, failure, timestamps) and its saga timeline: outbox events written and
       published, results received and what they did, compensation.
@@ -69,6 +75,8 @@ export type OpsCommand =
       idleExitMs: number | undefined;
     }
   | { name: 'outbox status'; json: boolean }
+  | { name: 'outbox quarantined'; json: boolean }
+  | { name: 'outbox release'; id: string; eventFile: string | undefined }
   | { name: 'cards show'; cardId: string; json: boolean }
   | { name: 'users create'; externalId: string; email: string; role: 'user' | 'admin'; json: boolean }
   | { name: 'token mint'; subject: string | undefined; expiresIn: string | undefined; json: boolean };
@@ -91,6 +99,7 @@ const options = {
   email: { type: 'string' },
   admin: { type: 'boolean' },
   'expires-in': { type: 'string' },
+  'event-file': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof options;
@@ -232,10 +241,20 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
 
     case 'outbox': {
       const [given, ...extra] = rest;
-      subcommand(command, given, ['status'] as const);
-      allowOnly('outbox status', values, ['json']);
+      const action = subcommand(command, given, ['status', 'quarantined', 'release'] as const);
+      if (action === 'release') {
+        allowOnly('outbox release', values, ['event-file']);
+        const [id, ...more] = extra;
+        if (id === undefined) {
+          throw new UsageError('outbox release needs an outbox row id');
+        }
+        noMoreArguments(more);
+        const rowId = String(wholeNumber(id, 'outbox release', { min: 1, max: Number.MAX_SAFE_INTEGER }));
+        return { command: { name: 'outbox release', id: rowId, eventFile: values['event-file'] }, verbose };
+      }
+      allowOnly(`outbox ${action}`, values, ['json']);
       noMoreArguments(extra);
-      return { command: { name: 'outbox status', json }, verbose };
+      return { command: { name: `outbox ${action}`, json }, verbose };
     }
 
     case 'cards': {

@@ -6,6 +6,7 @@ const quiet: OutboxStatusFigures = {
   oldestCreatedAt: null,
   oldestAgeSeconds: null,
   failing: 0,
+  quarantined: 0,
   firstFailing: null,
   publishedLastMinute: 0,
 };
@@ -40,6 +41,7 @@ describe('outbox status', () => {
       'backlog: 0 unpublished row(s)',
       'oldest unpublished: -',
       'failing: 0 row(s) with a publish error',
+      'quarantined: 0 row(s)',
       'published in the last minute: 0',
       'relay: none (no relay is running)',
     ]);
@@ -60,6 +62,7 @@ describe('outbox status', () => {
           lastError: 'broker down\nfor good',
           createdAt: new Date('2026-03-01T09:58:00.000Z'),
         },
+        quarantined: 2,
         publishedLastMinute: 9,
       },
       true,
@@ -70,6 +73,7 @@ describe('outbox status', () => {
       'oldest unpublished: 2026-03-01T09:58:00.000Z (2 min 5 s ago)',
       'failing: 2 row(s) with a publish error; first id=17 type=card.provision.requested key=card-1 attempts=4 ' +
         'error="broker down\\nfor good"',
+      'quarantined: 2 row(s), set aside until released (outbox quarantined)',
       'published in the last minute: 9',
       'relay: pid=4242 application_name=- client_addr=127.0.0.1 backend_start=2026-03-01T08:00:00.000Z state=idle',
     ]);

@@ -43,6 +43,9 @@ export function formatOutboxStatus(status: OutboxStatus): string[] {
     `backlog: ${status.pending} unpublished row(s)`,
     oldest,
     failing,
+    status.quarantined === 0
+      ? 'quarantined: 0 row(s)'
+      : `quarantined: ${status.quarantined} row(s), set aside until released (outbox quarantined)`,
     `published in the last minute: ${status.publishedLastMinute}`,
     relay === null
       ? 'relay: none (no relay is running)'
@@ -63,6 +66,7 @@ export function outboxStatusJson(status: OutboxStatus): string {
       ...status.firstFailing,
       createdAt: status.firstFailing.createdAt.toISOString(),
     },
+    quarantined: status.quarantined,
     publishedLastMinute: status.publishedLastMinute,
     relay: status.relay && {
       ...status.relay,

@@ -25,7 +25,7 @@ import type { Knex } from 'knex';
 import { appendAudit, listAudit } from '../../data-access/audit.repository';
 import { findCard, listCards, summarizeCards } from '../../data-access/cards.repository';
 import { listInboxByCard } from '../../data-access/inbox.repository';
-import { listOutboxByKey, outboxBacklog } from '../../data-access/outbox.repository';
+import { listOutboxByKey, listQuarantined, outboxBacklog } from '../../data-access/outbox.repository';
 import { findUserById, insertUser, listUsers } from '../../data-access/users.repository';
 import type { UserRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
@@ -227,12 +227,22 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
   });
 
   router.get('/v1/admin/pipeline', async (_req, res) => {
-    const backlog = await outboxBacklog(db);
+    const [backlog, quarantined] = await Promise.all([outboxBacklog(db), listQuarantined(db, { limit: 20 })]);
     const checkedAt = new Date().toISOString();
     const outbox = {
       backlog: backlog.pending,
       oldestAgeSeconds: backlog.oldestCreatedAt === null ? null : backlog.oldestAgeSeconds,
       failingRows: backlog.failing,
+      quarantinedRows: backlog.quarantined,
+      quarantined: quarantined.map((row) => ({
+        id: row.id,
+        type: row.type,
+        cardId: row.key,
+        attempts: row.attempts,
+        lastError: row.lastError,
+        quarantinedAt: row.quarantinedAt.toISOString(),
+        waitingBehind: row.waitingBehind,
+      })),
     };
     let body: PipelineStatus;
     try {

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { EventPublisher, Logger } from '@cards/platform';
+import { checkEvent } from '@cards/contracts';
+import { isAvailabilityError, type EventPublisher, type Logger } from '@cards/platform';
 import type { Knex } from 'knex';
 import { Client } from 'pg';
 
@@ -10,7 +11,11 @@ import {
   deletePublishedBefore,
   fetchUnpublished,
   markPublished,
-  recordPublishFailure,
+  quarantineRow,
+  recordPublishOutage,
+  recordRowFailure,
+  type OutboxEntry,
+  type RelaySession,
 } from '../../data-access/outbox.repository';
 
 /** Any fixed 64-bit number, shared by every relay of this database: whoever holds it is the one active relay. */
@@ -31,7 +36,22 @@ export interface OutboxRelayOptions {
   retentionHours: number;
   /** How often the relay prunes published rows past the retention. */
   cleanupIntervalMs?: number;
+  /** A row that fails this many sends of its own (not outages) is quarantined (5 by default). */
+  quarantineAfterAttempts?: number;
+  /**
+   * How long a query on the lock session may take before the session counts as lost (10 s by default). A session
+   * that died silently (a dropped link, a vanished host) otherwise hangs its next query for the OS's TCP timeouts,
+   * minutes, while the server may already have released the lock to a standby.
+   */
+  sessionTimeoutMs?: number;
 }
+
+/**
+ * Server-side TCP keepalive of the lock session, in seconds: the database notices a relay whose host vanished within
+ * idle + interval × count (about 11 s) and ends its session, which releases the lock to a standby. PostgreSQL's
+ * defaults are the OS's: two hours.
+ */
+const SESSION_KEEPALIVE = { idle: 5, interval: 2, count: 3 };
 
 /** Signals for tests and metrics. */
 export interface RelaySignals {
@@ -41,6 +61,8 @@ export interface RelaySignals {
   'leadership-lost': [];
   published: [count: number];
   'publish-failed': [error: unknown];
+  /** A row set aside until an operator releases it: its event breaks the contract, or it failed alone too often. */
+  quarantined: [id: string, reason: string];
 }
 
 /**
@@ -49,6 +71,14 @@ export interface RelaySignals {
  * interval when the holder's session ends. Woken by NOTIFY, with polling as the fallback. At-least-once: a row is
  * marked published only after Kafka acknowledged it, so a crash in between publishes it again. Reading, sending and
  * marking overlap (see `publishWhileLeading`).
+ *
+ * Fencing: rows are read and marked on the session that holds the lock, never through the pool, so a relay whose
+ * session is gone (and whose lock a standby may hold) cannot read another batch; the most it can do is finish
+ * sending the one batch in hand, a duplicate that at-least-once delivery and every consumer's inbox absorb.
+ *
+ * One bad row does not stop the relay: each row's event is checked against the contract before it is sent (one that
+ * fails is quarantined at once), and a batch whose send fails for a reason other than Kafka being away is sent
+ * again row by row, so the row at fault is found and, after `quarantineAfterAttempts` failures, quarantined.
  */
 export class OutboxRelay {
   readonly signals = new EventEmitter<RelaySignals>();
@@ -88,6 +118,9 @@ export class OutboxRelay {
         // Named, so `ops outbox status` (pg_stat_activity) shows which session holds the relay lock.
         application_name: 'outbox-relay',
         keepAlive: true,
+        keepAliveInitialDelayMillis: 5000,
+        // Client side: a query unanswered this long means the session is gone (see sessionTimeoutMs).
+        query_timeout: this.options.sessionTimeoutMs ?? 10_000,
       });
       const connection = { lost: false };
       session.on('error', (error) => {
@@ -97,6 +130,15 @@ export class OutboxRelay {
       });
       try {
         await session.connect();
+        await session.query(
+          /* sql */ `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
+                            set_config('tcp_keepalives_count', $3, false)`,
+          [
+            String(SESSION_KEEPALIVE.idle),
+            String(SESSION_KEEPALIVE.interval),
+            String(SESSION_KEEPALIVE.count),
+          ],
+        );
         const result = await session.query<{ locked: boolean }>(
           /* sql */ 'SELECT pg_try_advisory_lock($1) AS locked',
           [RELAY_LOCK_KEY],
@@ -120,7 +162,7 @@ export class OutboxRelay {
         log.info('active relay');
         leading = true;
         this.signals.emit('leader');
-        await this.publishWhileLeading(log, connection);
+        await this.publishWhileLeading(log, session, connection);
       } catch (error) {
         log.warn({ err: error }, 'relay cycle failed; retrying');
         await this.idle(Math.min(this.options.pollIntervalMs, 1000));
@@ -144,14 +186,20 @@ export class OutboxRelay {
    * the read-ahead is dropped and reading starts again from the database once the marks in flight are done, so
    * nothing in flight is lost or overtaken.
    */
-  private async publishWhileLeading(log: Logger, connection: { lost: boolean }): Promise<void> {
-    const { db, batchSize, publisher } = this.options;
+  private async publishWhileLeading(
+    log: Logger,
+    session: RelaySession,
+    connection: { lost: boolean },
+  ): Promise<void> {
+    const { batchSize, publisher } = this.options;
     /** The batch sent last, being marked while the next one is sent. */
     let marking: { ids: string[]; done: Promise<void> } | undefined;
     // A function, so the checks after each await read the flags afresh (narrowing cannot see them change).
     const leading = (): boolean => !this.isStopping() && !connection.lost;
+    const read = async (exclude?: readonly string[]): Promise<OutboxEntry[]> =>
+      this.setAsideInvalid(log, session, await fetchUnpublished(batchSize, session, exclude));
     try {
-      let batch = await fetchUnpublished(batchSize, db);
+      let batch = await read();
       while (leading()) {
         if (batch.length === 0) {
           await marking?.done;
@@ -161,7 +209,7 @@ export class OutboxRelay {
           if (!leading()) {
             break;
           }
-          batch = await fetchUnpublished(batchSize, db);
+          batch = await read();
           continue;
         }
         const ids = batch.map((entry) => entry.id);
@@ -169,9 +217,7 @@ export class OutboxRelay {
         marking = undefined;
         const [sent, readAhead, marked] = await Promise.allSettled([
           publisher.publish(batch.map((entry) => entry.event)),
-          this.lingerIfNotFull(batch.length).then(() =>
-            fetchUnpublished(batchSize, db, previous ? [...previous.ids, ...ids] : ids),
-          ),
+          this.lingerIfNotFull(batch.length).then(() => read(previous ? [...previous.ids, ...ids] : ids)),
           previous?.done,
         ]);
         if (marked.status === 'rejected') {
@@ -179,11 +225,11 @@ export class OutboxRelay {
           throw marked.reason;
         }
         if (sent.status === 'rejected') {
-          await this.publishFailed(log, ids, sent.reason);
-          batch = await fetchUnpublished(batchSize, db);
+          await this.publishFailed(log, session, batch, sent.reason);
+          batch = await read();
           continue;
         }
-        marking = { ids, done: this.mark(ids) };
+        marking = { ids, done: this.mark(ids, session) };
         if (readAhead.status === 'rejected') {
           throw readAhead.reason;
         }
@@ -199,6 +245,35 @@ export class OutboxRelay {
     await marking?.done;
   }
 
+  /**
+   * Quarantines the rows whose event breaks the contract (it could never be published as it is) and leaves them
+   * out, with the later rows of their keys, which wait behind them.
+   */
+  private async setAsideInvalid(
+    log: Logger,
+    session: RelaySession,
+    rows: readonly OutboxEntry[],
+  ): Promise<OutboxEntry[]> {
+    const blockedKeys = new Set<string>();
+    const publishable: OutboxEntry[] = [];
+    for (const row of rows) {
+      if (blockedKeys.has(row.key)) {
+        continue;
+      }
+      const checked = checkEvent(row.event);
+      if (checked.ok) {
+        publishable.push(row);
+        continue;
+      }
+      blockedKeys.add(row.key);
+      const reason = `breaks the event contract: ${checked.reason}`;
+      await quarantineRow(row.id, reason, session);
+      log.error({ outboxId: row.id, key: row.key, reason }, 'outbox row quarantined');
+      this.signals.emit('quarantined', row.id, reason);
+    }
+    return publishable;
+  }
+
   /** Waits `lingerMs` after a batch that was not full (rows trickle in), unless stopping; at once after a full one. */
   private async lingerIfNotFull(rows: number): Promise<void> {
     const lingerMs = this.options.lingerMs ?? 0;
@@ -208,24 +283,64 @@ export class OutboxRelay {
   }
 
   /** Marks a sent batch published; the returned promise is never left unhandled while the next batch is sent. */
-  private mark(ids: string[]): Promise<void> {
-    const done = markPublished(ids, this.options.db).then(() => {
+  private mark(ids: string[], session: RelaySession): Promise<void> {
+    const done = markPublished(ids, session).then(() => {
       this.signals.emit('published', ids.length);
     });
     done.catch(() => undefined);
     return done;
   }
 
-  /** Records a failed send and backs off; the caller reads again from the database. */
-  private async publishFailed(log: Logger, ids: readonly string[], error: unknown): Promise<void> {
-    log.warn({ err: error, rows: ids.length }, 'publish failed; will retry');
+  /**
+   * After a failed send: Kafka being away is noted on the rows (not counted against them) and waited out; any other
+   * failure is narrowed down by sending the batch again row by row, in order, up to the first row that fails alone,
+   * which is charged the attempt (and quarantined after `quarantineAfterAttempts`). The caller reads again from the
+   * database, so rows sent here are not sent twice and nothing overtakes the failing row.
+   */
+  private async publishFailed(
+    log: Logger,
+    session: RelaySession,
+    batch: readonly OutboxEntry[],
+    error: unknown,
+  ): Promise<void> {
     this.signals.emit('publish-failed', error);
-    await recordPublishFailure(
-      ids,
-      error instanceof Error ? error.message : String(error),
-      this.options.db,
-    ).catch(() => undefined);
-    await this.idle(500);
+    if (isAvailabilityError(error) || batch.length === 0) {
+      log.warn({ err: error, rows: batch.length }, 'publish failed, Kafka unavailable; will retry');
+      await recordPublishOutage(
+        batch.map((entry) => entry.id),
+        describe(error),
+        session,
+      );
+      await this.idle(500);
+      return;
+    }
+    log.warn(
+      { err: error, rows: batch.length },
+      'publish failed; sending the batch row by row to find the cause',
+    );
+    for (const entry of batch) {
+      try {
+        await this.options.publisher.publish([entry.event]);
+      } catch (rowError) {
+        if (isAvailabilityError(rowError)) {
+          await recordPublishOutage([entry.id], describe(rowError), session);
+          await this.idle(500);
+          return;
+        }
+        const quarantineAfter = this.options.quarantineAfterAttempts ?? 5;
+        const reason = describe(rowError);
+        if (await recordRowFailure(entry.id, reason, quarantineAfter, session)) {
+          log.error({ outboxId: entry.id, key: entry.key, reason }, 'outbox row quarantined');
+          this.signals.emit('quarantined', entry.id, reason);
+        } else {
+          log.warn({ outboxId: entry.id, key: entry.key, reason }, 'outbox row failed to publish alone');
+          await this.idle(500);
+        }
+        return;
+      }
+      await markPublished([entry.id], session);
+      this.signals.emit('published', 1);
+    }
   }
 
   private async cleanupIfDue(log: Logger): Promise<void> {
@@ -262,4 +377,8 @@ export class OutboxRelay {
     await sleep(ms, undefined, { signal: controller.signal }).catch(() => undefined);
     this.wake = undefined;
   }
+}
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
