@@ -1,17 +1,9 @@
 import { EventType, type CardEvent } from '@cards/contracts';
 
-import { PermanentCommandError, ProviderUnavailableError } from './errors';
+import { PermanentCommandError, ProviderAnswerInvalidError, ProviderUnavailableError } from './errors';
 import type { CancelCardOutcome } from './provider-client';
 import type { ProviderCommandDeps } from './provision-card';
 import { resultEvent } from './result-events';
-
-/** A 2xx answer to a cancel that does not say this card is now CANCELLED; retried like an unavailable provider. */
-class CancelAnswerInvalidError extends ProviderUnavailableError {
-  constructor(message: string) {
-    super(message);
-    this.name = 'CancelAnswerInvalidError';
-  }
-}
 
 /** The card.cancel.requested command (compensation: our card ended FAILED but the provider made one). */
 export type CancelCommand = CardEvent<typeof EventType.cancelRequested>;
@@ -60,14 +52,14 @@ export async function cancelProviderCard(
         if (await readsCancelled(command, deps)) {
           return { kind: 'cancelled' } as const;
         }
-        throw new CancelAnswerInvalidError(
+        throw new ProviderAnswerInvalidError(
           `provider answer to cancelling card ${providerCardId} breaks the contract: ${answer.reason} (attempt ${attempts})`,
         );
       }
       return answer;
     }, deps.signal);
   } catch (error) {
-    if (error instanceof CancelAnswerInvalidError) {
+    if (error instanceof ProviderAnswerInvalidError) {
       // Still not a believable cancellation after every attempt: to the dead-letter topic, where an operator sees
       // it and reconciliation asks again later; never recorded as cancelled.
       throw new PermanentCommandError(error.message, { cause: error });

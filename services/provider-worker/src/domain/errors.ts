@@ -17,6 +17,18 @@ export class ProviderUnavailableError extends Error {
   }
 }
 
+/**
+ * A 2xx answer that breaks the provider's contract (a malformed body, a cancel that does not say CANCELLED). Asked
+ * again like an unavailable provider: the idempotency key makes a repeated create return the card the first one
+ * made, and a repeated cancel is harmless; a provider that lies once often answers the next call right.
+ */
+export class ProviderAnswerInvalidError extends ProviderUnavailableError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ProviderAnswerInvalidError';
+  }
+}
+
 /** Whether a failure is worth another attempt; the retry policy retries these and nothing else. */
 export function isTransient(error: unknown): error is ProviderUnavailableError {
   return error instanceof ProviderUnavailableError;

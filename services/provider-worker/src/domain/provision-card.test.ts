@@ -86,23 +86,42 @@ describe('provisionCard', () => {
     ]);
   });
 
-  it('when the provider answer breaks the contract, then it fails PROVIDER_CONTRACT_VIOLATION without a retry', async () => {
+  it('when every provider answer breaks the contract, then it asks again with the same key and finally fails PROVIDER_CONTRACT_VIOLATION', async () => {
     const command = buildProvisionCommand();
-    const { provider, publisher, deps } = setUp([
-      { kind: 'contract-violation', reason: 'Provider card breaks the contract: last4: Invalid string' },
-    ]);
+    const { provider, publisher, deps } = setUp(
+      [{ kind: 'contract-violation', reason: 'Provider card breaks the contract: last4: Invalid string' }],
+      3,
+    );
 
     await provisionCard(command, deps);
 
-    expect(provider.createCalls).toHaveLength(1);
+    expect(provider.createCalls.map((call) => call.idempotencyKey)).toEqual([
+      command.data.cardId,
+      command.data.cardId,
+      command.data.cardId,
+    ]);
     expect(publisher.published.map((event) => event.data)).toEqual([
       {
         cardId: command.data.cardId,
         code: FailureCode.PROVIDER_CONTRACT_VIOLATION,
         message: 'Provider card breaks the contract: last4: Invalid string',
-        attempts: 1,
+        attempts: 3,
       },
     ]);
+  });
+
+  it('when one answer breaks the contract and the next is right, then the card is provisioned (a degraded provider is not a dead one)', async () => {
+    const command = buildProvisionCommand();
+    const card = buildProviderCard(command);
+    const { publisher, deps } = setUp([
+      { kind: 'contract-violation', reason: 'HTTP 201 answer is not JSON' },
+      { kind: 'created', card },
+    ]);
+
+    await provisionCard(command, deps);
+
+    expect(publisher.published.map((event) => event.type)).toEqual([EventType.provisioned]);
+    expect(publisher.published[0]?.data).toMatchObject({ providerCardId: card.id, attempts: 2 });
   });
 
   it('when the provider created the card but answered a broken body, then the lookup by reference finds it and the card is provisioned', async () => {

@@ -1,7 +1,12 @@
 import { EventType, FailureCode, type CardEvent, type EventData, type ProviderCard } from '@cards/contracts';
 import type { EventPublisher, Logger } from '@cards/platform';
 
-import { CommandExpiredError, isTransient, ProviderUnavailableError } from './errors';
+import {
+  CommandExpiredError,
+  isTransient,
+  ProviderAnswerInvalidError,
+  ProviderUnavailableError,
+} from './errors';
 import type { CallTrace, CreateCardOutcome, ProviderClient } from './provider-client';
 import { resultEvent } from './result-events';
 import type { RetryPolicy } from './retry-policy';
@@ -48,7 +53,8 @@ export async function provisionCard(
   const expired = (): boolean => deadline !== undefined && clock().getTime() >= deadline;
 
   let outcome:
-    | Exclude<CreateCardOutcome, { kind: 'unavailable' }>
+    | Exclude<CreateCardOutcome, { kind: 'unavailable' | 'contract-violation' }>
+    | { kind: 'contract-violation'; reason: string }
     | { kind: 'exhausted'; reason: string }
     | { kind: 'expired' };
   try {
@@ -64,6 +70,11 @@ export async function provisionCard(
           log.warn({ attempt: attempts, reason: answer.reason }, 'provider unavailable');
           throw new ProviderUnavailableError(answer.reason);
         }
+        if (answer.kind === 'contract-violation') {
+          // Asked again with the same idempotency key: the provider returns the card it made, if it made one.
+          log.warn({ attempt: attempts, reason: answer.reason }, 'provider answer breaks the contract');
+          throw new ProviderAnswerInvalidError(answer.reason);
+        }
         return answer;
       },
       deps.signal,
@@ -72,6 +83,9 @@ export async function provisionCard(
   } catch (error) {
     if (error instanceof CommandExpiredError) {
       outcome = { kind: 'expired' };
+    } else if (error instanceof ProviderAnswerInvalidError) {
+      // The last answer broke the contract: that is the reason the card fails with, if the lookup finds nothing.
+      outcome = { kind: 'contract-violation', reason: error.message };
     } else if (isTransient(error)) {
       outcome = { kind: 'exhausted', reason: error.message };
     } else {

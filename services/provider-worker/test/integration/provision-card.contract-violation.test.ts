@@ -7,7 +7,9 @@ describe('provisioning a card, when the provider answers something its contract 
   let flow: WorkerFlow;
 
   beforeAll(async () => {
-    flow = await startWorkerFlow('provision-malformed');
+    // Three attempts: fewer than the breaker's minimum of calls, so the test sees the attempts run out rather than
+    // the circuit open (a provider answering nothing but garbage is, to the breaker, a provider that is down).
+    flow = await startWorkerFlow('provision-malformed', { workerEnv: { PROVIDER_MAX_ATTEMPTS: '3' } });
     await flow.provider.setFaults({ malformedRate: 1 });
   });
 
@@ -15,7 +17,7 @@ describe('provisioning a card, when the provider answers something its contract 
     await flow.stop();
   });
 
-  it('when a provision command arrives, then it fails PROVIDER_CONTRACT_VIOLATION naming the fields, without a retry', async () => {
+  it('when a provision command arrives, then it is asked again with the same key and finally fails PROVIDER_CONTRACT_VIOLATION naming the fields', async () => {
     const command = buildProvisionCommand();
     const requestsBefore = await flow.provider.createRequests();
 
@@ -26,12 +28,12 @@ describe('provisioning a card, when the provider answers something its contract 
     expect(failed.data).toMatchObject({
       cardId: command.data.cardId,
       code: FailureCode.PROVIDER_CONTRACT_VIOLATION,
-      attempts: 1,
+      attempts: 3,
     });
     expect(failed.data.message).toContain('last4');
     expect(failed.data.message).toContain('expYear');
     // The malformed card's values are not repeated into our events.
     expect(failed.data.message).not.toContain('12x');
-    expect(await flow.provider.createRequests()).toBe(requestsBefore + 1);
+    expect(await flow.provider.createRequests()).toBe(requestsBefore + 3);
   });
 });
