@@ -81,12 +81,12 @@ test-browser: node_modules/.package-lock.json ## Browser tests of the operator c
 	npx jest --selectProjects browser --json --outputFile=$(RESULTS)/browser.json
 
 .PHONY: test-faults-bounded
-test-faults-bounded: node_modules/.package-lock.json ## The fault-injection suite, bounded (about two minutes)
+test-faults-bounded: node_modules/.package-lock.json ## The fault-injection suite, bounded (about three minutes)
 	@mkdir -p $(RESULTS)
 	FAULT_PROFILE=bounded npx jest --selectProjects faults --json --outputFile=$(RESULTS)/faults.json
 
 .PHONY: test-faults
-test-faults: build ## The long fault-injection run; replay one with FAULT_SEED=<seed> make test-faults
+test-faults: build ## The long fault-injection run (about 15 minutes); replay one with FAULT_SEED=<seed> make test-faults
 	FAULT_PROFILE=full npx jest --selectProjects faults
 
 .PHONY: test-file

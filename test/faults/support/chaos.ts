@@ -161,6 +161,70 @@ export function buildSchedule(options: {
   return [processLane, networkLane, providerLane].map((lane) => lane.sort((a, b) => a.at - b.at));
 }
 
+/** When a long outage was in force (ms since the epoch), for the invariants about the cards requested around it. */
+export interface OutageWindow {
+  kind: 'database' | 'broker' | 'provider';
+  from: number;
+  to: number;
+}
+
+/** One long outage of the outage phase, and the quiet time after it (the backlog it left drains meanwhile). */
+export interface LongOutage {
+  kind: OutageWindow['kind'];
+  forMs: number;
+  quietAfterMs: number;
+}
+
+/**
+ * The outage phase: long outages one after another, each followed by quiet, from `startAt`, with no other fault
+ * in force, so whatever happens to the cards requested around one is that outage's doing. The database is cut at
+ * its proxy (every service loses it), the broker process is stopped, the provider answers nothing but 503. Each
+ * outage's real window is appended to `windows` as it ends.
+ */
+export function buildOutageLane(options: {
+  cluster: FaultCluster;
+  startAt: number;
+  outages: readonly LongOutage[];
+  windows: OutageWindow[];
+}): FaultEvent[] {
+  const { cluster } = options;
+  const lane: FaultEvent[] = [];
+  let at = options.startAt;
+  for (const outage of options.outages) {
+    const seconds = Math.round(outage.forMs / 1000);
+    lane.push({
+      at,
+      name: `${outage.kind} outage for ${seconds} s`,
+      run: async () => {
+        let from: number;
+        switch (outage.kind) {
+          case 'database':
+            cluster.databaseProxy.cut();
+            from = Date.now();
+            await sleep(outage.forMs);
+            cluster.databaseProxy.restore();
+            break;
+          case 'broker':
+            await cluster.stopBroker();
+            from = Date.now();
+            await sleep(outage.forMs);
+            await cluster.startBroker();
+            break;
+          case 'provider':
+            await setProviderFaults(cluster, { outage: true });
+            from = Date.now();
+            await sleep(outage.forMs);
+            await resetProviderFaults(cluster);
+            break;
+        }
+        options.windows.push({ kind: outage.kind, from, to: Date.now() });
+      },
+    });
+    at += outage.forMs + outage.quietAfterMs;
+  }
+  return lane;
+}
+
 /** Runs the lanes side by side; each fault starts at its time (or when the one before it in its lane ends). */
 export async function runSchedule(lanes: FaultEvent[][], log: (line: string) => void): Promise<void> {
   const startedAt = Date.now();

@@ -1,6 +1,8 @@
 import type { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 
+import type { OutageWindow } from './chaos';
+
 /** One checked invariant: its name, how many rows break it, and a sample of them. */
 export interface InvariantResult {
   name: string;
@@ -146,6 +148,12 @@ async function orphanProviderCards(cardDatabaseUrl: string, providerDatabaseUrl:
     .map((issued) => `${issued.id} for ${issued.reference}`);
 }
 
+/** How far around an outage's window a card counts as requested during it: its saga overlapped the outage. */
+const AROUND_OUTAGE_MS = 5000;
+
+/** An attempt started just before the deadline may make its card a little after it (the suite's call timeout). */
+const DEADLINE_SLACK_MS = 5000;
+
 /** Checks every invariant of the issue and returns one row each. */
 export async function checkInvariants(options: {
   cardDatabaseUrl: string;
@@ -153,6 +161,9 @@ export async function checkInvariants(options: {
   kafka: Kafka;
   accepted: ReadonlySet<string>;
   poisonKeys: readonly string[];
+  /** Long outages of the run (see buildOutageLane); the database and broker ones are shorter than the deadline. */
+  outages: readonly OutageWindow[];
+  sagaDeadlineSeconds: number;
 }): Promise<InvariantResult[]> {
   const cards = await query<LocalCard>(
     options.cardDatabaseUrl,
@@ -222,6 +233,44 @@ export async function checkInvariants(options: {
   ];
   const unexpectedDeadLetters = deadLetters.filter((key) => !options.poisonKeys.includes(key));
   const missingPoison = options.poisonKeys.filter((key) => !deadLetters.includes(key));
+  // Cards whose saga overlapped a database or broker outage shorter than the deadline: the outage only delays them.
+  const requested = await query<{
+    id: string;
+    status: string;
+    failure_code: string | null;
+    created_ms: string;
+  }>(
+    options.cardDatabaseUrl,
+    /* sql */ 'SELECT id, status, failure_code, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms FROM cards',
+  );
+  const aroundOutage = requested.filter((card) =>
+    options.outages.some(
+      (outage) =>
+        outage.kind !== 'provider' &&
+        Number(card.created_ms) >= outage.from - AROUND_OUTAGE_MS &&
+        Number(card.created_ms) <= outage.to + AROUND_OUTAGE_MS,
+    ),
+  );
+  const delayedNotActive = aroundOutage
+    .filter((card) => card.status !== 'ACTIVE')
+    .map((card) => `${card.id} ${card.status}/${card.failure_code ?? ''}`);
+  // The provider's own clock and ours are one machine's: a provider card made past its card's deadline is a
+  // command the worker should have refused (item 6), whatever the provider outage did. An attempt that started
+  // just before the deadline may finish after it: a call's timeout of slack.
+  const lateProviderCards = await query<{ reference: string; created_ms: string }>(
+    options.providerDatabaseUrl,
+    /* sql */ 'SELECT reference::text AS reference, (extract(epoch FROM created_at) * 1000)::bigint AS created_ms FROM mock_provider.cards',
+  );
+  const createdMs = new Map(requested.map((card) => [card.id, Number(card.created_ms)]));
+  const madeLate = lateProviderCards
+    .filter((issued) => {
+      const requestedAt = createdMs.get(issued.reference);
+      return (
+        requestedAt !== undefined &&
+        Number(issued.created_ms) > requestedAt + options.sagaDeadlineSeconds * 1000 + DEADLINE_SLACK_MS
+      );
+    })
+    .map((issued) => issued.reference);
 
   return [
     row('every request answered 202 has a card', options.accepted.size, missing),
@@ -252,6 +301,12 @@ export async function checkInvariants(options: {
     ),
     row('dead letters hold only the poisoned messages', deadLetters.length, unexpectedDeadLetters),
     row('every poisoned message reached a dead-letter topic', options.poisonKeys.length, missingPoison),
+    row(
+      'every card requested around a database or broker outage (shorter than the deadline) is ACTIVE',
+      aroundOutage.length,
+      delayedNotActive,
+    ),
+    row('no provider card was made after its card’s saga deadline', lateProviderCards.length, madeLate),
   ];
 }
 

@@ -44,7 +44,8 @@ async function requestCard(
 ): Promise<void> {
   const key = randomUUID();
   outcome.requests++;
-  for (let attempt = 1; attempt <= 30; attempt++) {
+  // About two minutes of retries: a careful client outlasts a database outage of a minute.
+  for (let attempt = 1; attempt <= 70; attempt++) {
     try {
       const response = await fetch(`${apiUrl}/v1/cards`, {
         method: 'POST',
