@@ -10,6 +10,7 @@ import path from 'node:path';
 
 import { renderLatencyChart } from './chart.ts';
 import { ROOT } from './lib/processes.ts';
+import { PROFILES } from './lib/profile.ts';
 import { renderReport } from './lib/report.ts';
 import type { BenchResults } from './lib/results.ts';
 import { formatted, latestResultsFile } from './lib/results-files.ts';
@@ -49,7 +50,7 @@ function document(results: BenchResults, resultsFile: string, kept: Map<string, 
     '```sh',
     'make bench         # the full run (about 22 minutes, bounded at about 25): writes bench/results/<date>.json and .md, this file and the chart',
     'make bench-quick   # tiny bounded versions of every scenario (about 2 minutes, CI): writes .run/bench/quick-<date>.json, .md and .svg only',
-    'node bench/run.ts --only=saga,relay   # some scenarios (accept, saga, sync, outage, relay); results under .run/bench/',
+    'node bench/run.ts --only=saga,relay   # some scenarios (accept, saga, sync, outage, degraded, relay); results under .run/bench/',
     '```',
     '',
     '## How it is measured',
@@ -87,6 +88,8 @@ function document(results: BenchResults, resultsFile: string, kept: Map<string, 
     "  exited backends spent; Kafka is the broker's JVM. PostgreSQL and Kafka are shared with whatever else runs.",
     `- 7 — Outage: at half our capacity (provider ${String(settings['syncProviderLatencyMs'])} ms), the provider answers every call 503 for ${String(settings['outageDownSeconds'])} s from`,
     `  second ${String(settings['outageFromSecond'])} of a ${String(settings['outageSeconds'])} s run; requests refused and cards lost (never ACTIVE), ours against the synchronous design.`,
+    `- 8 — Degraded provider: at the outage run's rate, the provider answers 20 % of calls 5xx, hangs on 5 % and answers`,
+    `  2 % malformed for a whole ${String(settings['degradedSeconds'] ?? PROFILES.full.degradedSeconds)} s run; the share of accepted cards that end ACTIVE (target 99 %), and why the rest failed.`,
     '',
     '## Machine',
     '',

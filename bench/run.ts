@@ -4,7 +4,7 @@
  * 1 when a scenario is broken (no answers, cards that never end); a missed target is only reported. Every request
  * is sent by the load generator, a process of its own (lib/load-generator.ts); every service logs to its own file.
  *
- *   node bench/run.ts [--quick] [--only=accept,saga,sync,outage,relay] [--cpu-prof]
+ *   node bench/run.ts [--quick] [--only=accept,saga,sync,outage,degraded,relay] [--cpu-prof]
  *
  * --cpu-prof starts our five processes with Node's --cpu-prof (profiles land in .run/bench/profiles/, one per pid).
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the PostgreSQL server, where the
@@ -28,12 +28,13 @@ import { STACK_SETTINGS, Stack } from './lib/stack.ts';
 import { judgeTargets } from './lib/targets.ts';
 import { acceptScenario } from './scenarios/accept.ts';
 import type { ScenarioContext } from './scenarios/context.ts';
+import { degradedScenario } from './scenarios/degraded.ts';
 import { outageScenario } from './scenarios/outage.ts';
 import { relayScenario } from './scenarios/relay.ts';
 import { sagaScenario } from './scenarios/saga.ts';
 import { syncScenario } from './scenarios/sync.ts';
 
-const SCENARIOS = ['accept', 'saga', 'sync', 'outage', 'relay'] as const;
+const SCENARIOS = ['accept', 'saga', 'sync', 'outage', 'degraded', 'relay'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -116,6 +117,7 @@ try {
   results.saga = await scenario('saga', () => sagaScenario(ctx));
   results.sync = await scenario('sync', () => syncScenario(ctx, results.saga?.searches[0]));
   results.outage = await scenario('outage', () => outageScenario(ctx, results.sync?.ours.knee));
+  results.degraded = await scenario('degraded', () => degradedScenario(ctx, results.sync?.ours.knee));
   results.relay = await scenario('relay', () => relayScenario(ctx));
 } finally {
   await generator.stop();

@@ -35,6 +35,8 @@ export interface BenchProfile {
   outageFallbackRate: number;
   /** After the outage run, the longest wait for our cards to become terminal (the worker retries, then gives up). */
   outageDrainSeconds: number;
+  /** The degraded-provider run's length (its rate is the outage run's; it drains as long as the outage run). */
+  degradedSeconds: number;
   pgbenchSeconds: number;
 }
 
@@ -83,6 +85,7 @@ export const PROFILES: Record<'quick' | 'full', BenchProfile> = {
     outageDownSeconds: 30,
     outageFallbackRate: 50,
     outageDrainSeconds: 45,
+    degradedSeconds: 60,
     pgbenchSeconds: 20,
   },
   quick: {
@@ -107,6 +110,7 @@ export const PROFILES: Record<'quick' | 'full', BenchProfile> = {
     outageDownSeconds: 3,
     outageFallbackRate: 20,
     outageDrainSeconds: 30,
+    degradedSeconds: 6,
     pgbenchSeconds: 3,
   },
 };

@@ -88,7 +88,7 @@ function searchLine(search: KneeSearch): string {
 /** Every scenario's figures as markdown: what `make bench` prints and writes beside the JSON. */
 export function renderReport(results: BenchResults): string {
   const parts: string[] = [`## Targets`, '', targetsTable(results.targets), ''];
-  const { accept, saga, relay, sync, outage, machineCpu } = results;
+  const { accept, saga, relay, sync, outage, degraded, machineCpu } = results;
 
   if (machineCpu) {
     parts.push(
@@ -321,6 +321,40 @@ export function renderReport(results: BenchResults): string {
           'ACTIVE: request → terminal p50 / p99 ms',
         ],
         [row('ours', outage.ours), row('synchronous', outage.synchronous)],
+      ),
+      '',
+    );
+  }
+
+  if (degraded) {
+    parts.push(
+      `## 8. A degraded provider`,
+      '',
+      `${degraded.rate} cards/s for ${degraded.seconds} s (half our capacity) with the provider answering ${Math.round((degraded.faults['errorRate'] ?? 0) * 100)} % of calls 5xx, hanging past the worker's timeout on ${Math.round((degraded.faults['hangRate'] ?? 0) * 100)} % and answering ${Math.round((degraded.faults['malformedRate'] ?? 0) * 100)} % with a malformed body, for the whole run and its drain. Each card has five attempts.`,
+      '',
+      table(
+        [
+          'requests',
+          'accepted',
+          'ACTIVE',
+          'ACTIVE share',
+          'FAILED by code',
+          'never terminal',
+          'ACTIVE: request → terminal p50 / p99 ms',
+        ],
+        [
+          [
+            degraded.sent,
+            degraded.accepted,
+            degraded.active,
+            `${(degraded.activeShare * 100).toFixed(2)} %`,
+            Object.entries(degraded.failedByCode)
+              .map(([code, count]) => `${code} ${count}`)
+              .join(', ') || 'none',
+            degraded.neverTerminal,
+            pct(degraded.endToEndClientMs),
+          ],
+        ],
       ),
       '',
     );

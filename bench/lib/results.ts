@@ -198,6 +198,23 @@ export interface OutageOutcome {
   drainSeconds: number;
 }
 
+/** Scenario 8: the provider degraded (5xx, hangs, malformed bodies) for a whole run at half our capacity. */
+export interface DegradedResult {
+  rate: number;
+  seconds: number;
+  faults: Record<string, number>;
+  sent: number;
+  accepted: number;
+  active: number;
+  /** active / accepted. */
+  activeShare: number;
+  neverTerminal: number;
+  /** The FAILED cards by failure code. */
+  failedByCode: Record<string, number>;
+  /** Request → terminal of the cards that ended ACTIVE. */
+  endToEndClientMs: Percentiles;
+}
+
 /** One target of issue 7, judged. */
 export interface TargetOutcome {
   id: string;
@@ -222,6 +239,7 @@ export interface BenchResults {
   relay?: RelayResult | undefined;
   sync?: SyncResult | undefined;
   outage?: OutageResult | undefined;
+  degraded?: DegradedResult | undefined;
   /** /proc/stat over the whole run (every point also records its own, in its CPU figures). */
   machineCpu?: MachineCpuOverRun | undefined;
   targets: TargetOutcome[];

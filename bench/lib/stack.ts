@@ -321,7 +321,11 @@ export class Stack {
   }
 
   /** Sets the mock provider's faults live (PUT /control/faults: latencyMs, outage, the rates). */
-  async setProviderFaults(faults: { latencyMs?: number; outage?: boolean }): Promise<void> {
+  async setProviderFaults(
+    faults: { latencyMs?: number; outage?: boolean } & Partial<
+      Record<'errorRate' | 'hangRate' | 'malformedRate', number>
+    >,
+  ): Promise<void> {
     const response = await fetch(`${this.url('mock-provider')}/control/faults`, {
       method: 'PUT',
       headers: { 'content-type': 'application/json' },

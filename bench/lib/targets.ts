@@ -43,7 +43,7 @@ export function systemCpuMsPerCard(point: CardsPoint): number {
 /** Judges each target of the throughput issue against what the run measured; nothing here fails a run. */
 export function judgeTargets(results: BenchResults): TargetOutcome[] {
   const outcomes: TargetOutcome[] = [];
-  const { accept, saga, relay, sync, outage } = results;
+  const { accept, saga, relay, sync, outage, degraded } = results;
 
   for (const latency of saga?.searches.map((search) => search.providerLatencyMs) ?? [0, 50]) {
     const search = oursSearch(results, latency);
@@ -104,6 +104,18 @@ export function judgeTargets(results: BenchResults): TargetOutcome[] {
     target: 'reported',
     met: undefined,
     reportOnly: true,
+  });
+
+  outcomes.push({
+    id: 'degraded-provider',
+    description: degraded
+      ? `The provider degraded for a whole ${degraded.seconds} s run at ${degraded.rate} cards/s (20% 5xx, 5% hangs, 2% malformed): share of accepted cards ACTIVE`
+      : 'The provider degraded for a whole run (20% 5xx, 5% hangs, 2% malformed): share of accepted cards ACTIVE',
+    measured: degraded
+      ? `${(degraded.activeShare * 100).toFixed(2)} % (${degraded.active} of ${degraded.accepted}; failed ${JSON.stringify(degraded.failedByCode)})`
+      : 'n/a',
+    target: '≥ 99 %',
+    met: degraded === undefined || degraded.accepted === 0 ? undefined : degraded.activeShare >= 0.99,
   });
 
   outcomes.push({

@@ -5,13 +5,11 @@
  */
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { settle } from '../lib/cards-run.ts';
 import type { Journey } from '../lib/generator.ts';
 import type { OutageOutcome, OutageResult } from '../lib/results.ts';
-import { ALL_SERVICES } from '../lib/stack.ts';
 import { percentiles } from '../lib/stats.ts';
 import type { ScenarioContext } from './context.ts';
-import { warmUp } from './saga.ts';
+import { startWarmStack } from './saga.ts';
 import { PIPELINE, startSyncServer } from './sync.ts';
 
 async function withOutage(
@@ -79,12 +77,7 @@ export async function outageScenario(
   const { stack, profile } = ctx;
   const providerLatencyMs = profile.syncProviderLatencyMs;
   const rate = oursCapacity ? Math.max(1, Math.round(oursCapacity / 2)) : profile.outageFallbackRate;
-  await stack.start(ALL_SERVICES);
-  await stack.setProviderFaults({ outage: false, latencyMs: 0 });
-  if (!(await warmUp(ctx, stack.url('card-api')))) {
-    throw new Error('the warm-up cards never reached a terminal state');
-  }
-  await settle(ctx);
+  await startWarmStack(ctx);
   await stack.setProviderLatency(providerLatencyMs);
   const ours = await withOutage(ctx, stack.url('card-api'), 'ours', rate);
 

@@ -32,6 +32,17 @@ export async function warmUp(ctx: ScenarioContext, apiUrl: string): Promise<bool
   return journeys.length > 0 && journeys.every((journey) => journey.terminalMs !== undefined);
 }
 
+/** Every process up, the provider without faults, the saga warmed up and settled: where a fault scenario starts. */
+export async function startWarmStack(ctx: ScenarioContext): Promise<void> {
+  const { stack } = ctx;
+  await stack.start(ALL_SERVICES);
+  await stack.setProviderFaults({ outage: false, latencyMs: 0 });
+  if (!(await warmUp(ctx, stack.url('card-api')))) {
+    throw new Error('the warm-up cards never reached a terminal state');
+  }
+  await settle(ctx);
+}
+
 function pidsOf(ctx: ScenarioContext): Record<string, number> {
   return Object.fromEntries([...ctx.stack.processes].map(([name, running]) => [name, running.pid]));
 }

@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 
 import { createLogger, type EventPublisher } from '@cards/platform';
 import { createTestDatabase, eventually, type TestDatabase } from '@cards/test-support';
@@ -10,48 +8,21 @@ import { Client } from 'pg';
 import { createDatabase } from '../../src/data-access/database';
 import { OutboxRelay, RELAY_LOCK_KEY } from '../../src/entry-points/jobs/outbox-relay';
 import { createMigratedDatabase } from '../support/card-api';
-
-const ROOT = path.resolve(__dirname, '../../../..');
-const CLI = path.join(ROOT, 'services/card-api/dist/main-ops.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runOps, type OpsRun } from '../support/ops-cli';
+import { buildCommand } from '../support/outbox';
 
 describe('operator command outbox status', () => {
   let database: TestDatabase;
   let db: Knex;
 
-  /** Runs the compiled CLI (integration global set-up builds it) against this file's database. */
-  function ops(args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' } },
-        (error, stdout, stderr) => {
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-        },
-      );
-    });
-  }
+  const ops = (args: string[]): Promise<OpsRun> => runOps(args, database.url);
 
   /** A row holding a valid provision command (the relay sets aside one that breaks the contract). */
   function outboxRow(overrides: Record<string, unknown>) {
     const cardId = randomUUID();
-    const eventId = randomUUID();
-    const event = {
-      id: eventId,
-      type: 'card.provision.requested',
-      source: 'card-api',
-      time: new Date().toISOString(),
-      subject: cardId,
-      data: { cardId, color: 'gold', cardholderRef: randomUUID(), requestedAt: new Date().toISOString() },
-    };
+    const event = buildCommand(cardId);
     return {
-      event_id: eventId,
+      event_id: event.id,
       topic: 'test.commands',
       key: cardId,
       type: 'card.provision.requested',

@@ -1,4 +1,3 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -16,10 +15,8 @@ import { Channels } from '../../src/data-access/notifications';
 import { outboxRow } from '../../src/data-access/outbox.repository';
 import { OutboxRelay } from '../../src/entry-points/jobs/outbox-relay';
 import { createMigratedDatabase, testConfig } from '../support/card-api';
+import { runOps, type OpsRun } from '../support/ops-cli';
 import { buildCommand } from '../support/outbox';
-
-const ROOT = path.resolve(__dirname, '../../../..');
-const CLI = path.join(ROOT, 'services/card-api/dist/main-ops.js');
 
 /** Records what the relay sends; refuses (as Kafka refuses a record) any event whose id is in `refused`. */
 class RecordingPublisher implements EventPublisher {
@@ -60,18 +57,7 @@ describe('outbox quarantine (one bad row no longer stops the relay)', () => {
     await rm(workDir, { recursive: true, force: true });
   });
 
-  function ops(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: database.url, LOG_LEVEL: 'silent' } },
-        (error, stdout, stderr) => {
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-        },
-      );
-    });
-  }
+  const ops = (args: string[]): Promise<OpsRun> => runOps(args, database.url);
 
   function startRelay(publisher: EventPublisher): OutboxRelay {
     const relay = new OutboxRelay({
