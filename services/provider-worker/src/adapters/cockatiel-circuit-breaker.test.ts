@@ -1,4 +1,4 @@
-import { ProviderUnavailableError } from '../domain/errors';
+import { ProviderAnswerInvalidError, ProviderUnavailableError } from '../domain/errors';
 import { CircuitOpenError } from './circuit-breaker';
 import { createCockatielCircuitBreaker } from './cockatiel-circuit-breaker';
 
@@ -56,6 +56,10 @@ describe('createCockatielCircuitBreaker', () => {
     const breaker = createCockatielCircuitBreaker(settings);
     for (let call = 0; call < 20; call++) {
       await breaker.execute(() => Promise.reject(new Error('rejected: HTTP 422'))).catch(() => undefined);
+      // A malformed body is asked again by the retry policy, but it is an answer: the provider is up.
+      await breaker
+        .execute(() => Promise.reject(new ProviderAnswerInvalidError('HTTP 201 answer is not JSON')))
+        .catch(() => undefined);
     }
 
     expect(breaker.state).toBe('closed');

@@ -1,6 +1,6 @@
 import { BrokenCircuitError, circuitBreaker, CircuitState, handleWhen, SamplingBreaker } from 'cockatiel';
 
-import { isTransient } from '../domain/errors';
+import { isUnavailability } from '../domain/errors';
 import {
   CircuitOpenError,
   type CircuitBreaker,
@@ -37,12 +37,13 @@ function toState(state: CircuitState): ProviderCircuitState {
  * enough: with dozens of calls in flight, a degraded provider (a fifth of calls failing, a few hanging together)
  * fails five in a row often, and a breaker counting runs opened every few seconds, pausing consumption while the
  * provider could serve most cards. After `halfOpenAfterMs` the next call is a probe (further calls wait for its
- * outcome), which closes it or opens it again. Permanent answers (4xx, contract violations) are answers: they count as successes. cockatiel moves to
+ * outcome), which closes it or opens it again. Answers, 4xx or broken (even those the retry policy asks again), count
+ * as successes: they prove the provider up. cockatiel moves to
  * half-open only when a call arrives, which is why the worker resumes consumption on a timer (circuit-pause.ts).
  */
 export function createCockatielCircuitBreaker(settings: CircuitBreakerSettings): CircuitBreaker {
   const policy = circuitBreaker(
-    handleWhen((error) => isTransient(error)),
+    handleWhen((error) => isUnavailability(error)),
     {
       halfOpenAfter: settings.halfOpenAfterMs,
       breaker: new SamplingBreaker({

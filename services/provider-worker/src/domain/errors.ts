@@ -29,6 +29,15 @@ export class ProviderAnswerInvalidError extends ProviderUnavailableError {
   }
 }
 
+/**
+ * Whether a failure says the provider is unavailable, which is what the circuit breaker counts. A broken answer is
+ * worth another attempt but proves the provider up: a provider answering garbage fails its cards with the true
+ * reason (PROVIDER_CONTRACT_VIOLATION) instead of pausing every card until its deadline.
+ */
+export function isUnavailability(error: unknown): boolean {
+  return isTransient(error) && !(error instanceof ProviderAnswerInvalidError);
+}
+
 /** Whether a failure is worth another attempt; the retry policy retries these and nothing else. */
 export function isTransient(error: unknown): error is ProviderUnavailableError {
   return error instanceof ProviderUnavailableError;

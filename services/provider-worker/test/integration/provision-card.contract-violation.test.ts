@@ -7,8 +7,6 @@ describe('provisioning a card, when the provider answers something its contract 
   let flow: WorkerFlow;
 
   beforeAll(async () => {
-    // Three attempts: fewer than the breaker's minimum of calls, so the test sees the attempts run out rather than
-    // the circuit open (a provider answering nothing but garbage is, to the breaker, a provider that is down).
     flow = await startWorkerFlow('provision-malformed', { workerEnv: { PROVIDER_MAX_ATTEMPTS: '3' } });
     await flow.provider.setFaults({ malformedRate: 1 });
   });
