@@ -64,6 +64,12 @@ format: node_modules/.package-lock.json ## Rewrite files with prettier
 .PHONY: test
 test: build lint test-unit test-integration test-browser test-faults-bounded ## Build, lint, unit, integration, browser and a bounded fault run
 
+.PHONY: test-covered
+test-covered: node_modules/.package-lock.json ## Unit + integration in one run with line and branch coverage and floors (.run/coverage; ~12 min)
+	@mkdir -p $(RESULTS)
+	npx jest --selectProjects unit integration --coverage --json --outputFile=$(RESULTS)/unit-integration.json
+	@node scripts/coverage-by-workspace.js .run/coverage
+
 .PHONY: test-unit
 test-unit: node_modules/.package-lock.json ## Run the unit tests
 	@mkdir -p $(RESULTS)

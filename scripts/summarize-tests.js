@@ -14,5 +14,10 @@ for (const file of files) {
   passed += result.numPassedTests;
   failed += result.numFailedTests + result.numRuntimeErrorTestSuites;
   skipped += result.numPendingTests + result.numTodoTests;
+  // A run that failed with no failing test (a coverage floor not met, say) is one failure, not a pass.
+  if (result.success === false && result.numFailedTests + result.numRuntimeErrorTestSuites === 0) {
+    failed += 1;
+    process.stderr.write(`${file}: the run failed although no test did (a coverage floor?)\n`);
+  }
 }
 process.stdout.write(`${passed} passed, ${failed} failed${skipped > 0 ? `, ${skipped} skipped` : ''}\n`);
