@@ -1,4 +1,4 @@
-import { EventType, FailureCode } from '@cards/contracts';
+import { checkEvent, EventType, FailureCode } from '@cards/contracts';
 import { createLogger } from '@cards/platform';
 
 import {
@@ -239,6 +239,10 @@ describe('provisionCard', () => {
     await provisionCard(command, deps);
 
     expect(publisher.published.map((event) => event.type)).toEqual([EventType.provisioned]);
+    // This delivery made no attempt, but the result must still be one the contract accepts (attempts ≥ 1: an
+    // earlier delivery's attempt made the card); one it refused would be dead-lettered instead of published.
+    expect(publisher.published.map((event) => checkEvent(event).ok)).toEqual([true]);
+    expect(publisher.published[0]?.data).toMatchObject({ providerCardId: card.id, attempts: 1 });
   });
 
   it('when the provider answers a card of another reference, then it fails PROVIDER_CONTRACT_VIOLATION and publishes none of that card', async () => {

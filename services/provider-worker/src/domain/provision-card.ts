@@ -145,7 +145,9 @@ export async function provisionCard(
           last4: card.last4,
           expMonth: card.expMonth,
           expYear: card.expYear,
-          attempts,
+          // A card found by the lookup of a delivery that made no attempt (its command had expired) was made by an
+          // earlier delivery's attempt: at least one, and the contract says so.
+          attempts: Math.max(attempts, 1),
         },
         now,
       );
