@@ -47,12 +47,15 @@ const profiles: Record<'bounded' | 'full', Profile> = {
     ratePerSecond: 4,
     killsPerProcess: 2,
     brokerRestarts: 1,
-    sagaDeadlineSeconds: 60,
+    // Short, so that a provider outage longer than it fits in a bounded run; still longer than a 12 s outage plus
+    // the drain of what piled up during it.
+    sagaDeadlineSeconds: 30,
     outagesAfterChaosMs: 5000,
     // Longer than a message's retries used to last before the dead-letter topic (item 4).
     outages: [
       { kind: 'database', forMs: 12_000, quietAfterMs: 10_000 },
-      { kind: 'broker', forMs: 12_000, quietAfterMs: 12_000 },
+      { kind: 'broker', forMs: 12_000, quietAfterMs: 20_000 },
+      { kind: 'provider', forMs: 35_000, quietAfterMs: 8000 },
     ],
     degraded: { cards: 300, ratePerSecond: 10 },
   },
