@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Client } from 'pg';
 
 import { loadConfig } from '../../services/card-api/src/config';
-import { mintToken } from '../../services/card-api/src/main-mint-token';
+import { mintToken } from '../../services/card-api/src/entry-points/cli/dev-token';
 import {
   buildOutageLane,
   buildSchedule,

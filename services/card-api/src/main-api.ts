@@ -22,7 +22,7 @@ import { authenticate, tokenVerifier } from './entry-points/http/auth';
 import { PeriodicJob } from './entry-points/jobs/periodic-job';
 import { startReconciliationJob } from './entry-points/jobs/reconciliation';
 import { startSagaReaper } from './entry-points/jobs/saga-reaper';
-import { createAdminKafka } from './entry-points/kafka/admin-kafka';
+import { createAdminKafka } from './data-access/admin-kafka';
 import { cardsByStatusMetric, sagaDurationMetric } from './entry-points/metrics';
 
 /** The running HTTP API. */

@@ -62,20 +62,19 @@ import {
 import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
-import { appendAudit } from './data-access/audit.repository';
-import { findCard } from './data-access/cards.repository';
+import { appendAudit, auditLog } from './data-access/audit.repository';
+import { cardViewSources } from './data-access/card-view.repository';
 import { createDatabase } from './data-access/database';
-import { listInboxByCard } from './data-access/inbox.repository';
 import { Channels, CoalescingNotifier } from './data-access/notifications';
 import {
   findAdvisoryLockHolder,
-  listOutboxByKey,
   findQuarantined,
   listQuarantined,
   outboxStatusFigures,
   releaseQuarantined,
 } from './data-access/outbox.repository';
-import { findUserById, insertUser } from './data-access/users.repository';
+import { userCreationPorts } from './data-access/users.repository';
+import { OPS_CLI_ACTOR } from './domain/audit';
 import { cardsShow } from './entry-points/cli/cards-show.command';
 import { parseCommand, USAGE, type OpsCommand } from './entry-points/cli/command-line';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
@@ -86,15 +85,12 @@ import {
 import { outboxStatusCommand } from './entry-points/cli/outbox-status.command';
 import { reconcileCommand } from './entry-points/cli/reconcile.command';
 import { resolveTopic, tailTopic } from './entry-points/cli/topics-tail.command';
+import { mintToken } from './entry-points/cli/dev-token';
 import { tokenMint, usersCreate } from './entry-points/cli/users-and-tokens.commands';
 import { RELAY_LOCK_KEY } from './entry-points/jobs/outbox-relay';
 import { reconciliationDeps } from './entry-points/jobs/reconciliation';
-import { mintToken } from './main-mint-token';
 
 export { USAGE } from './entry-points/cli/command-line';
-
-/** Who the audit log names for an action taken through this command line (it has no user of its own). */
-const OPS_CLI_ACTOR = 'ops-cli';
 
 /** Where runOps writes, and what it may ask of the process it runs in. */
 export interface OpsIo {
@@ -211,34 +207,23 @@ async function execute(
     case 'dlq replay': {
       const topic = resolveTopic(command.topic, topicNames(config));
       progress(`# reading ${topicPair(topic).dlq} up to its current end`);
-      const replayed = await withKafka(config, logger, (kafka) =>
-        dlqReplay({ kafka, topic, selection: command.selection, out }),
+      await withKafka(config, logger, (kafka) =>
+        dlqReplay({
+          kafka,
+          topic,
+          selection: command.selection,
+          // The database is opened only when there is a row to write, after the replay.
+          audit: { append: (entry) => withDatabase(config, logger, (db) => appendAudit(entry, db)) },
+          // The replay has happened whatever the audit does, so a row the database cannot take is reported, not
+          // made the command's failure.
+          auditNotWritten: (error) => {
+            progress(
+              `# warning: the audit row was not written: ${error instanceof Error ? error.message : String(error)}`,
+            );
+          },
+          out,
+        }),
       );
-      if (replayed.length > 0) {
-        // After the replay (Kafka has no transaction with the database). The replay has happened whatever this
-        // does, so a database that cannot take the row is reported, not made the command's failure.
-        await withDatabase(config, logger, (db) =>
-          appendAudit(
-            {
-              actorUserId: null,
-              actorExternalId: OPS_CLI_ACTOR,
-              action: AuditAction.deadLetterReplay,
-              target: topicPair(topic).topic,
-              requestId: null,
-              details: {
-                deadLetterTopic: topicPair(topic).dlq,
-                selection: command.selection,
-                replayed: replayed.length,
-              },
-            },
-            db,
-          ),
-        ).catch((error: unknown) => {
-          progress(
-            `# warning: the audit row was not written: ${error instanceof Error ? error.message : String(error)}`,
-          );
-        });
-      }
       return;
     }
 
@@ -291,17 +276,12 @@ async function execute(
             db.transaction(async (tx) => {
               const released = await releaseQuarantined(id, replacement, tx);
               if (released) {
-                await appendAudit(
-                  {
-                    actorUserId: null,
-                    actorExternalId: OPS_CLI_ACTOR,
-                    action: AuditAction.outboxRelease,
-                    target: id,
-                    requestId: null,
-                    details: { eventReplaced: replacement !== undefined },
-                  },
-                  tx,
-                );
+                await auditLog(tx).append({
+                  ...OPS_CLI_ACTOR,
+                  action: AuditAction.outboxRelease,
+                  target: id,
+                  details: { eventReplaced: replacement !== undefined },
+                });
               }
               return released;
             }),
@@ -317,12 +297,7 @@ async function execute(
           cardId: command.cardId,
           json: command.json,
           out,
-          deps: {
-            findCard: (id) => findCard(id, db),
-            findUser: (id) => findUserById(id, db),
-            outboxRows: (cardId) => listOutboxByKey(cardId, db),
-            inboxRows: (cardId) => listInboxByCard(cardId, db),
-          },
+          deps: cardViewSources(db),
         }),
       );
       return;
@@ -331,25 +306,7 @@ async function execute(
       await withDatabase(config, logger, (db) =>
         usersCreate({
           user: { externalId: command.externalId, email: command.email, role: command.role },
-          // The user and its audit row commit together.
-          insert: (user) =>
-            db.transaction(async (tx) => {
-              const created = await insertUser(user, tx);
-              if (created) {
-                await appendAudit(
-                  {
-                    actorUserId: null,
-                    actorExternalId: OPS_CLI_ACTOR,
-                    action: AuditAction.userCreate,
-                    target: created.id,
-                    requestId: null,
-                    details: { externalId: created.externalId, role: created.role },
-                  },
-                  tx,
-                );
-              }
-              return created;
-            }),
+          ports: userCreationPorts(db),
           json: command.json,
           out,
         }),

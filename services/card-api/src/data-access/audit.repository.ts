@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 
+import type { AuditEntry, AuditLog } from '../domain/audit';
+
 /** An operator action, as the audit log records it. */
 export interface AuditRecord {
   id: string;
@@ -11,9 +13,6 @@ export interface AuditRecord {
   requestId: string | null;
   details: Record<string, unknown>;
 }
-
-/** What a caller writes; the database stamps id and time. */
-export type NewAuditRecord = Omit<AuditRecord, 'id' | 'at'>;
 
 interface AuditRow {
   id: string;
@@ -30,7 +29,7 @@ interface AuditRow {
  * Appends one row to the audit log, in the caller's transaction when given one. The log is append-only: nothing in
  * the code updates or deletes it, and a trigger refuses both.
  */
-export async function appendAudit(entry: NewAuditRecord, db: Knex | Knex.Transaction): Promise<void> {
+export async function appendAudit(entry: AuditEntry, db: Knex | Knex.Transaction): Promise<void> {
   await db('audit_log').insert({
     actor_user_id: entry.actorUserId,
     actor_external_id: entry.actorExternalId,
@@ -39,6 +38,11 @@ export async function appendAudit(entry: NewAuditRecord, db: Knex | Knex.Transac
     request_id: entry.requestId,
     details: JSON.stringify(entry.details),
   });
+}
+
+/** The audit log port over `db` (a transaction, to commit the row with the change it records). */
+export function auditLog(db: Knex | Knex.Transaction): AuditLog {
+  return { append: (entry) => appendAudit(entry, db) };
 }
 
 /** Audit rows newest first (by id, which grows with time), before id `before`; one extra row tells if more exist. */

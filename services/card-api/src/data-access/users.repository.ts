@@ -1,6 +1,8 @@
 import type { Knex } from 'knex';
 
 import type { UserRecord } from '../domain/card';
+import type { CreateUserPorts, NewUser } from '../domain/create-user';
+import { auditLog } from './audit.repository';
 
 interface UserRow {
   id: string;
@@ -27,16 +29,23 @@ export async function findUserByExternalId(externalId: string, db: Knex): Promis
 }
 
 /** Inserts a user; undefined when the external id is taken. */
-export async function insertUser(
-  user: { externalId: string; email: string; role: 'user' | 'admin' },
-  db: Knex,
-): Promise<UserRecord | undefined> {
+export async function insertUser(user: NewUser, db: Knex): Promise<UserRecord | undefined> {
   const [row] = await db<UserRow>('users')
     .insert({ external_id: user.externalId, email: user.email, role: user.role })
     .onConflict('external_id')
     .ignore()
     .returning('*');
   return row && toRecord(row);
+}
+
+/** createUser's unit of work over `db`: the user and its audit row in one transaction. */
+export function userCreationPorts(db: Knex): CreateUserPorts {
+  return {
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work({ users: { insert: (user) => insertUser(user, tx) }, audit: auditLog(tx) }),
+      ),
+  };
 }
 
 /** Creates the first admin when missing; an existing user of that external id is left as it is. */

@@ -6,7 +6,7 @@ import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 
-import { mintToken } from '../../src/main-mint-token';
+import { mintToken } from '../../src/entry-points/cli/dev-token';
 import { buildCardRequest } from '../support/card-api';
 import { startSaga, type SagaHarness } from '../support/saga';
 import { accessibilityReport, launchBrowser, screenshot, signIn } from './support/browser';

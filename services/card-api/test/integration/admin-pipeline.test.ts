@@ -239,7 +239,7 @@ describe('GET /v1/admin/pipeline, GET /v1/admin/dead-letters, POST /v1/admin/dea
       action: 'dead-letter.replay',
       target: resultsTopic,
       requestId,
-      details: { deadLetterTopic: `${resultsTopic}.dlq`, selection: { eventId: poison.ceId }, replayed: 1 },
+      details: { deadLetterTopic: `${resultsTopic}.dlq`, selection: { id: poison.ceId }, replayed: 1 },
     });
     // Still poison: dead-lettered again, and the pipeline counts both copies.
     await eventually(async () => {

@@ -81,7 +81,8 @@ describe('GET/POST /v1/admin/users and the audit log', () => {
       action: 'user.create',
       target: user.id,
       requestId,
-      details: { externalId },
+      // The same use case as the CLI's `users create`, so the same record: the role too.
+      details: { externalId, role: 'user' },
     });
   });
 

@@ -2,7 +2,7 @@ import { ProblemSchema, UserSchema } from '@cards/contracts';
 import { SignJWT } from 'jose';
 
 import { start } from '../../src/main-api';
-import { mintToken } from '../../src/main-mint-token';
+import { mintToken } from '../../src/entry-points/cli/dev-token';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 
 describe('authentication and authorisation', () => {

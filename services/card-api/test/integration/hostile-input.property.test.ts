@@ -10,7 +10,7 @@ import {
 } from '@cards/contracts';
 import fc from 'fast-check';
 
-import { mintToken } from '../../src/main-mint-token';
+import { mintToken } from '../../src/entry-points/cli/dev-token';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 
 /*

@@ -8,12 +8,25 @@ import { createKafka, createLogger, DeadLetterHeaders } from '@cards/platform';
 import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Kafka, Producer } from 'kafkajs';
 
+import type { AuditEntry, AuditLog } from '../../src/domain/audit';
 import { dlqList, dlqReplay, type DeadLetter } from '../../src/entry-points/cli/dlq.commands';
 import { start as startConsumer, type RunningCardEventsConsumer } from '../../src/main-card-events-consumer';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 import { TopicRecorder } from '../support/kafka';
 
 const run = promisify(execFile);
+
+/** An audit log that keeps what it is given (the CLI's real one is checked end to end in admin-pipeline). */
+function recordingAudit(): AuditLog & { entries: AuditEntry[] } {
+  const entries: AuditEntry[] = [];
+  return {
+    entries,
+    append: (entry) => {
+      entries.push(entry);
+      return Promise.resolve();
+    },
+  };
+}
 const ROOT = path.resolve(__dirname, '../../../..');
 const CLI = path.join(ROOT, 'services/card-api/dist/main-ops.js');
 
@@ -107,15 +120,31 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
     const { letters } = await list();
     const letter = letters.find((candidate) => candidate.key === poison.key)!;
     const lines: string[] = [];
+    const audit = recordingAudit();
 
     const replayed = await dlqReplay({
       kafka,
       topic: resultsTopic,
       selection: { offset: letter.offset, partition: letter.partition },
+      audit,
       out: (line) => lines.push(line),
     });
 
     expect(replayed.map((message) => message.key)).toEqual([poison.key]);
+    expect(audit.entries).toEqual([
+      {
+        actorUserId: null,
+        actorExternalId: 'ops-cli',
+        requestId: null,
+        action: 'dead-letter.replay',
+        target: resultsTopic,
+        details: {
+          deadLetterTopic: `${resultsTopic}.dlq`,
+          selection: { offset: letter.offset, partition: letter.partition },
+          replayed: 1,
+        },
+      },
+    ]);
     expect(lines[0]).toBe(
       `replayed partition=${letter.partition} offset=${letter.offset} key=${poison.key} ` +
         `ce_id=${poison.ceId} ce_type=card.provisioned to ${resultsTopic}`,
@@ -171,6 +200,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
       kafka,
       topic: resultsTopic,
       selection: { id: event.id },
+      audit: recordingAudit(),
       out: () => undefined,
     });
 
@@ -185,11 +215,19 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
 
   it('when nothing matches the selection, then replay fails with a clear message and publishes nothing', async () => {
     const before = results.raw.length;
+    const audit = recordingAudit();
 
     await expect(
-      dlqReplay({ kafka, topic: resultsTopic, selection: { id: 'no-such-event' }, out: () => undefined }),
+      dlqReplay({
+        kafka,
+        topic: resultsTopic,
+        selection: { id: 'no-such-event' },
+        audit,
+        out: () => undefined,
+      }),
     ).rejects.toThrow(`no dead letter on ${resultsTopic}.dlq has ce_id no-such-event`);
     expect(results.raw.length).toBe(before);
+    expect(audit.entries).toEqual([]);
   });
 
   it('when the compiled CLI runs, then --help exits 0 and dlq list prints the dead letters; a bad command line exits 1 with one line', async () => {

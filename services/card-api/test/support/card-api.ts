@@ -7,7 +7,7 @@ import type { Knex } from 'knex';
 import { loadConfig, type CardApiConfig } from '../../src/config';
 import { createDatabase, migrateToLatest } from '../../src/data-access/database';
 import { start as startApi, type RunningApi } from '../../src/main-api';
-import { mintToken } from '../../src/main-mint-token';
+import { mintToken } from '../../src/entry-points/cli/dev-token';
 
 /** A database of the test file's own, migrated to the latest schema. */
 export async function createMigratedDatabase(label: string): Promise<TestDatabase> {

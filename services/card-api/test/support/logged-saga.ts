@@ -14,7 +14,7 @@ import {
 } from '@cards/test-support';
 
 import type { CardApiConfig } from '../../src/config';
-import { mintToken } from '../../src/main-mint-token';
+import { mintToken } from '../../src/entry-points/cli/dev-token';
 import { createMigratedDatabase, testConfig } from './card-api';
 import { allTopicsFor } from './topics';
 

@@ -1,11 +1,11 @@
 import { TIMELINE_KINDS } from '@cards/contracts';
 
 import { expiryText } from '../../domain/card-timeline';
-import { cardViewDocument, loadCardView, type CardView, type CardViewDeps } from '../card-view';
+import { cardViewDocument, loadCardView, type CardView, type CardViewDeps } from '../../domain/card-view';
 import type { Out } from './dlq.commands';
 import { token } from './topics-tail.command';
 
-export type { CardView } from '../card-view';
+export type { CardView } from '../../domain/card-view';
 
 /** What `cards show` reads, all from the card database. */
 export type CardsShowDeps = CardViewDeps;

@@ -3,7 +3,7 @@ import { parseArgs } from 'node:util';
 import { CreateUserRequestSchema } from '@cards/contracts';
 import { z } from 'zod';
 
-import type { ReplaySelection } from './dlq.commands';
+import type { ReplaySelection } from '../../domain/replay-dead-letters';
 
 export const USAGE = `Usage: node services/card-api/dist/main-ops.js <command> [options]
    or: npm run ops -- <command> [options]     or: make ops ARGS='<command> [options]'

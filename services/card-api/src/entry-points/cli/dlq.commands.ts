@@ -2,21 +2,15 @@ import { DeadLetterHeaders, type KafkaClient, type KafkaEventPublisher } from '@
 
 import {
   deadLetterSummary,
+  kafkaDeadLetterArchive,
   readDeadLetters,
-  replayDeadLetters,
   topicPair,
   type DeadLetter,
-  type ReplaySelection,
-} from '../kafka/dead-letters';
+} from '../../data-access/dead-letters';
+import { OPS_CLI_ACTOR, type AuditLog } from '../../domain/audit';
+import { replayDeadLetters, type ReplaySelection } from '../../domain/replay-dead-letters';
 
-export {
-  DeadLetterNotFound,
-  headerStrings,
-  readDeadLetters,
-  topicPair,
-  type DeadLetter,
-  type ReplaySelection,
-} from '../kafka/dead-letters';
+export { headerStrings, topicPair, type DeadLetter } from '../../data-access/dead-letters';
 
 /** Where a command writes its output, one line per call (stdout in the CLI, an array in tests). */
 export type Out = (line: string) => void;
@@ -70,17 +64,32 @@ export async function dlqList(options: {
 
 /**
  * `dlq replay <topic>`: re-publishes dead letters to `<topic>` as they first arrived (value, key and original
- * headers, the dlq-* ones removed), in their order, and prints each (see replayDeadLetters).
+ * headers, the dlq-* ones removed), in their order, and prints each; the same use case as the admin API's replay,
+ * with the audit row naming the CLI.
  */
 export async function dlqReplay(options: {
   kafka: KafkaClient;
   topic: string;
   selection: ReplaySelection;
+  audit: AuditLog;
+  /** Told when the audit row cannot be written after the replay (see replayDeadLetters); thrown when not given. */
+  auditNotWritten?: (error: unknown) => void;
   out: Out;
   publisher?: KafkaEventPublisher;
   timeoutMs?: number;
 }): Promise<DeadLetter[]> {
-  const { topic, dlq, replayed } = await replayDeadLetters(options);
+  const { topic, dlq, replayed } = await replayDeadLetters(
+    { topic: options.topic, selection: options.selection },
+    OPS_CLI_ACTOR,
+    {
+      deadLetters: kafkaDeadLetterArchive(options.kafka, {
+        ...(options.publisher && { publisher: options.publisher }),
+        ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+      }),
+      audit: options.audit,
+      ...(options.auditNotWritten && { auditNotWritten: options.auditNotWritten }),
+    },
+  );
   if (replayed.length === 0) {
     options.out(`# nothing to replay: ${dlq} is empty`);
     return [];

@@ -1,4 +1,25 @@
+import type { AuditEntry } from '../../domain/audit';
+import type { UserRecord } from '../../domain/card';
+import type { CreateUserPorts } from '../../domain/create-user';
 import { tokenMint, usersCreate } from './users-and-tokens.commands';
+
+/** A users table and audit log that answer `inserted` and record what was audited. */
+function fakeStore(inserted: UserRecord | undefined): { ports: CreateUserPorts; audited: AuditEntry[] } {
+  const audited: AuditEntry[] = [];
+  const ports: CreateUserPorts = {
+    transaction: (work) =>
+      work({
+        users: { insert: () => Promise.resolve(inserted) },
+        audit: {
+          append: (entry) => {
+            audited.push(entry);
+            return Promise.resolve();
+          },
+        },
+      }),
+  };
+  return { ports, audited };
+}
 
 const development = { nodeEnv: 'development', jwksUrl: undefined };
 
@@ -8,14 +29,27 @@ describe('users create', () => {
     const user = { externalId: 'alice', email: 'alice@example.com', role: 'user' as const };
     const created = { ...user, id: 'u-1', createdAt: new Date('2026-03-01T10:00:00.000Z') };
 
-    await usersCreate({ user, insert: () => Promise.resolve(created), out: (line) => lines.push(line) });
+    const store = fakeStore(created);
+    await usersCreate({ user, ports: store.ports, out: (line) => lines.push(line) });
 
     expect(lines).toEqual([
       'created user alice: id=u-1 role=user email=alice@example.com created_at=2026-03-01T10:00:00.000Z',
     ]);
-    await expect(
-      usersCreate({ user, insert: () => Promise.resolve(undefined), out: () => undefined }),
-    ).rejects.toThrow('a user with external id "alice" already exists');
+    expect(store.audited).toEqual([
+      {
+        actorUserId: null,
+        actorExternalId: 'ops-cli',
+        requestId: null,
+        action: 'user.create',
+        target: 'u-1',
+        details: { externalId: 'alice', role: 'user' },
+      },
+    ]);
+    const taken = fakeStore(undefined);
+    await expect(usersCreate({ user, ports: taken.ports, out: () => undefined })).rejects.toThrow(
+      'a user with external id "alice" already exists',
+    );
+    expect(taken.audited).toEqual([]);
   });
 });
 

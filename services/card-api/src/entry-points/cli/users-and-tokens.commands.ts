@@ -1,4 +1,6 @@
+import { OPS_CLI_ACTOR } from '../../domain/audit';
 import type { UserRecord } from '../../domain/card';
+import { createUser, UserAlreadyExists, type CreateUserPorts, type NewUser } from '../../domain/create-user';
 import type { Out } from './dlq.commands';
 
 /** A user as printed: the fields POST /v1/admin/users answers with. */
@@ -12,22 +14,23 @@ function userJson(user: UserRecord): string {
   });
 }
 
-/** `users create`: inserts a user; an external id already taken is an error, and the existing user is unchanged. */
+/**
+ * `users create`: creates a user through the same use case as POST /v1/admin/users, with the audit row naming the
+ * CLI; an external id already taken is an error, and the existing user is unchanged.
+ */
 export async function usersCreate(options: {
-  user: { externalId: string; email: string; role: 'user' | 'admin' };
-  /** Inserts the user; undefined when the external id is taken (users.repository insertUser). */
-  insert: (user: {
-    externalId: string;
-    email: string;
-    role: 'user' | 'admin';
-  }) => Promise<UserRecord | undefined>;
+  user: NewUser;
+  ports: CreateUserPorts;
   json?: boolean;
   out: Out;
 }): Promise<UserRecord> {
-  const user = await options.insert(options.user);
-  if (!user) {
-    throw new Error(`a user with external id ${JSON.stringify(options.user.externalId)} already exists`);
-  }
+  const user = await createUser(options.user, OPS_CLI_ACTOR, options.ports).catch((error: unknown) => {
+    throw error instanceof UserAlreadyExists
+      ? new Error(`a user with external id ${JSON.stringify(error.externalId)} already exists`, {
+          cause: error,
+        })
+      : error;
+  });
   options.out(
     options.json
       ? userJson(user)

@@ -2,7 +2,6 @@ import {
   AdminCardsSummaryQuerySchema,
   AdminListCardsQuerySchema,
   AdminListUsersQuerySchema,
-  AuditAction,
   AuditQuerySchema,
   CardIdParamsSchema,
   CreateUserRequestSchema,
@@ -22,16 +21,23 @@ import {
 import { Router, type RequestHandler, type Response } from 'express';
 import type { Knex } from 'knex';
 
-import { appendAudit, listAudit } from '../../data-access/audit.repository';
-import { findCard, listCards, summarizeCards } from '../../data-access/cards.repository';
-import { listInboxByCard } from '../../data-access/inbox.repository';
-import { listOutboxByKey, listQuarantined, outboxBacklog } from '../../data-access/outbox.repository';
-import { findUserById, insertUser, listUsers } from '../../data-access/users.repository';
+import type { AdminKafka } from '../../data-access/admin-kafka';
+import { auditLog, listAudit } from '../../data-access/audit.repository';
+import { cardViewSources } from '../../data-access/card-view.repository';
+import { listCards, summarizeCards } from '../../data-access/cards.repository';
+import { deadLetterSummary } from '../../data-access/dead-letters';
+import { listQuarantined, outboxBacklog } from '../../data-access/outbox.repository';
+import { listUsers, userCreationPorts } from '../../data-access/users.repository';
+import type { Actor } from '../../domain/audit';
 import type { UserRecord } from '../../domain/card';
+import { cardViewDocument, loadCardView } from '../../domain/card-view';
+import { createUser } from '../../domain/create-user';
 import { AppError } from '../../domain/errors';
-import { cardViewDocument, loadCardView } from '../card-view';
-import type { AdminKafka } from '../kafka/admin-kafka';
-import { DeadLetterNotFound, deadLetterSummary, type ReplaySelection } from '../kafka/dead-letters';
+import {
+  DeadLetterNotFound,
+  replayDeadLetters,
+  type ReplaySelection,
+} from '../../domain/replay-dead-letters';
 import { currentUser, requireAdmin, requireJsonBody } from './auth';
 import { toCardResponse } from './cards.mapper';
 import { decodeCursor, decodeIdCursor, encodeCursor, encodeIdCursor } from './cursor';
@@ -80,8 +86,21 @@ const kafkaUnavailable = (error: unknown): AppError =>
     cause: error,
   });
 
+/** A replay's failure as the API answers it: a selection naming nothing is 404, anything else Kafka's fault. */
+function asDeadLetterProblem(error: unknown): never {
+  if (error instanceof DeadLetterNotFound) {
+    throw new AppError({
+      code: ErrorCode.DEAD_LETTER_NOT_FOUND,
+      kind: 'not-found',
+      message: 'Dead letter not found',
+      details: { detail: error.message },
+    });
+  }
+  throw error instanceof AppError ? error : kafkaUnavailable(error);
+}
+
 /** Who did it, for the audit log: the caller (never their token). */
-function actor(res: Response): { actorUserId: string; actorExternalId: string; requestId: string | null } {
+function actor(res: Response): Actor {
   const user = currentUser(res);
   const requestId: unknown = res.locals['requestId'];
   return {
@@ -121,31 +140,7 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
 
   router.post('/v1/admin/users', requireJsonBody, async (req, res) => {
     const body = parseOrThrow(CreateUserRequestSchema, req.body, 'body');
-    const who = actor(res);
-    // The user and its audit row commit together: no user without a record of who created it.
-    const user = await db.transaction(async (tx) => {
-      const created = await insertUser({ externalId: body.externalId, email: body.email, role: 'user' }, tx);
-      if (created) {
-        await appendAudit(
-          {
-            ...who,
-            action: AuditAction.userCreate,
-            target: created.id,
-            details: { externalId: created.externalId },
-          },
-          tx,
-        );
-      }
-      return created;
-    });
-    if (!user) {
-      throw new AppError({
-        code: ErrorCode.USER_ALREADY_EXISTS,
-        kind: 'conflict',
-        message: 'User already exists',
-        details: { detail: `A user with externalId ${JSON.stringify(body.externalId)} exists.` },
-      });
-    }
+    const user = await createUser({ ...body, role: 'user' }, actor(res), userCreationPorts(db));
     res.status(201).json(toUserResponse(user));
   });
 
@@ -214,12 +209,7 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
     if (!CardIdParamsSchema.safeParse({ id: cardId }).success) {
       throw badRequest('The card id must be a UUID.', 'params.cardId', 'must be a UUID');
     }
-    const view = await loadCardView(cardId, {
-      findCard: (id) => findCard(id, db),
-      findUser: (id) => findUserById(id, db),
-      outboxRows: (id) => listOutboxByKey(id, db),
-      inboxRows: (id) => listInboxByCard(id, db),
-    });
+    const view = await loadCardView(cardId, cardViewSources(db));
     if (!view) {
       throw new AppError({ code: ErrorCode.CARD_NOT_FOUND, kind: 'not-found', message: 'Card not found' });
     }
@@ -275,34 +265,12 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
     const topic = knownTopic(body.topic, 'body.topic');
     const selection: ReplaySelection =
       'eventId' in body ? { id: body.eventId } : { offset: body.offset, partition: body.partition };
-    const outcome = await admin.kafka.replay(topic, selection).catch((error: unknown) => {
-      if (error instanceof DeadLetterNotFound) {
-        throw new AppError({
-          code: ErrorCode.DEAD_LETTER_NOT_FOUND,
-          kind: 'not-found',
-          message: 'Dead letter not found',
-          details: { detail: error.message },
-        });
-      }
-      throw kafkaUnavailable(error);
-    });
-    // Kafka has no transaction with the database: the audit row follows the replay it records.
-    await appendAudit(
-      {
-        ...actor(res),
-        action: AuditAction.deadLetterReplay,
-        target: outcome.topic,
-        details: {
-          deadLetterTopic: outcome.dlq,
-          selection:
-            'eventId' in body
-              ? { eventId: body.eventId }
-              : { partition: body.partition, offset: body.offset },
-          replayed: outcome.replayed.length,
-        },
+    const outcome = await replayDeadLetters({ topic, selection }, actor(res), {
+      deadLetters: {
+        replay: (from, chosen) => admin.kafka.replay(from, chosen).catch(asDeadLetterProblem),
       },
-      db,
-    );
+      audit: auditLog(db),
+    });
     const answer: ReplayDeadLetterResponse = {
       topic: outcome.topic,
       replayed: outcome.replayed.map((letter) => ({

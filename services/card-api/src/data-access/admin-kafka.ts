@@ -7,7 +7,8 @@ import {
   type Logger,
 } from '@cards/platform';
 
-import { readDeadLetters, replayDeadLetters, type DeadLetter, type ReplaySelection } from './dead-letters';
+import type { DeadLetterArchive } from '../domain/replay-dead-letters';
+import { readDeadLetters, republishDeadLetters, type DeadLetter } from './dead-letters';
 
 /** How far behind a consumer group is on a topic. */
 export interface ConsumerLag {
@@ -25,16 +26,11 @@ export interface DeadLetterCount {
 }
 
 /** What the operator console asks of Kafka; the admin routes know nothing more of it. */
-export interface AdminKafka {
+export interface AdminKafka extends DeadLetterArchive<DeadLetter> {
   /** Lag of the project's consumer groups and the size of its dead-letter topics; rejects when Kafka is away. */
   inspect(): Promise<{ consumers: ConsumerLag[]; deadLetters: DeadLetterCount[] }>;
   /** The dead letters of `<topic>.dlq` up to its end at the time of the call. */
   readDeadLetters(topic: string): Promise<DeadLetter[]>;
-  /** Re-publishes the selected dead letters to their main topic (the CLI's `dlq replay` path). */
-  replay(
-    topic: string,
-    selection: ReplaySelection,
-  ): Promise<{ topic: string; dlq: string; replayed: DeadLetter[] }>;
   close(): Promise<void>;
 }
 
@@ -102,7 +98,7 @@ export function createAdminKafka(options: {
       return readDeadLetters(deadLetters, topic, { timeoutMs: options.timeoutMs * 2 });
     },
     replay(topic, selection) {
-      return replayDeadLetters({
+      return republishDeadLetters({
         kafka: deadLetters,
         topic,
         selection,

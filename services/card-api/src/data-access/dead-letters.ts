@@ -8,8 +8,16 @@ import {
   type RawMessage,
 } from '@cards/platform';
 
+import {
+  selectDeadLetters,
+  type DeadLetterArchive,
+  type DeadLetterRef,
+  type ReplayOutcome,
+  type ReplaySelection,
+} from '../domain/replay-dead-letters';
+
 /** One message of a dead-letter topic, with the attributes an operator needs to decide about it. */
-export interface DeadLetter {
+export interface DeadLetter extends DeadLetterRef {
   /** The dead-letter topic it was read from. */
   topic: string;
   partition: number;
@@ -106,66 +114,18 @@ export async function readDeadLetters(
   return letters.sort((a, b) => a.partition - b.partition || Number(BigInt(a.offset) - BigInt(b.offset)));
 }
 
-/** Which dead letters to replay: one event id, one offset (in one partition), or all. */
-export type ReplaySelection = { id: string } | { offset: string; partition?: number } | { all: true };
-
-/** The dead letters a selection names; throws DeadLetterNotFound when it names none. */
-export function selectDeadLetters(
-  letters: readonly DeadLetter[],
-  selection: ReplaySelection,
-  dlq: string,
-): DeadLetter[] {
-  if ('all' in selection) {
-    return [...letters];
-  }
-  if ('id' in selection) {
-    // The same event may have been dead-lettered again after an earlier replay: the newest copy is replayed.
-    const matches = letters.filter((letter) => letter.ceId === selection.id);
-    const newest = matches.at(-1);
-    if (!newest) {
-      throw new DeadLetterNotFound(`no dead letter on ${dlq} has ce_id ${selection.id}`);
-    }
-    return [newest];
-  }
-  const matches = letters.filter(
-    (letter) =>
-      letter.offset === selection.offset &&
-      (selection.partition === undefined || letter.partition === selection.partition),
-  );
-  if (matches.length === 0) {
-    const where = selection.partition === undefined ? '' : ` in partition ${selection.partition}`;
-    throw new DeadLetterNotFound(`no dead letter on ${dlq} at offset ${selection.offset}${where}`);
-  }
-  if (matches.length > 1) {
-    const partitions = matches.map((letter) => letter.partition).join(', ');
-    throw new Error(
-      `offset ${selection.offset} exists in partitions ${partitions} of ${dlq}: add --partition <n>`,
-    );
-  }
-  return matches;
-}
-
-/** A replay selection named no dead letter of the topic. */
-export class DeadLetterNotFound extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'DeadLetterNotFound';
-  }
-}
-
 /**
  * Re-publishes the chosen dead letters of `<topic>.dlq` to `<topic>` as they first arrived (value, key and original
  * headers, the dlq-* ones removed), in their order; returns them. Safe because every consumer is idempotent (inbox
- * table, provider idempotency key): a replayed event already applied changes nothing. The CLI's `dlq replay` and
- * `POST /v1/admin/dead-letters/replay` both replay through it.
+ * table, provider idempotency key): a replayed event already applied changes nothing.
  */
-export async function replayDeadLetters(options: {
+export async function republishDeadLetters(options: {
   kafka: KafkaClient;
   topic: string;
   selection: ReplaySelection;
   publisher?: KafkaEventPublisher;
   timeoutMs?: number;
-}): Promise<{ topic: string; dlq: string; replayed: DeadLetter[] }> {
+}): Promise<ReplayOutcome<DeadLetter>> {
   const { topic, dlq } = topicPair(options.topic);
   const letters = await readDeadLetters(options.kafka, dlq, {
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
@@ -194,4 +154,14 @@ export async function replayDeadLetters(options: {
     }
   }
   return { topic, dlq, replayed: chosen };
+}
+
+/** The dead-letter topics as the replay use case sees them, read and re-published through `kafka`. */
+export function kafkaDeadLetterArchive(
+  kafka: KafkaClient,
+  options: { publisher?: KafkaEventPublisher; timeoutMs?: number } = {},
+): DeadLetterArchive<DeadLetter> {
+  return {
+    replay: (topic, selection) => republishDeadLetters({ kafka, topic, selection, ...options }),
+  };
 }
