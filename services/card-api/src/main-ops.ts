@@ -87,7 +87,7 @@ import { reconcileCommand } from './entry-points/cli/reconcile.command';
 import { resolveTopic, tailTopic } from './entry-points/cli/topics-tail.command';
 import { mintToken } from './entry-points/cli/dev-token';
 import { tokenMint, usersCreate } from './entry-points/cli/users-and-tokens.commands';
-import { RELAY_LOCK_KEY } from './entry-points/jobs/outbox-relay';
+import { RELAY_LOCK_KEY } from './data-access/relay-lease';
 import { reconciliationDeps } from './entry-points/jobs/reconciliation';
 
 export { USAGE } from './entry-points/cli/command-line';

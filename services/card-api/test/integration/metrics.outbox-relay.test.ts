@@ -10,7 +10,7 @@ import {
 } from '@cards/test-support';
 import { Client } from 'pg';
 
-import { RELAY_LOCK_KEY } from '../../src/entry-points/jobs/outbox-relay';
+import { RELAY_LOCK_KEY } from '../../src/data-access/relay-lease';
 import { start as startRelay, type RunningRelay } from '../../src/main-outbox-relay';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 

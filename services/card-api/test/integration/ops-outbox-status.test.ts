@@ -6,7 +6,8 @@ import type { Knex } from 'knex';
 import { Client } from 'pg';
 
 import { createDatabase } from '../../src/data-access/database';
-import { OutboxRelay, RELAY_LOCK_KEY } from '../../src/entry-points/jobs/outbox-relay';
+import { RELAY_LOCK_KEY } from '../../src/data-access/relay-lease';
+import { OutboxRelay } from '../../src/entry-points/jobs/outbox-relay';
 import { createMigratedDatabase } from '../support/card-api';
 import { runOps, type OpsRun } from '../support/ops-cli';
 import { buildCommand } from '../support/outbox';

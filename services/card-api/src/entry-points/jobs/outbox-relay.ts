@@ -4,9 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { checkEvent } from '@cards/contracts';
 import { isAvailabilityError, type EventPublisher, type Logger } from '@cards/platform';
 import type { Knex } from 'knex';
-import { Client } from 'pg';
 
-import { Channels } from '../../data-access/notifications';
 import {
   deletePublishedBefore,
   fetchUnpublished,
@@ -17,9 +15,7 @@ import {
   type OutboxEntry,
   type RelaySession,
 } from '../../data-access/outbox.repository';
-
-/** Any fixed 64-bit number, shared by every relay of this database: whoever holds it is the one active relay. */
-export const RELAY_LOCK_KEY = 7_345_002_118;
+import { tryAcquireRelayLease, type RelayLease } from '../../data-access/relay-lease';
 
 export interface OutboxRelayOptions {
   db: Knex;
@@ -38,20 +34,9 @@ export interface OutboxRelayOptions {
   cleanupIntervalMs?: number;
   /** A row that fails this many sends of its own (not outages) is quarantined (5 by default). */
   quarantineAfterAttempts?: number;
-  /**
-   * How long a query on the lock session may take before the session counts as lost (10 s by default). A session
-   * that died silently (a dropped link, a vanished host) otherwise hangs its next query for the OS's TCP timeouts,
-   * minutes, while the server may already have released the lock to a standby.
-   */
+  /** How long a query on the lock session may take before the session counts as lost (see RelayLeaseOptions). */
   sessionTimeoutMs?: number;
 }
-
-/**
- * Server-side TCP keepalive of the lock session, in seconds: the database notices a relay whose host vanished within
- * idle + interval × count (about 11 s) and ends its session, which releases the lock to a standby. PostgreSQL's
- * defaults are the OS's: two hours.
- */
-const SESSION_KEEPALIVE = { idle: 5, interval: 2, count: 3 };
 
 /** Signals for tests and metrics. */
 export interface RelaySignals {
@@ -66,15 +51,15 @@ export interface RelaySignals {
 }
 
 /**
- * Publishes the outbox to Kafka. One relay at a time holds a session-level advisory lock and publishes in id
- * order, which keeps every card's events in order; others wait as hot standbys and take over within a poll
+ * Publishes the outbox to Kafka. One relay at a time holds the relay lease (data-access/relay-lease.ts) and publishes
+ * in id order, which keeps every card's events in order; others wait as hot standbys and take over within a poll
  * interval when the holder's session ends. Woken by NOTIFY, with polling as the fallback. At-least-once: a row is
  * marked published only after Kafka acknowledged it, so a crash in between publishes it again. Reading, sending and
  * marking overlap (see `publishWhileLeading`).
  *
- * Fencing: rows are read and marked on the session that holds the lock, never through the pool, so a relay whose
- * session is gone (and whose lock a standby may hold) cannot read another batch; the most it can do is finish
- * sending the one batch in hand, a duplicate that at-least-once delivery and every consumer's inbox absorb.
+ * Fencing: rows are read and marked through the lease's session only, so a relay whose lease is lost cannot read
+ * another batch; the most it can do is finish sending the one batch in hand, a duplicate that at-least-once delivery
+ * and every consumer's inbox absorb.
  *
  * One bad row does not stop the relay: each row's event is checked against the contract before it is sent (one that
  * fails is quarantined at once), and a batch whose send fails for a reason other than Kafka being away is sent
@@ -87,7 +72,6 @@ export class OutboxRelay {
   /** A wake-up that came while the relay was busy; the next idle() returns at once instead of losing it. */
   private wakeRequested = false;
   private loop: Promise<void> | undefined;
-  private session: Client | undefined;
   private lastCleanup = 0;
 
   constructor(private readonly options: OutboxRelayOptions) {}
@@ -112,64 +96,41 @@ export class OutboxRelay {
     let announcedStandby = false;
     let leading = false;
     while (!this.stopping) {
-      const session = new Client({
-        connectionString: this.options.databaseUrl,
-        connectionTimeoutMillis: 5000,
-        // Named, so `ops outbox status` (pg_stat_activity) shows which session holds the relay lock.
-        application_name: 'outbox-relay',
-        keepAlive: true,
-        keepAliveInitialDelayMillis: 5000,
-        // Client side: a query unanswered this long means the session is gone (see sessionTimeoutMs).
-        query_timeout: this.options.sessionTimeoutMs ?? 10_000,
-      });
-      const connection = { lost: false };
-      session.on('error', (error) => {
-        connection.lost = true;
-        log.warn({ err: error }, 'relay session lost');
-        this.requestWake();
-      });
+      let lease: RelayLease | undefined;
       try {
-        await session.connect();
-        await session.query(
-          /* sql */ `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
-                            set_config('tcp_keepalives_count', $3, false)`,
-          [
-            String(SESSION_KEEPALIVE.idle),
-            String(SESSION_KEEPALIVE.interval),
-            String(SESSION_KEEPALIVE.count),
-          ],
-        );
-        const result = await session.query<{ locked: boolean }>(
-          /* sql */ 'SELECT pg_try_advisory_lock($1) AS locked',
-          [RELAY_LOCK_KEY],
-        );
-        if (!result.rows[0]?.locked) {
+        lease = await tryAcquireRelayLease({
+          databaseUrl: this.options.databaseUrl,
+          ...(this.options.sessionTimeoutMs !== undefined && {
+            sessionTimeoutMs: this.options.sessionTimeoutMs,
+          }),
+          onLost: (error) => {
+            log.warn({ err: error }, 'relay session lost');
+            this.requestWake();
+          },
+          onOutboxWritten: () => {
+            this.requestWake();
+          },
+        });
+        if (!lease) {
           if (!announcedStandby) {
             log.info('another relay is active; standing by');
             this.signals.emit('standby');
             announcedStandby = true;
           }
-          await session.end();
           await this.idle(this.options.pollIntervalMs);
           continue;
         }
         announcedStandby = false;
-        this.session = session;
-        session.on('notification', () => {
-          this.requestWake();
-        });
-        await session.query(`LISTEN ${session.escapeIdentifier(Channels.outbox)}`);
         log.info('active relay');
         leading = true;
         this.signals.emit('leader');
-        await this.publishWhileLeading(log, session, connection);
+        await this.publishWhileLeading(log, lease);
       } catch (error) {
         log.warn({ err: error }, 'relay cycle failed; retrying');
         await this.idle(Math.min(this.options.pollIntervalMs, 1000));
       } finally {
-        this.session = undefined;
-        // Ending the session releases the advisory lock, so a standby takes over.
-        await session.end().catch(() => undefined);
+        // Releasing the lease lets a standby take over.
+        await lease?.release();
         if (leading) {
           leading = false;
           this.signals.emit('leadership-lost');
@@ -186,16 +147,13 @@ export class OutboxRelay {
    * the read-ahead is dropped and reading starts again from the database once the marks in flight are done, so
    * nothing in flight is lost or overtaken.
    */
-  private async publishWhileLeading(
-    log: Logger,
-    session: RelaySession,
-    connection: { lost: boolean },
-  ): Promise<void> {
+  private async publishWhileLeading(log: Logger, lease: RelayLease): Promise<void> {
     const { batchSize, publisher } = this.options;
+    const { session } = lease;
     /** The batch sent last, being marked while the next one is sent. */
     let marking: { ids: string[]; done: Promise<void> } | undefined;
     // A function, so the checks after each await read the flags afresh (narrowing cannot see them change).
-    const leading = (): boolean => !this.isStopping() && !connection.lost;
+    const leading = (): boolean => !this.isStopping() && !lease.lost;
     const read = async (exclude?: readonly string[]): Promise<OutboxEntry[]> =>
       this.setAsideInvalid(log, session, await fetchUnpublished(batchSize, session, exclude));
     try {

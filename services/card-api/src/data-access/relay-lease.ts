@@ -1,0 +1,97 @@
+import { Client } from 'pg';
+
+import { Channels } from './notifications';
+import type { RelaySession } from './outbox.repository';
+
+/** Any fixed 64-bit number, shared by every relay of this database: whoever holds it is the one active relay. */
+export const RELAY_LOCK_KEY = 7_345_002_118;
+
+/**
+ * Server-side TCP keepalive of the lock session, in seconds: the database notices a relay whose host vanished within
+ * idle + interval × count (about 11 s) and ends its session, which releases the lock to a standby. PostgreSQL's
+ * defaults are the OS's: two hours.
+ */
+const SESSION_KEEPALIVE = { idle: 5, interval: 2, count: 3 };
+
+/**
+ * The right to be the one active relay: a database session holding the relay's advisory lock and listening for
+ * outbox writes. Fencing: the relay reads and marks rows on `session` only, never through a pool, so once the
+ * session is gone (and a standby may hold the lock) the old relay cannot read another batch.
+ */
+export interface RelayLease {
+  /** The session that holds the lock; every read and mark of the outbox goes through it. */
+  readonly session: RelaySession;
+  /** True once the session failed: the lock may already be a standby's, so the holder must stop publishing. */
+  readonly lost: boolean;
+  /** Ends the session, which releases the lock; safe to call twice and after the session was lost. */
+  release(): Promise<void>;
+}
+
+export interface RelayLeaseOptions {
+  databaseUrl: string;
+  /**
+   * How long a query on the lock session may take before the session counts as lost (10 s by default). A session
+   * that died silently (a dropped link, a vanished host) otherwise hangs its next query for the OS's TCP timeouts,
+   * minutes, while the server may already have released the lock to a standby.
+   */
+  sessionTimeoutMs?: number;
+  /** The session failed (see `RelayLease.lost`). */
+  onLost: (error: Error) => void;
+  /** Rows were written to the outbox (a NOTIFY on its channel). */
+  onOutboxWritten: () => void;
+}
+
+/**
+ * Opens a session and tries to take the relay's lock: a lease when this relay is now the active one, undefined when
+ * another holds the lock (the session is then closed). Throws when the database cannot be reached, with nothing left
+ * open.
+ */
+export async function tryAcquireRelayLease(options: RelayLeaseOptions): Promise<RelayLease | undefined> {
+  const session = new Client({
+    connectionString: options.databaseUrl,
+    connectionTimeoutMillis: 5000,
+    // Named, so `ops outbox status` (pg_stat_activity) shows which session holds the relay lock.
+    application_name: 'outbox-relay',
+    keepAlive: true,
+    keepAliveInitialDelayMillis: 5000,
+    // Client side: a query unanswered this long means the session is gone (see sessionTimeoutMs).
+    query_timeout: options.sessionTimeoutMs ?? 10_000,
+  });
+  let lost = false;
+  session.on('error', (error) => {
+    lost = true;
+    options.onLost(error);
+  });
+  let ended: Promise<void> | undefined;
+  const release = (): Promise<void> => (ended ??= session.end().catch(() => undefined));
+  try {
+    await session.connect();
+    await session.query(
+      /* sql */ `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
+                        set_config('tcp_keepalives_count', $3, false)`,
+      [String(SESSION_KEEPALIVE.idle), String(SESSION_KEEPALIVE.interval), String(SESSION_KEEPALIVE.count)],
+    );
+    const result = await session.query<{ locked: boolean }>(
+      /* sql */ 'SELECT pg_try_advisory_lock($1) AS locked',
+      [RELAY_LOCK_KEY],
+    );
+    if (!result.rows[0]?.locked) {
+      await release();
+      return undefined;
+    }
+    session.on('notification', () => {
+      options.onOutboxWritten();
+    });
+    await session.query(`LISTEN ${session.escapeIdentifier(Channels.outbox)}`);
+  } catch (error) {
+    await release();
+    throw error;
+  }
+  return {
+    session,
+    get lost() {
+      return lost;
+    },
+    release,
+  };
+}
