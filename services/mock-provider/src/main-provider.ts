@@ -12,8 +12,8 @@ import { loadConfig, type MockProviderConfig } from './config';
 import { createCardRepository } from './data-access/card.repository';
 import { createDatabase, ensureDatabaseExists, prepareSchema } from './data-access/database';
 import { FaultSettings } from './domain/faults';
-import { createApp } from './http/app';
-import type { ProviderStats } from './http/control.routes';
+import { createApp } from './entry-points/http/app';
+import type { ProviderStats } from './entry-points/http/control.routes';
 
 /** The running mock provider. */
 export interface RunningProvider {

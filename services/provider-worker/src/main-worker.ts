@@ -14,10 +14,10 @@ import {
   runService,
 } from '@cards/platform';
 
-import { createCockatielCircuitBreaker } from './adapters/cockatiel-circuit-breaker';
-import { HttpProviderClient } from './adapters/http-provider-client';
-import { circuitStateMetric, timedProviderClient } from './adapters/provider-metrics';
-import { createProviderRetryPolicy } from './adapters/provider-retry-policy';
+import { createCockatielCircuitBreaker } from './data-access/cockatiel-circuit-breaker';
+import { HttpProviderClient } from './data-access/http-provider-client';
+import { circuitStateMetric, timedProviderClient } from './data-access/provider-metrics';
+import { createProviderRetryPolicy } from './data-access/provider-retry-policy';
 import { loadConfig, type WorkerConfig } from './config';
 import { createHealthApp } from './entry-points/http/health-app';
 import { pauseWhileCircuitOpen } from './entry-points/kafka/circuit-pause';

@@ -1,12 +1,12 @@
 import type { AdminCardDetail } from '@cards/contracts';
 
-import type { CardRecord, UserRecord } from '../domain/card';
+import type { CardRecord, UserRecord } from './card';
 import {
   sagaTimeline,
   type TimelineEntry,
   type TimelineInboxRow,
   type TimelineOutboxRow,
-} from '../domain/card-timeline';
+} from './card-timeline';
 
 /** What a card's view is read from, all in the card database. */
 export interface CardViewDeps {

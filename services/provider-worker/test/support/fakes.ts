@@ -3,7 +3,11 @@ import { randomUUID } from 'node:crypto';
 import { EventType, type AnyCardEvent, type CardEvent, type ProviderCard } from '@cards/contracts';
 import type { EventPublisher } from '@cards/platform';
 
-import { CircuitOpenError, type CircuitBreaker, type CircuitState } from '../../src/adapters/circuit-breaker';
+import {
+  CircuitOpenError,
+  type CircuitBreaker,
+  type CircuitState,
+} from '../../src/data-access/circuit-breaker';
 import type { CancelCommand } from '../../src/domain/cancel-provider-card';
 import { CommandExpiredError, isTransient } from '../../src/domain/errors';
 import type {

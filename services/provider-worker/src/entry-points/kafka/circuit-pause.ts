@@ -1,6 +1,6 @@
 import type { Logger, RunningConsumer } from '@cards/platform';
 
-import type { CircuitBreaker, CircuitState } from '../../adapters/circuit-breaker';
+import type { CircuitBreaker, CircuitState } from '../../data-access/circuit-breaker';
 
 /**
  * Pauses the commands consumer while the provider's circuit is open, so that an outage costs no card its budget

@@ -12,7 +12,7 @@ import {
   retryWithoutDelay,
   ScriptedProvider,
 } from '../../../test/support/fakes';
-import { createProviderRetryPolicy } from '../../adapters/provider-retry-policy';
+import { createProviderRetryPolicy } from '../../data-access/provider-retry-policy';
 import { PermanentCommandError, ProviderUnavailableError, RetryLaterError } from '../../domain/errors';
 import { createCommandHandler, isDeferral, isPermanent } from './provisioning-commands.consumer';
 

@@ -7,7 +7,7 @@ import {
   issueCard,
   type ProviderCardRecord,
   type ProviderCardStore,
-} from '../domain/card-issuing';
+} from '../../domain/card-issuing';
 import type { ProviderStats } from './control.routes';
 import { describeIssues, ProviderErrorCode, sendProviderError } from './provider-errors';
 

@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from '@cards/platform';
 import type { Request, RequestHandler, Response } from 'express';
 
-import { decideFault, type FaultSettings, type ProviderOperation, type Random } from '../domain/faults';
+import { decideFault, type FaultSettings, type ProviderOperation, type Random } from '../../domain/faults';
 import type { ProviderStats } from './control.routes';
 import { ProviderErrorCode, sendProviderError } from './provider-errors';
 

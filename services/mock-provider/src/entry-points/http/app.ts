@@ -9,8 +9,8 @@ import {
 } from '@cards/platform';
 import express, { type Express } from 'express';
 
-import type { ProviderCardStore } from '../domain/card-issuing';
-import type { FaultSettings, Random } from '../domain/faults';
+import type { ProviderCardStore } from '../../domain/card-issuing';
+import type { FaultSettings, Random } from '../../domain/faults';
 import { cardsRoutes } from './cards.routes';
 import { controlRoutes, type ProviderStats } from './control.routes';
 import { faultInjection } from './fault-injection.middleware';

@@ -1,7 +1,7 @@
 import { ProviderFaultsSchema, type ProviderFaults } from '@cards/contracts';
 import express, { Router } from 'express';
 
-import type { FaultSettings } from '../domain/faults';
+import type { FaultSettings } from '../../domain/faults';
 import { describeIssues, ProviderErrorCode, sendProviderError } from './provider-errors';
 
 /** Counters since the process started, for tests and operators (`GET /control/stats`). */
