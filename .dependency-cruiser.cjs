@@ -1,8 +1,16 @@
 /**
- * Architecture rules, enforced by `make lint`:
- * services never import each other; the domain stays free of frameworks and drivers; production code never
- * imports test code.
+ * Architecture rules, enforced by `make lint` (npm run lint:boundaries). Each rule has a probe in
+ * packages/test-support/src/architecture-rules.test.ts: a file that breaks it must fail, so a later edit here cannot
+ * quietly loosen it. The rules are written for every service alike (`services/<name>/src/…`).
+ *
+ * Layers of a service: entry-points/ (HTTP routes, Kafka consumers, jobs, the CLI) call domain/ (use cases, rules
+ * and the ports they need), whose ports data-access/ implements (PostgreSQL, the provider's HTTP API, Kafka reads).
+ * main-*.ts files wire one process each.
  */
+
+/** Test code, which may reach anything it needs to set a scene up. */
+const TESTS = ['\\.test\\.ts$', '^services/[^/]+/test/', '^packages/[^/]+/test/', '^packages/test-support/'];
+
 module.exports = {
   forbidden: [
     {
@@ -15,30 +23,46 @@ module.exports = {
     },
     {
       name: 'domain-is-pure',
-      comment: 'Use cases and rules know nothing of HTTP, SQL, Kafka or metrics: they get ports passed in.',
+      comment:
+        'Use cases and rules import only the contracts, their own domain files (ports included) and Node built-ins: ' +
+        'no framework, driver or npm package, and nothing of @cards/runtime or @cards/messaging (whose index would ' +
+        'be a back door to createKnex and createKafka). What they need from outside comes in through a port.',
       severity: 'error',
-      from: { path: '^services/[^/]+/src/domain/' },
-      to: {
-        path: ['node_modules/(express|knex|pg|kafkajs|prom-client)/', '/entry-points/', '/data-access/'],
-      },
+      from: { path: '^services/([^/]+)/src/domain/', pathNot: TESTS },
+      to: { pathNot: ['^services/$1/src/domain/', '^packages/contracts/src/'], dependencyTypesNot: ['core'] },
+    },
+    {
+      name: 'data-access-serves-the-domain',
+      comment:
+        'data-access implements the ports of the domain; it never calls back into entry points or a process file.',
+      severity: 'error',
+      from: { path: '^services/([^/]+)/src/data-access/', pathNot: TESTS },
+      to: { path: ['^services/$1/src/entry-points/', '^services/$1/src/main-[^/]+$'] },
+    },
+    {
+      name: 'no-process-file-as-library',
+      comment:
+        'A main-*.ts file wires one process; what two processes share lives in the layers. Tests may start a ' +
+        "process's main in-process.",
+      severity: 'error',
+      from: { path: '^(services|packages)/', pathNot: TESTS },
+      to: { path: '^services/[^/]+/src/main-[^/]+$' },
     },
     {
       name: 'kafkajs-behind-the-port',
       comment:
-        'kafkajs is in maintenance mode: only the Kafka port (packages/platform/src/kafka/) may import it, so another ' +
+        'kafkajs is in maintenance mode: only the Kafka port (packages/messaging/) may import it, so another ' +
         'client drops in there. Tests, test support and the benchmark may (they send raw bytes and measure bare kafkajs).',
       severity: 'error',
-      from: {
-        path: '^(services|packages)/',
-        pathNot: [
-          '^packages/platform/src/kafka/',
-          '\\.test\\.ts$',
-          '^services/[^/]+/test/',
-          '^packages/[^/]+/test/',
-          '^packages/test-support/',
-        ],
-      },
+      from: { path: '^(services|packages)/', pathNot: ['^packages/messaging/src/', ...TESTS] },
       to: { path: 'node_modules/kafkajs/' },
+    },
+    {
+      name: 'runtime-below-messaging',
+      comment: '@cards/messaging is built on @cards/runtime, never the other way round.',
+      severity: 'error',
+      from: { path: '^packages/runtime/' },
+      to: { path: ['^packages/messaging/', 'node_modules/@cards/messaging/'] },
     },
     {
       name: 'contracts-stand-alone',
@@ -46,7 +70,7 @@ module.exports = {
       severity: 'error',
       // Its tests may use dev tools (the dashboard test reads prom-client's default metric names).
       from: { path: '^packages/contracts/', pathNot: '\\.test\\.ts$' },
-      to: { path: ['^packages/(platform|test-support)/', '^services/', 'node_modules/(?!zod/)'] },
+      to: { path: ['^packages/(runtime|messaging|test-support)/', '^services/', 'node_modules/(?!zod/)'] },
     },
     {
       name: 'no-test-code-in-production',

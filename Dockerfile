@@ -5,7 +5,8 @@ FROM node:24-bookworm-slim AS build
 WORKDIR /app
 COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.build.json ./
 COPY packages/contracts/package.json packages/contracts/
-COPY packages/platform/package.json packages/platform/
+COPY packages/runtime/package.json packages/runtime/
+COPY packages/messaging/package.json packages/messaging/
 COPY packages/test-support/package.json packages/test-support/
 COPY services/card-api/package.json services/card-api/
 COPY services/provider-worker/package.json services/provider-worker/
@@ -19,7 +20,8 @@ FROM node:24-bookworm-slim AS production-deps
 WORKDIR /app
 COPY package.json package-lock.json .npmrc ./
 COPY packages/contracts/package.json packages/contracts/
-COPY packages/platform/package.json packages/platform/
+COPY packages/runtime/package.json packages/runtime/
+COPY packages/messaging/package.json packages/messaging/
 COPY packages/test-support/package.json packages/test-support/
 COPY services/card-api/package.json services/card-api/
 COPY services/provider-worker/package.json services/provider-worker/
@@ -33,8 +35,10 @@ COPY --from=production-deps /app/node_modules node_modules
 COPY --from=production-deps /app/package.json ./
 COPY --from=build /app/packages/contracts/package.json packages/contracts/
 COPY --from=build /app/packages/contracts/dist packages/contracts/dist
-COPY --from=build /app/packages/platform/package.json packages/platform/
-COPY --from=build /app/packages/platform/dist packages/platform/dist
+COPY --from=build /app/packages/runtime/package.json packages/runtime/
+COPY --from=build /app/packages/runtime/dist packages/runtime/dist
+COPY --from=build /app/packages/messaging/package.json packages/messaging/
+COPY --from=build /app/packages/messaging/dist packages/messaging/dist
 COPY --from=build /app/services/card-api/package.json services/card-api/
 COPY --from=build /app/services/card-api/dist services/card-api/dist
 # The operator console: its html and css (its scripts are in dist/console).

@@ -1,4 +1,4 @@
-import { ConfigError } from '@cards/platform';
+import { ConfigError } from '@cards/runtime';
 
 import { DEVELOPMENT_JWT_SECRET, loadConfig } from './config';
 

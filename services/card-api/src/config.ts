@@ -1,5 +1,5 @@
 import { Topics, type TopicNames } from '@cards/contracts';
-import { baseConfigShape, ConfigError, env, parseEnv } from '@cards/platform';
+import { baseConfigShape, ConfigError, env, parseEnv } from '@cards/runtime';
 import { z } from 'zod';
 
 /** The development token secret: published in this repository, so production refuses it. */

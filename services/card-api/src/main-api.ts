@@ -1,12 +1,12 @@
+import { KafkaProbe } from '@cards/messaging';
 import {
   createLogger,
   createMetricsRegistry,
-  KafkaProbe,
   listen,
   runService,
   type Logger,
   databaseReadinessCheck,
-} from '@cards/platform';
+} from '@cards/runtime';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { findCardsByIds } from './data-access/cards.repository';

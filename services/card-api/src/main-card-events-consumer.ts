@@ -1,15 +1,12 @@
+import { createKafka, consumerMetrics, KafkaProbe, type RunningConsumer } from '@cards/messaging';
 import {
-  createKafka,
   createLogger,
   createMetricsRegistry,
   databaseReadinessCheck,
-  consumerMetrics,
-  KafkaProbe,
   runService,
   startOpsServer,
   type Logger,
-  type RunningConsumer,
-} from '@cards/platform';
+} from '@cards/runtime';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';

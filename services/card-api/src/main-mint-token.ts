@@ -1,4 +1,4 @@
-import { runOnce } from '@cards/platform';
+import { runOnce } from '@cards/runtime';
 
 import { loadConfig } from './config';
 import { mintToken } from './entry-points/cli/dev-token';

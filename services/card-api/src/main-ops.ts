@@ -51,14 +51,8 @@
 import { readFile } from 'node:fs/promises';
 
 import { AuditAction } from '@cards/contracts';
-import {
-  ConfigError,
-  createKafka,
-  createLogger,
-  runOnce,
-  type KafkaClient,
-  type Logger,
-} from '@cards/platform';
+import { createKafka, type KafkaClient } from '@cards/messaging';
+import { ConfigError, createLogger, runOnce, type Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';

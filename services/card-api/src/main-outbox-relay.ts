@@ -1,14 +1,12 @@
+import { createKafka, KafkaEventPublisher, KafkaProbe } from '@cards/messaging';
 import {
-  createKafka,
   createLogger,
   createMetricsRegistry,
   databaseReadinessCheck,
-  KafkaEventPublisher,
-  KafkaProbe,
   runService,
   startOpsServer,
   type Logger,
-} from '@cards/platform';
+} from '@cards/runtime';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { createDatabase } from './data-access/database';

@@ -1,5 +1,6 @@
 import { allTopics } from '@cards/contracts';
-import { createKafka, createLogger, ensureTopics, runOnce } from '@cards/platform';
+import { createKafka, ensureTopics } from '@cards/messaging';
+import { createLogger, runOnce } from '@cards/runtime';
 
 import { loadConfig, type CardApiConfig } from './config';
 import { createDatabase, ensureDatabaseExists, migrateToLatest } from './data-access/database';

@@ -1,4 +1,4 @@
-import { baseConfigShape, env, parseEnv } from '@cards/platform';
+import { baseConfigShape, env, parseEnv } from '@cards/runtime';
 import { z } from 'zod';
 
 /** Every setting of mock-provider; `.env.example` documents each one. */

@@ -6,7 +6,7 @@ import {
   listen,
   runService,
   type Logger,
-} from '@cards/platform';
+} from '@cards/runtime';
 
 import { loadConfig, type MockProviderConfig } from './config';
 import { createCardRepository } from './data-access/card.repository';

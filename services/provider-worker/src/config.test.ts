@@ -1,4 +1,4 @@
-import { ConfigError } from '@cards/platform';
+import { ConfigError } from '@cards/runtime';
 
 import { loadConfig } from './config';
 

@@ -1,5 +1,5 @@
 import { Topics } from '@cards/contracts';
-import { baseConfigShape, env, parseEnv } from '@cards/platform';
+import { baseConfigShape, env, parseEnv } from '@cards/runtime';
 import { z } from 'zod';
 
 /** Every setting of provider-worker; `.env.example` documents each one. */

@@ -2,17 +2,13 @@ import type { EventEmitter } from 'node:events';
 
 import {
   createKafka,
-  createLogger,
-  createMetricsRegistry,
   consumerMetrics,
   KafkaEventPublisher,
   KafkaProbe,
-  listen,
   type ConsumerSignals,
-  type Logger,
   type RunningConsumer,
-  runService,
-} from '@cards/platform';
+} from '@cards/messaging';
+import { createLogger, createMetricsRegistry, listen, type Logger, runService } from '@cards/runtime';
 
 import { createCockatielCircuitBreaker } from './data-access/cockatiel-circuit-breaker';
 import { HttpProviderClient } from './data-access/http-provider-client';

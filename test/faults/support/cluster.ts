@@ -4,7 +4,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
 
 import { allTopics } from '@cards/contracts';
-import { createKafka, createLogger, ensureTopics } from '@cards/platform';
+import { createKafka, ensureTopics } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import {
   createTestDatabase,
   freeTcpPort,

@@ -1,11 +1,6 @@
 import { deadLetterTopic } from '@cards/contracts';
-import {
-  createKafka,
-  KafkaAdminSession,
-  type KafkaAdmin,
-  type KafkaClient,
-  type Logger,
-} from '@cards/platform';
+import { createKafka, KafkaAdminSession, type KafkaAdmin, type KafkaClient } from '@cards/messaging';
+import { type Logger } from '@cards/runtime';
 
 import type { DeadLetterArchive } from '../domain/replay-dead-letters';
 import { readDeadLetters, republishDeadLetters, type DeadLetter } from './dead-letters';

@@ -1,9 +1,9 @@
-import { createKnex, type Logger } from '@cards/platform';
+import { createKnex, type Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { migrations } from './migrations';
 
-export { ensureDatabaseExists, migrateToLatest } from '@cards/platform';
+export { ensureDatabaseExists, migrateToLatest } from '@cards/runtime';
 
 /** The card database: a knex pool with card-api's migrations. */
 export function createDatabase(options: {

@@ -6,7 +6,7 @@ import {
   type KafkaClient,
   type RawHeaders,
   type RawMessage,
-} from '@cards/platform';
+} from '@cards/messaging';
 
 import {
   selectDeadLetters,

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 import { Client, type Notification } from 'pg';
 

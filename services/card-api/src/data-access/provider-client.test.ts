@@ -1,7 +1,7 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
-import { RetryBudgetExhaustedError } from '@cards/platform';
+import { RetryBudgetExhaustedError } from '@cards/runtime';
 
 import { HttpProviderCardReader } from './provider-client';
 

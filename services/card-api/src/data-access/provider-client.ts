@@ -1,5 +1,5 @@
 import { ProviderCardListSchema, ProviderCardSchema, type ProviderCard } from '@cards/contracts';
-import { retryWithinBudget, type RetryBudget } from '@cards/platform';
+import { retryWithinBudget, type RetryBudget } from '@cards/runtime';
 import { z } from 'zod';
 
 import type { ProviderCardReader } from '../domain/reconcile';

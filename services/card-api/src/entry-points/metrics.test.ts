@@ -1,4 +1,5 @@
-import { createMetricsRegistry, type EventPublisher } from '@cards/platform';
+import { type EventPublisher } from '@cards/messaging';
+import { createMetricsRegistry } from '@cards/runtime';
 import { histogramCount, metricValue, parseExposition } from '@cards/test-support';
 
 import { sagaDurationMetric, sagaOutcome, timedPublisher } from './metrics';

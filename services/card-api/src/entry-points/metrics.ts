@@ -1,13 +1,13 @@
 import { CARD_STATUSES } from '@cards/contracts';
+import { type EventPublisher } from '@cards/messaging';
 import {
   catalogueCounter,
   catalogueGauge,
   catalogueHistogram,
   scrapeTimeRead,
-  type EventPublisher,
   type Logger,
   type Registry,
-} from '@cards/platform';
+} from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { countCardsByStatus } from '../data-access/cards.repository';

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { CardSchema } from '@cards/contracts';
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 import type { Browser, BrowserContext, Page } from 'playwright-core';

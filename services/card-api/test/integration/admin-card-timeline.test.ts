@@ -9,7 +9,8 @@ import {
   type AnyCardEvent,
   type Card,
 } from '@cards/contracts';
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 

@@ -7,7 +7,8 @@ import {
   ProblemSchema,
   ReplayDeadLetterResponseSchema,
 } from '@cards/contracts';
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
-import { createKafka, createLogger, DeadLetterHeaders } from '@cards/platform';
+import { createKafka, DeadLetterHeaders } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import {
   eventually,
   headersOf,

@@ -1,4 +1,5 @@
-import { createKafka, createLogger, ensureTopics } from '@cards/platform';
+import { createKafka, ensureTopics } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { testKafkaBrokers, uniqueSuffix, type TestDatabase } from '@cards/test-support';
 import type { Consumer, Producer } from 'kafkajs';
 import type { Knex } from 'knex';

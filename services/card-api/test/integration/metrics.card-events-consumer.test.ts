@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import {
   eventually,
   histogramCount,

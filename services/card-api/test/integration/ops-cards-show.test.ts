@@ -3,7 +3,8 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent, type Card } from '@cards/contracts';
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 

@@ -4,7 +4,8 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
-import { createKafka, createLogger, DeadLetterHeaders } from '@cards/platform';
+import { createKafka, DeadLetterHeaders } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Kafka, Producer } from 'kafkajs';
 

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
-import { createLogger, type EventPublisher } from '@cards/platform';
+import { type EventPublisher } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { createTestDatabase, eventually, type TestDatabase } from '@cards/test-support';
 import type { Knex } from 'knex';
 import { Client } from 'pg';

@@ -4,7 +4,8 @@ import { once } from 'node:events';
 import path from 'node:path';
 
 import { deadLetterTopic, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
-import { createKafka, createLogger, DeadLetterHeaders, ensureTopics } from '@cards/platform';
+import { createKafka, DeadLetterHeaders, ensureTopics } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 

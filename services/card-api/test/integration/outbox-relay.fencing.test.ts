@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AnyCardEvent, TopicNames } from '@cards/contracts';
-import { createLogger, type EventPublisher } from '@cards/platform';
+import { type EventPublisher } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import {
   eventually,
   proxyInFrontOf,

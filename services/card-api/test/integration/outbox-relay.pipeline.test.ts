@@ -2,7 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AnyCardEvent, TopicNames } from '@cards/contracts';
-import { createKafka, createLogger, KafkaEventPublisher, type EventPublisher } from '@cards/platform';
+import { createKafka, KafkaEventPublisher, type EventPublisher } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers, uniqueSuffix, type TestDatabase } from '@cards/test-support';
 import { KafkaJSConnectionError } from 'kafkajs';
 import type { Knex } from 'knex';

@@ -5,7 +5,8 @@ import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import type { AnyCardEvent, TopicNames } from '@cards/contracts';
-import { createLogger, type EventPublisher } from '@cards/platform';
+import { type EventPublisher } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, uniqueSuffix, type TestDatabase } from '@cards/test-support';
 import type { Knex } from 'knex';
 

@@ -7,7 +7,7 @@ import {
   ProviderCardSchema,
   type Card,
 } from '@cards/contracts';
-import { createLogger } from '@cards/platform';
+import { createLogger } from '@cards/runtime';
 import { eventually } from '@cards/test-support';
 
 import { topicNames } from '../../src/config';

@@ -1,5 +1,6 @@
 import { decodeEvent, type AnyCardEvent } from '@cards/contracts';
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 import type { Consumer, IHeaders } from 'kafkajs';
 

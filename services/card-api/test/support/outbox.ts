@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { EventType, type AnyCardEvent } from '@cards/contracts';
-import type { EventPublisher } from '@cards/platform';
+import type { EventPublisher } from '@cards/messaging';
 
 /** A provision command for card `key`: the relay only cares about its key and its outbox id. */
 export function buildCommand(key: string): AnyCardEvent {

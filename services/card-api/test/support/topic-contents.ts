@@ -1,4 +1,5 @@
-import { createKafka, createLogger } from '@cards/platform';
+import { createKafka } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 
 import { headersOf } from './kafka';

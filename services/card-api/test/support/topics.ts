@@ -1,5 +1,6 @@
 import { deadLetterTopic } from '@cards/contracts';
-import { createKafka, createLogger, ensureTopics } from '@cards/platform';
+import { createKafka, ensureTopics } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { testKafkaBrokers } from '@cards/test-support';
 
 /** Creates a test's command and result topics and their dead-letter topics. */

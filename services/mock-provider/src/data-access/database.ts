@@ -1,9 +1,9 @@
-import { createKnex, createUnlessRaced, migrateToLatest, type Logger } from '@cards/platform';
+import { createKnex, createUnlessRaced, migrateToLatest, type Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { migrations } from './migrations';
 
-export { ensureDatabaseExists } from '@cards/platform';
+export { ensureDatabaseExists } from '@cards/runtime';
 
 /**
  * The provider's database: its connections see the provider's schema only (search_path), so the provider's

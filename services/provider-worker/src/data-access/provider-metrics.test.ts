@@ -1,4 +1,4 @@
-import { createMetricsRegistry } from '@cards/platform';
+import { createMetricsRegistry } from '@cards/runtime';
 import { histogramCount, metricValue, parseExposition } from '@cards/test-support';
 
 import type { CircuitState } from './circuit-breaker';

@@ -1,4 +1,4 @@
-import { catalogueGauge, catalogueHistogram, type Registry } from '@cards/platform';
+import { catalogueGauge, catalogueHistogram, type Registry } from '@cards/runtime';
 
 import type {
   CancelCardOutcome,

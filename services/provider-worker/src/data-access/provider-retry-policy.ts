@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { backoffDelayMs } from '@cards/platform';
+import { backoffDelayMs } from '@cards/runtime';
 
 import { CommandExpiredError, isTransient, RetryLaterError } from '../domain/errors';
 import type { AttemptOptions, RetryPolicy } from '../domain/retry-policy';

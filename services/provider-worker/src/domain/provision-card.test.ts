@@ -1,5 +1,5 @@
 import { checkEvent, EventType, FailureCode } from '@cards/contracts';
-import { createLogger } from '@cards/platform';
+import { createLogger } from '@cards/runtime';
 
 import {
   buildProviderCard,

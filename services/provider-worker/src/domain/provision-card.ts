@@ -1,5 +1,4 @@
 import { EventType, FailureCode, type CardEvent, type EventData, type ProviderCard } from '@cards/contracts';
-import type { EventPublisher, Logger } from '@cards/platform';
 
 import {
   CommandExpiredError,
@@ -7,6 +6,7 @@ import {
   ProviderAnswerInvalidError,
   ProviderUnavailableError,
 } from './errors';
+import type { ResultPublisher, UseCaseLog } from './ports';
 import type { CallTrace, CreateCardOutcome, ProviderClient } from './provider-client';
 import { resultEvent } from './result-events';
 import type { RetryPolicy } from './retry-policy';
@@ -14,10 +14,10 @@ import type { RetryPolicy } from './retry-policy';
 /** What the worker's use cases need; all passed in, so a unit test hands in fakes. */
 export interface ProviderCommandDeps {
   provider: ProviderClient;
-  publisher: EventPublisher;
+  publisher: ResultPublisher;
   /** Retries transient provider failures (cockatiel in production). */
   retry: RetryPolicy;
-  logger: Logger;
+  logger: UseCaseLog;
   now?: () => Date;
   /** Aborted when the worker stops: no further retry starts, and the command is left for redelivery. */
   signal?: AbortSignal;

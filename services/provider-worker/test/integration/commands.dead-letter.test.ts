@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { EventType, encodeEvent } from '@cards/contracts';
-import { DeadLetterHeaders } from '@cards/platform';
+import { DeadLetterHeaders } from '@cards/messaging';
 
 import { buildProvisionCommand } from '../support/fakes';
 import { startWorkerFlow, type WorkerFlow } from '../support/provider-worker';

@@ -1,7 +1,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
 import { encodeEvent, EventType } from '@cards/contracts';
-import { createKafka, createLogger, DeadLetterHeaders } from '@cards/platform';
+import { createKafka, DeadLetterHeaders } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import { headersOf, hostileEnvelopes, testKafkaBrokers, type HostileMessage } from '@cards/test-support';
 import fc from 'fast-check';
 import type { IHeaders, Producer } from 'kafkajs';

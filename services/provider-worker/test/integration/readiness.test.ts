@@ -1,4 +1,5 @@
-import { createKafka, createLogger, ensureTopics } from '@cards/platform';
+import { createKafka, ensureTopics } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import {
   eventually,
   freeTcpPort,

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { EventType, type AnyCardEvent, type CardEvent, type ProviderCard } from '@cards/contracts';
-import type { EventPublisher } from '@cards/platform';
+import type { EventPublisher } from '@cards/messaging';
 
 import {
   CircuitOpenError,

@@ -3,7 +3,8 @@ import type { AddressInfo } from 'node:net';
 
 import { deadLetterTopic, decodeEvent, encodeEvent, ProviderCardListSchema } from '@cards/contracts';
 import type { AnyCardEvent, ProviderCard, ProviderFaults } from '@cards/contracts';
-import { createKafka, createLogger, ensureTopics } from '@cards/platform';
+import { createKafka, ensureTopics } from '@cards/messaging';
+import { createLogger } from '@cards/runtime';
 import {
   createTestDatabase,
   eventually,

@@ -1,4 +1,4 @@
-import { DeadLetterHeaders, type KafkaClient, type KafkaEventPublisher } from '@cards/platform';
+import { DeadLetterHeaders, type KafkaClient, type KafkaEventPublisher } from '@cards/messaging';
 
 import {
   deadLetterSummary,

@@ -1,5 +1,5 @@
 import { encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
-import type { RawMessage } from '@cards/platform';
+import type { RawMessage } from '@cards/messaging';
 
 import {
   describeMessage,

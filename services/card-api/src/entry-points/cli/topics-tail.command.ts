@@ -5,7 +5,7 @@ import {
   type DecodeResult,
   type TopicNames,
 } from '@cards/contracts';
-import { DeadLetterHeaders, readTopic, type KafkaClient, type RawMessage } from '@cards/platform';
+import { DeadLetterHeaders, readTopic, type KafkaClient, type RawMessage } from '@cards/messaging';
 
 import { headerStrings, type Out } from './dlq.commands';
 

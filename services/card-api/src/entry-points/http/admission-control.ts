@@ -1,5 +1,5 @@
 import { ErrorCode } from '@cards/contracts';
-import { sendProblem } from '@cards/platform';
+import { sendProblem } from '@cards/runtime';
 import type { RequestHandler, Response } from 'express';
 
 import { HttpProblem } from './problem';

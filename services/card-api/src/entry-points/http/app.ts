@@ -9,7 +9,7 @@ import {
   type Logger,
   type ReadinessCheck,
   type Registry,
-} from '@cards/platform';
+} from '@cards/runtime';
 import cors from 'cors';
 import express, { type Express } from 'express';
 import helmet from 'helmet';

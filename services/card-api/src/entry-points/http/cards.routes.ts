@@ -7,7 +7,7 @@ import {
 } from '@cards/contracts';
 import { randomUUID } from 'node:crypto';
 
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import { Router, type Request, type RequestHandler, type Response } from 'express';
 import type { Knex } from 'knex';
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 
 import { ErrorCode, PROBLEM_CONTENT_TYPE } from '@cards/contracts';
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import type { Response } from 'express';
 import type { Knex } from 'knex';
 

@@ -1,4 +1,4 @@
-import { createLogger, listen, type ListeningServer } from '@cards/platform';
+import { createLogger, listen, type ListeningServer } from '@cards/runtime';
 import express from 'express';
 
 import { AppError } from '../../domain/errors';

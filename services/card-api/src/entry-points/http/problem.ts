@@ -1,5 +1,5 @@
 import { ErrorCode, problemType, type Problem } from '@cards/contracts';
-import { sendProblem, type Logger, type ProblemInput } from '@cards/platform';
+import { sendProblem, type Logger, type ProblemInput } from '@cards/runtime';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { KnexTimeoutError } from 'knex';
 

@@ -2,7 +2,8 @@ import { EventEmitter } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { checkEvent } from '@cards/contracts';
-import { isAvailabilityError, type EventPublisher, type Logger } from '@cards/platform';
+import { type EventPublisher } from '@cards/messaging';
+import { isAvailabilityError, type Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import {

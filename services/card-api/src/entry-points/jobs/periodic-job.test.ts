@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { createLogger } from '@cards/platform';
+import { createLogger } from '@cards/runtime';
 
 import { PeriodicJob } from './periodic-job';
 

@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 
 /** Signals for tests and metrics. */
 export interface PeriodicJobSignals {

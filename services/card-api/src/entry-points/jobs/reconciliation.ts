@@ -1,5 +1,5 @@
 import type { TopicNames } from '@cards/contracts';
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { DEFAULT_PROVIDER_READ_BUDGET, HttpProviderCardReader } from '../../data-access/provider-client';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 
-import { createLogger } from '@cards/platform';
+import { createLogger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import type { OverdueCardsStore } from '../../domain/fail-overdue-cards';

@@ -1,4 +1,4 @@
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { Channels, CoalescingNotifier } from '../../data-access/notifications';

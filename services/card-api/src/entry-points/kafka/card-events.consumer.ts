@@ -1,10 +1,5 @@
-import {
-  startEventConsumer,
-  startSpan,
-  type KafkaClient,
-  type Logger,
-  type RunningConsumer,
-} from '@cards/platform';
+import { startEventConsumer, type KafkaClient, type RunningConsumer } from '@cards/messaging';
+import { startSpan, type Logger } from '@cards/runtime';
 
 import { applyProvisioningResults, type ApplyResultDeps } from '../../domain/apply-provisioning-result';
 

@@ -6,7 +6,7 @@ import {
   type Logger,
   type ReadinessCheck,
   type Registry,
-} from '@cards/platform';
+} from '@cards/runtime';
 import express, { type Express } from 'express';
 
 import type { ProviderCardStore } from '../../domain/card-issuing';

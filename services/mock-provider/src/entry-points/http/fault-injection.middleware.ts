@@ -1,7 +1,7 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import type { Request, RequestHandler, Response } from 'express';
 
 import { decideFault, type FaultSettings, type ProviderOperation, type Random } from '../../domain/faults';

@@ -1,4 +1,4 @@
-import type { Logger } from '@cards/platform';
+import type { Logger } from '@cards/runtime';
 import type { ErrorRequestHandler, RequestHandler, Response } from 'express';
 import type { ZodError } from 'zod';
 

@@ -1,4 +1,4 @@
-import { healthRoutes, metricsRoute, type ReadinessCheck, type Registry } from '@cards/platform';
+import { healthRoutes, metricsRoute, type ReadinessCheck, type Registry } from '@cards/runtime';
 import express, { type Express } from 'express';
 
 /** The worker's HTTP surface: /healthz (alive), /readyz (its dependencies answer) and /metrics. */

@@ -1,4 +1,4 @@
-import { createLogger } from '@cards/platform';
+import { createLogger } from '@cards/runtime';
 
 import { FakeCircuitBreaker } from '../../../test/support/fakes';
 import { pauseWhileCircuitOpen } from './circuit-pause';

@@ -1,4 +1,5 @@
-import type { Logger, RunningConsumer } from '@cards/platform';
+import type { RunningConsumer } from '@cards/messaging';
+import type { Logger } from '@cards/runtime';
 
 import type { CircuitBreaker, CircuitState } from '../../data-access/circuit-breaker';
 

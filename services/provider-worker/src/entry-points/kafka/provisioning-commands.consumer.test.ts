@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { EventType, type AnyCardEvent } from '@cards/contracts';
-import { createLogger } from '@cards/platform';
+import { createLogger } from '@cards/runtime';
 
 import {
   buildCancelCommand,

@@ -1,14 +1,13 @@
 import { EventType, type AnyCardEvent } from '@cards/contracts';
 import {
-  inSpan,
   startEventConsumer,
   type DeliveryContext,
   type EventConsumerOptions,
   type EventPublisher,
   type KafkaEventPublisher,
-  type Logger,
   type RunningConsumer,
-} from '@cards/platform';
+} from '@cards/messaging';
+import { inSpan, type Logger } from '@cards/runtime';
 
 import { cancelProviderCard } from '../../domain/cancel-provider-card';
 import { PermanentCommandError, RetryLaterError } from '../../domain/errors';

@@ -3,7 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Kafka, KafkaJSProtocolError, logLevel, type Admin, type ITopicConfig, type LogEntry } from 'kafkajs';
 import type { Logger } from 'pino';
 
-import { withTimeout } from '../timeouts';
+import { withTimeout } from '@cards/runtime';
 
 /**
  * A connected-on-demand Kafka client, handed from a process's main to the port's functions. Code outside this folder

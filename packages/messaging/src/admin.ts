@@ -1,6 +1,6 @@
 import type { Admin } from 'kafkajs';
 
-import { withTimeout } from '../timeouts';
+import { withTimeout } from '@cards/runtime';
 import type { KafkaClient } from './client';
 import { readConsumerLag, type PartitionLag } from './lag';
 

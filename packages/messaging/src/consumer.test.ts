@@ -11,8 +11,8 @@ import {
 } from 'kafkajs';
 
 import { DeadLetterHeaders, KafkaEventPublisher, startEventConsumer, type EventConsumerOptions } from '.';
-import { cardEvent, kafkaMessage } from '../../test/support/kafka-messages';
-import { createLogger } from '../logger';
+import { cardEvent, kafkaMessage } from '../test/support/kafka-messages';
+import { createLogger } from '@cards/runtime';
 
 const TOPIC = 'test.commands';
 const logger = createLogger({ service: 'test', level: 'silent' });

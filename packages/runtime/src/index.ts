@@ -3,7 +3,6 @@ export * from './config';
 export * from './database';
 export * from './health';
 export * from './http-server';
-export * from './kafka';
 export * from './lifecycle';
 export * from './logger';
 export * from './metrics';

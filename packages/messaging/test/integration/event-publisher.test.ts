@@ -1,7 +1,7 @@
 import { connect } from 'node:net';
 
 import { Topics } from '@cards/contracts';
-import { ensureTopics, KafkaEventPublisher } from '@cards/platform';
+import { ensureTopics, KafkaEventPublisher } from '@cards/messaging';
 import { eventually, freeTcpPort, TcpProxy, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 import { Kafka, logLevel } from 'kafkajs';
 

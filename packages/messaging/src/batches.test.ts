@@ -1,8 +1,8 @@
 import { deadLetterTopic } from '@cards/contracts';
 import type { ConsumerRunConfig, EachBatchPayload, IHeaders, Kafka, KafkaMessage } from 'kafkajs';
 
-import { cardEvent, kafkaMessage } from '../../test/support/kafka-messages';
-import { createLogger } from '../logger';
+import { cardEvent, kafkaMessage } from '../test/support/kafka-messages';
+import { createLogger } from '@cards/runtime';
 import {
   DeadLetterHeaders,
   headersToStrings,

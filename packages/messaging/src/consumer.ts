@@ -5,8 +5,7 @@ import { decodeEvent, type AnyCardEvent } from '@cards/contracts';
 import type { Kafka, KafkaMessage } from 'kafkajs';
 import type { Logger } from 'pino';
 
-import { isAvailabilityError } from '../availability';
-import { backoffDelayMs } from '../retry-within-budget';
+import { backoffDelayMs, isAvailabilityError } from '@cards/runtime';
 import { batchHandler } from './batches';
 import { headersToStrings, writeDeadLetter, type DeadLetterPublisher } from './dead-letters';
 import type { BatchDelivery, ConsumerSignals, DeliveryContext, MessageOutcome } from './delivery';
