@@ -185,3 +185,29 @@ export async function purgeExpiredIdempotencyKeys(db: Knex, ttlHours: number): P
     }
   }
 }
+
+/**
+ * The Idempotency-Key table as the HTTP edge's wrapper (entry-points/http/idempotency.ts) uses it: each method one
+ * short statement of its own, outside the request's transaction.
+ */
+export interface IdempotencyStore {
+  claim(claim: IdempotencyClaim & { requestHash: string }, ttlHours: number): Promise<boolean>;
+  find(
+    lookup: { userId: string; key: string },
+    limits: { ttlHours: number; staleAfterSeconds: number },
+  ): Promise<IdempotencyKeyState | undefined>;
+  takeOverStale(claim: IdempotencyClaim, staleAfterSeconds: number): Promise<boolean>;
+  complete(claim: IdempotencyClaim, response: RecordedResponse): Promise<boolean>;
+  release(claim: IdempotencyClaim): Promise<void>;
+}
+
+/** The Idempotency-Key store over `db`. */
+export function idempotencyStore(db: Knex): IdempotencyStore {
+  return {
+    claim: (claim, ttlHours) => claimIdempotencyKey(claim, ttlHours, db),
+    find: (lookup, limits) => findIdempotencyKey(lookup, limits, db),
+    takeOverStale: (claim, staleAfterSeconds) => takeOverStaleIdempotencyKey(claim, staleAfterSeconds, db),
+    complete: (claim, response) => completeIdempotencyKey(claim, response, db),
+    release: (claim) => releaseIdempotencyKey(claim, db),
+  };
+}

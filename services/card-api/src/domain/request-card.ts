@@ -59,25 +59,25 @@ export class CardRequestsRateLimited extends Error {
   }
 }
 
+/** A user's request for a card. */
+export interface CardRequest {
+  userId: string;
+  color: CardColor;
+  correlationId: string | null;
+  traceparent?: string | undefined;
+  /**
+   * The id to give the card, when the caller reserved one up front (an idempotent request does, so that a retry
+   * after a crash can tell whether this card was created, and the card's primary key forbids a second one).
+   */
+  cardId?: string | undefined;
+}
+
 /**
  * A user asks for a card: within the rate and card limits, store the PENDING card and its
  * `card.provision.requested` event in one transaction, so the request to the provider can neither be lost nor sent
  * for a card that does not exist.
  */
-export async function requestCard(
-  input: {
-    userId: string;
-    color: CardColor;
-    correlationId: string | null;
-    traceparent?: string | undefined;
-    /**
-     * The id to give the card, when the caller reserved one up front (an idempotent request does, so that a retry
-     * after a crash can tell whether this card was created, and the card's primary key forbids a second one).
-     */
-    cardId?: string | undefined;
-  },
-  deps: RequestCardDeps,
-): Promise<CardRecord> {
+export async function requestCard(input: CardRequest, deps: RequestCardDeps): Promise<CardRecord> {
   const newId = deps.newId ?? randomUUID;
   const now = deps.now ?? (() => new Date());
   const cardId = input.cardId ?? newId();

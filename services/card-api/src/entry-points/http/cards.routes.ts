@@ -12,38 +12,28 @@ import { Router, type Request, type RequestHandler, type Response } from 'expres
 import type { Knex } from 'knex';
 
 import { findUserCard, listCards } from '../../data-access/cards.repository';
-import type { RecordedResponse } from '../../data-access/idempotency.repository';
-import type { CardChangeWaiters } from '../../data-access/notifications';
+import { idempotencyStore, type RecordedResponse } from '../../data-access/idempotency.repository';
 import { isTerminal, type CardRecord } from '../../domain/card';
 import { AppError } from '../../domain/errors';
-import { requestCard, type RequestCardDeps } from '../../domain/request-card';
-import type { LongPollSlots } from './abuse-limits';
-import type { AdmissionControl } from './admission-control';
+import { requestCard, type CardRequest, type RequestCardDeps } from '../../domain/request-card';
 import { currentUser, requireJsonBody } from './auth';
 import { etagOf, ifNoneMatchHits, toCardResponse } from './cards.mapper';
 import { decodeCursor, encodeCursor } from './cursor';
+import { idempotently, REPLAYED_HEADER, sendRecorded, type IdempotentOutcome } from './idempotency';
 import {
-  parseIdempotencyKey,
-  REPLAYED_HEADER,
-  requestHash,
-  runIdempotently,
-  sendRecorded,
-} from './idempotency';
+  holdLongPollSlots,
+  preferredWaitSeconds,
+  readWithPreferredWait,
+  waitForChange,
+  type LongPollDeps,
+} from './long-poll';
 import { parseOrThrow } from './validation';
 
-export interface CardsRouteDeps {
+export interface CardsRouteDeps extends LongPollDeps {
   db: Knex;
   requestCardDeps: Omit<RequestCardDeps, 'newId' | 'now'>;
-  waiters: CardChangeWaiters;
-  longPollMaxSeconds: number;
-  /** Bounds the long-polls each user holds open. */
-  longPollSlots: LongPollSlots;
-  /** Bounds the requests and long-polls this process holds (503 OVERLOADED past them). */
-  admission: AdmissionControl;
   /** Refuses card requests over the per-client-address limit (429); the per-user one is requestCard's. */
   cardCreationRateLimit: RequestHandler;
-  /** Aborted when the process shuts down: held long-polls answer at once with what they have. */
-  shutdown: AbortSignal;
   /** How long an Idempotency-Key is remembered; an older one is treated as new. */
   idempotencyKeyTtlHours: number;
   logger: Logger;
@@ -52,233 +42,56 @@ export interface CardsRouteDeps {
 /** Seconds a client should wait before its first poll: the saga usually finishes within about a second. */
 const RETRY_AFTER_SECONDS = 1;
 
-const cardNotFound = (): AppError =>
-  new AppError({ code: ErrorCode.CARD_NOT_FOUND, kind: 'not-found', message: 'Card not found' });
-
-/** Parses `Prefer: wait=N` (RFC 7240); undefined when absent or malformed (a preference may be ignored). */
-export function preferredWaitSeconds(header: string | undefined): number | undefined {
-  const match = header ? /(?:^|[,;\s])wait=(\d{1,6})(?:$|[,;\s])/i.exec(header) : null;
-  return match?.[1] ? Number(match[1]) : undefined;
-}
+const cardNotFound = (): never => {
+  throw new AppError({ code: ErrorCode.CARD_NOT_FOUND, kind: 'not-found', message: 'Card not found' });
+};
 
 const cardLocation = (id: string): string => `/v1/cards/${id}`;
+/** The card id a Location names (the reservation of an idempotent card request travels as its Location). */
+const cardIdOf = (location: string): string => location.slice(cardLocation('').length);
 
 /** A card this request just created (or replayed) is gone: cards are never deleted, so that is a bug. */
 const cardNotFoundAfterCreate = (id: string): never => {
   throw new Error(`card ${id} vanished after it was accepted`);
 };
 
-/** The 202 answer to a card request: the PENDING card, where to poll it, and when. */
-function cardAccepted(card: CardRecord): RecordedResponse {
-  const body = toCardResponse(card);
-  return {
-    status: 202,
-    headers: {
-      'Content-Type': 'application/json',
-      'Cache-Control': 'private, no-cache',
-      ETag: etagOf(body),
-      Location: cardLocation(card.id),
-      'Retry-After': String(RETRY_AFTER_SECONDS),
-    },
-    body,
-  };
-}
-
-function sendCard(req: Request, res: Response, card: CardRecord, status: number): void {
-  const body = toCardResponse(card);
-  const etag = etagOf(body);
-  res.set('ETag', etag).set('Cache-Control', 'private, no-cache');
-  if (status === 200 && ifNoneMatchHits(req.get('if-none-match'), etag)) {
-    res.status(304).end();
-    return;
-  }
-  res.status(status).json(body);
-}
-
-/**
- * Takes a long-poll slot of the user and one of the process (429 LONG_POLL_LIMIT_REACHED, 503 OVERLOADED past
- * them), each given back when the response ends, however it ends (answered, failed, or the client went away).
- */
-function holdLongPollSlots(deps: CardsRouteDeps, res: Response, userId: string): void {
-  res.on('close', deps.longPollSlots.acquire(userId));
-  deps.admission.holdLongPoll(res);
-}
-
-/**
- * Holds a request until `card` is worth answering (`unchanged` says it is not yet), `waitSeconds` pass, the client
- * goes away or the process shuts down; returns the card to answer with, or undefined when the client went away.
- * The caller holds the long-poll slots first (holdLongPollSlots).
- *
- * It subscribes before its first read, so a change in between is not missed; a wake-up hands it the card from the
- * one batched read of the notification (CardChangeWaiters), so it reads for itself only at the start, on a timeout,
- * and after a wake-up that changed nothing worth answering.
- */
-async function waitForChange(
-  deps: CardsRouteDeps,
-  options: {
-    res: Response;
-    userId: string;
-    cardId: string;
-    waitSeconds: number;
-    read: () => Promise<CardRecord>;
-    unchanged: (card: CardRecord) => boolean;
-    /**
-     * The card as this request just wrote it, instead of a first read. A change committed after it, before the
-     * subscription, would then be seen only at the timeout's read; the saga takes longer than that gap by far.
-     */
-    initial?: CardRecord | undefined;
-  },
-): Promise<CardRecord | undefined> {
-  const { res, waitSeconds, read, unchanged } = options;
-  const deadline = Date.now() + waitSeconds * 1000;
-  const finished = new AbortController();
-  const abandoned = new AbortController();
-  res.on('close', () => {
-    abandoned.abort();
-  });
-  const stopWaiting = AbortSignal.any([abandoned.signal, deps.shutdown, finished.signal]);
-  const waitingOver = (): boolean => Date.now() >= deadline || stopWaiting.aborted;
-  const subscribe = () => deps.waiters.wait(options.cardId, deadline - Date.now(), stopWaiting);
-  try {
-    let woken = waitSeconds > 0 ? subscribe() : undefined;
-    let card = options.initial ?? (await read());
-    while (woken && unchanged(card) && !waitingOver()) {
-      card = (await woken) ?? (abandoned.signal.aborted ? card : await read());
-      woken = undefined;
-      if (unchanged(card) && !waitingOver()) {
-        // Woken by a change not worth answering: subscribe again, then re-read, so nothing is missed.
-        woken = subscribe();
-        card = await read();
-      }
-    }
-    return abandoned.signal.aborted ? undefined : card;
-  } finally {
-    finished.abort();
-  }
-}
-
 /** The caller's own cards: create, read (with long-poll), list. Thin: each route parses, calls, answers. */
 export function cardsRoutes(deps: CardsRouteDeps): Router {
   const router = Router();
+  const idempotency = {
+    store: idempotencyStore(deps.db),
+    logger: deps.logger,
+    ttlHours: deps.idempotencyKeyTtlHours,
+  };
 
   router.post('/v1/cards', requireJsonBody, deps.cardCreationRateLimit, async (req, res) => {
     const user = currentUser(res);
-    const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
     let created: CardRecord | undefined;
-    const create = async (cardId?: string): Promise<RecordedResponse> => {
-      const body = parseOrThrow(CreateCardRequestSchema, req.body, 'body');
-      const card = await requestCard(
-        {
-          userId: user.id,
-          color: body.color,
-          correlationId: String(res.locals['requestId']),
-          traceparent: String(res.locals['traceparent']),
-          cardId,
-        },
-        deps.requestCardDeps,
-      );
-      created = card;
-      return cardAccepted(card);
-    };
-    const answer = async (response: RecordedResponse, options: { replayed?: boolean } = {}) => {
-      const requested = preferredWaitSeconds(req.get('prefer'));
-      const location = response.headers['Location'];
-      if (requested === undefined || response.status !== 202 || location === undefined) {
-        sendRecorded(res, response, options);
-        return;
-      }
-      // Prefer: wait=N: hold the answer until the card is terminal (200 with it) or N seconds pass (the 202).
-      const waitSeconds = Math.min(requested, deps.longPollMaxSeconds);
-      if (waitSeconds > 0) {
-        try {
-          holdLongPollSlots(deps, res, user.id);
-        } catch {
-          // The card is accepted: no slot to wait in must not turn that into a refusal. The preference is ignored.
-          sendRecorded(res, response, options);
-          return;
-        }
-      }
-      res.set('Preference-Applied', `wait=${waitSeconds}`);
-      const cardId = location.slice(cardLocation('').length);
-      const card = await waitForChange(deps, {
-        res,
-        userId: user.id,
-        cardId,
-        waitSeconds,
-        read: async () => (await findUserCard(cardId, user.id, deps.db)) ?? cardNotFoundAfterCreate(cardId),
-        unchanged: (current) => !isTerminal(current.status),
-        initial: options.replayed ? undefined : created,
-      });
-      if (!card) {
-        return;
-      }
-      if (isTerminal(card.status)) {
-        if (options.replayed) {
-          res.set(REPLAYED_HEADER, 'true');
-        }
-        res.set('Location', location);
-        sendCard(req, res, card, 200);
-        return;
-      }
-      sendRecorded(res, response, options);
-    };
-    if (key === undefined) {
-      await answer(await create());
-      return;
-    }
-    // The reserved card id travels as the claim's Location; see idempotency.ts for why it is reserved up front.
-    const reservedCardId = (location: string): string => location.slice(cardLocation('').length);
-    const outcome = await runIdempotently({
-      db: deps.db,
-      logger: deps.logger,
-      userId: user.id,
-      key,
-      requestHash: requestHash({ method: req.method, path: req.path, body: req.body as unknown }),
-      ttlHours: deps.idempotencyKeyTtlHours,
-      requestId: res.locals['requestId'],
+    // The card id is reserved before the card is requested: see idempotency.ts for why.
+    const outcome = await idempotently(req, res, user.id, idempotency, {
       reserve: () => cardLocation(randomUUID()),
-      execute: (location) => create(reservedCardId(location)),
+      execute: async (location) => {
+        created = await requestCard(
+          cardRequestOf(req, res, user.id, cardIdOf(location)),
+          deps.requestCardDeps,
+        );
+        return cardAccepted(created);
+      },
       recover: async (location) => {
-        const cardId = reservedCardId(location);
-        const card = CardIdParamsSchema.safeParse({ id: cardId }).success
-          ? await findUserCard(cardId, user.id, deps.db)
-          : undefined;
+        const card = await findReservedCard(cardIdOf(location), user.id, deps.db);
         return card && cardAccepted(card);
       },
     });
-    await answer(outcome.response, { replayed: outcome.replayed });
+    await answerCardRequest(deps, req, res, { ...outcome, userId: user.id, created });
   });
 
   router.get('/v1/cards/:id', async (req, res) => {
     const user = currentUser(res);
-    const { id } = CardIdParamsSchema.safeParse(req.params).data ?? {};
-    if (!id) {
-      throw cardNotFound();
-    }
-    const read = async (): Promise<CardRecord> => {
-      const card = await findUserCard(id, user.id, deps.db);
-      if (!card) {
-        throw cardNotFound();
-      }
-      return card;
-    };
-    const requested = preferredWaitSeconds(req.get('prefer'));
-    if (requested === undefined) {
-      sendCard(req, res, await read(), 200);
-      return;
-    }
-    const waitSeconds = Math.min(requested, deps.longPollMaxSeconds);
-    res.set('Preference-Applied', `wait=${waitSeconds}`);
-    if (waitSeconds > 0) {
-      holdLongPollSlots(deps, res, user.id);
-    }
+    const cardId = CardIdParamsSchema.safeParse(req.params).data?.id ?? cardNotFound();
     const etagAtStart = req.get('if-none-match');
-    const card = await waitForChange(deps, {
-      res,
-      userId: user.id,
-      cardId: id,
-      waitSeconds,
-      read,
+    const card = await readWithPreferredWait(deps, req, res, user.id, {
+      cardId,
+      read: async () => (await findUserCard(cardId, user.id, deps.db)) ?? cardNotFound(),
       // Wait while nothing worth answering happened: the card is still PENDING, or unchanged for the client's ETag.
       unchanged: (current) =>
         !isTerminal(current.status) || ifNoneMatchHits(etagAtStart, etagOf(toCardResponse(current))),
@@ -309,4 +122,99 @@ export function cardsRoutes(deps: CardsRouteDeps): Router {
   });
 
   return router;
+}
+
+/** The use case's input from a card request; the body is parsed here, so a bad one is an answer the key records. */
+function cardRequestOf(req: Request, res: Response, userId: string, cardId: string): CardRequest {
+  const body = parseOrThrow(CreateCardRequestSchema, req.body, 'body');
+  return {
+    userId,
+    color: body.color,
+    correlationId: String(res.locals['requestId']),
+    traceparent: String(res.locals['traceparent']),
+    cardId,
+  };
+}
+
+/** The card a crashed predecessor may have created under a reservation; undefined when it did not. */
+async function findReservedCard(cardId: string, userId: string, db: Knex): Promise<CardRecord | undefined> {
+  return CardIdParamsSchema.safeParse({ id: cardId }).success ? findUserCard(cardId, userId, db) : undefined;
+}
+
+/** The 202 answer to a card request: the PENDING card, where to poll it, and when. */
+function cardAccepted(card: CardRecord): RecordedResponse {
+  const body = toCardResponse(card);
+  return {
+    status: 202,
+    headers: {
+      'Content-Type': 'application/json',
+      'Cache-Control': 'private, no-cache',
+      ETag: etagOf(body),
+      Location: cardLocation(card.id),
+      'Retry-After': String(RETRY_AFTER_SECONDS),
+    },
+    body,
+  };
+}
+
+function sendCard(req: Request, res: Response, card: CardRecord, status: number): void {
+  const body = toCardResponse(card);
+  const etag = etagOf(body);
+  res.set('ETag', etag).set('Cache-Control', 'private, no-cache');
+  if (status === 200 && ifNoneMatchHits(req.get('if-none-match'), etag)) {
+    res.status(304).end();
+    return;
+  }
+  res.status(status).json(body);
+}
+
+/**
+ * Answers a card request: its (recorded) 202, or with `Prefer: wait=N` the card once terminal (200) if that comes
+ * within N seconds. A request that finds no long-poll slot still gets its 202: the card is accepted, and no slot to
+ * wait in must not turn that into a refusal.
+ */
+async function answerCardRequest(
+  deps: CardsRouteDeps,
+  req: Request,
+  res: Response,
+  outcome: IdempotentOutcome & { userId: string; created: CardRecord | undefined },
+): Promise<void> {
+  const { response, replayed, userId } = outcome;
+  const requested = preferredWaitSeconds(req.get('prefer'));
+  const location = response.headers['Location'];
+  if (requested === undefined || response.status !== 202 || location === undefined) {
+    sendRecorded(res, response, { replayed });
+    return;
+  }
+  const waitSeconds = Math.min(requested, deps.longPollMaxSeconds);
+  if (waitSeconds > 0) {
+    try {
+      holdLongPollSlots(deps, res, userId);
+    } catch {
+      sendRecorded(res, response, { replayed });
+      return;
+    }
+  }
+  res.set('Preference-Applied', `wait=${waitSeconds}`);
+  const cardId = cardIdOf(location);
+  const card = await waitForChange(deps, {
+    res,
+    cardId,
+    waitSeconds,
+    read: async () => (await findUserCard(cardId, userId, deps.db)) ?? cardNotFoundAfterCreate(cardId),
+    unchanged: (current) => !isTerminal(current.status),
+    initial: replayed ? undefined : outcome.created,
+  });
+  if (!card) {
+    return;
+  }
+  if (!isTerminal(card.status)) {
+    sendRecorded(res, response, { replayed });
+    return;
+  }
+  if (replayed) {
+    res.set(REPLAYED_HEADER, 'true');
+  }
+  res.set('Location', location);
+  sendCard(req, res, card, 200);
 }

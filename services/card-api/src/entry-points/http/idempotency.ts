@@ -2,17 +2,12 @@ import { createHash } from 'node:crypto';
 
 import { ErrorCode, PROBLEM_CONTENT_TYPE } from '@cards/contracts';
 import type { Logger } from '@cards/runtime';
-import type { Response } from 'express';
-import type { Knex } from 'knex';
+import type { Request, Response } from 'express';
 
-import {
-  claimIdempotencyKey,
-  completeIdempotencyKey,
-  findIdempotencyKey,
-  releaseIdempotencyKey,
-  takeOverStaleIdempotencyKey,
-  type IdempotencyClaim,
-  type RecordedResponse,
+import type {
+  IdempotencyClaim,
+  IdempotencyStore,
+  RecordedResponse,
 } from '../../data-access/idempotency.repository';
 import { expectedProblem, HttpProblem, problemBody } from './problem';
 
@@ -151,21 +146,30 @@ export function sendRecorded(
   res.send(JSON.stringify(response.body));
 }
 
-export interface IdempotentRequest {
-  db: Knex;
+/** Where keys are kept and for how long; one per process. */
+export interface IdempotencySettings {
+  store: IdempotencyStore;
   logger: Logger;
-  userId: string;
-  key: string;
-  requestHash: string;
+  /** How long a key is remembered; an older one is treated as new. */
   ttlHours: number;
-  /** Tags a problem body as the problem handler would (the request id). */
-  requestId: unknown;
+}
+
+/** What a route runs at most once per key: a resource reserved up front, created, or found again after a crash. */
+export interface IdempotentWork {
   /** Reserves what the request would create; returns its Location, which also identifies the claim. */
   reserve(): string;
   /** Runs the request for a reservation. Throws as a route does; 4xx problems are recorded, the rest is not. */
   execute(reservedLocation: string): Promise<RecordedResponse>;
   /** The answer for a reservation whose resource exists already; undefined when it does not. */
   recover(reservedLocation: string): Promise<RecordedResponse | undefined>;
+}
+
+export interface IdempotentRequest extends IdempotencySettings, IdempotentWork {
+  userId: string;
+  key: string;
+  requestHash: string;
+  /** Tags a problem body as the problem handler would (the request id). */
+  requestId: unknown;
 }
 
 /** What to send: a fresh answer, or the replay of a recorded one. */
@@ -195,6 +199,31 @@ const inProgress = (): HttpProblem =>
     headers: { 'Retry-After': String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
   });
 
+/**
+ * Runs a route's work at most once per (user, Idempotency-Key): the one wrapper every idempotent route goes through.
+ * Without the header the work runs once, as asked; a malformed header is a 400 before anything runs.
+ */
+export async function idempotently(
+  req: Request,
+  res: Response,
+  userId: string,
+  settings: IdempotencySettings,
+  work: IdempotentWork,
+): Promise<IdempotentOutcome> {
+  const key = parseIdempotencyKey(req.headersDistinct['idempotency-key']);
+  if (key === undefined) {
+    return { response: await work.execute(work.reserve()), replayed: false };
+  }
+  return runIdempotently({
+    ...settings,
+    ...work,
+    userId,
+    key,
+    requestHash: requestHash({ method: req.method, path: req.path, body: req.body as unknown }),
+    requestId: res.locals['requestId'],
+  });
+}
+
 /** Claims lost to a concurrent release or expiry before we give up with 409 (each loss means progress elsewhere). */
 const MAX_CLAIM_ATTEMPTS = 3;
 
@@ -210,12 +239,10 @@ export async function runIdempotently(request: IdempotentRequest): Promise<Idemp
       key: request.key,
       reservedLocation: request.reserve(),
     };
-    if (
-      await claimIdempotencyKey({ ...fresh, requestHash: request.requestHash }, request.ttlHours, request.db)
-    ) {
+    if (await request.store.claim({ ...fresh, requestHash: request.requestHash }, request.ttlHours)) {
       return settle(fresh, request);
     }
-    const found = await findIdempotencyKey({ userId: request.userId, key: request.key }, limits, request.db);
+    const found = await request.store.find({ userId: request.userId, key: request.key }, limits);
     if (!found || found.expired) {
       continue; // released or expired since our claim: claim again
     }
@@ -229,7 +256,7 @@ export async function runIdempotently(request: IdempotentRequest): Promise<Idemp
       throw inProgress();
     }
     const stale: IdempotencyClaim = { ...fresh, reservedLocation: found.reservedLocation };
-    if (!(await takeOverStaleIdempotencyKey(stale, STALE_CLAIM_SECONDS, request.db))) {
+    if (!(await request.store.takeOverStale(stale, STALE_CLAIM_SECONDS))) {
       continue; // another request took it over, or it completed meanwhile: look again
     }
     request.logger.warn(
@@ -257,7 +284,7 @@ async function settle(claim: IdempotencyClaim, request: IdempotentRequest): Prom
       if (recovered) {
         return recovered;
       }
-      await releaseIdempotencyKey(claim, request.db).catch((releaseError: unknown) => {
+      await request.store.release(claim).catch((releaseError: unknown) => {
         // The claim stays IN_PROGRESS and is taken over once stale.
         request.logger.warn({ err: releaseError, key: request.key }, 'could not release an Idempotency-Key');
       });
@@ -295,7 +322,7 @@ async function record(
   // The work is done and committed: failing to record it must not turn the answer into an error. The claim stays
   // IN_PROGRESS; once stale, a retry takes it over and finds the reserved card (see the top of this file).
   try {
-    if (!(await completeIdempotencyKey(claim, response, request.db))) {
+    if (!(await request.store.complete(claim, response))) {
       request.logger.warn(
         { key: request.key },
         'the Idempotency-Key claim was gone when its answer was recorded',
