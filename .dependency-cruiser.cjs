@@ -66,7 +66,7 @@ module.exports = {
     },
     {
       name: 'contracts-stand-alone',
-      comment: 'Contracts are schemas and constants only.',
+      comment: 'Contracts are schemas, constants and the one error type (AppError): no dependency but zod.',
       severity: 'error',
       // Its tests may use dev tools (the dashboard test reads prom-client's default metric names).
       from: { path: '^packages/contracts/', pathNot: '\\.test\\.ts$' },

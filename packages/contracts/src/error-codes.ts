@@ -31,6 +31,27 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
+/**
+ * Codes of the failures provider-worker names. They reach no HTTP client: an operator reads them in logs and in a
+ * dead letter's reason. Stable like ErrorCode.
+ */
+export const WorkerErrorCode = {
+  /** An event on the commands topic that is not a command this worker handles. */
+  COMMAND_NOT_HANDLED: 'COMMAND_NOT_HANDLED',
+  /** The provider refused a cancellation for a reason no retry changes. */
+  CANCEL_REFUSED: 'CANCEL_REFUSED',
+  /** The provider could not be reached or failed on its side. */
+  PROVIDER_UNAVAILABLE: 'PROVIDER_UNAVAILABLE',
+  /** A 2xx answer that breaks the provider's contract. */
+  PROVIDER_CONTRACT_VIOLATION: 'PROVIDER_CONTRACT_VIOLATION',
+  /** The provider is believed down (its circuit is open) or the worker is stopping: the command waits. */
+  RETRY_LATER: 'RETRY_LATER',
+  /** The command's saga deadline passed before an attempt could start. */
+  SAGA_DEADLINE_PASSED: 'SAGA_DEADLINE_PASSED',
+} as const;
+
+export type WorkerErrorCode = (typeof WorkerErrorCode)[keyof typeof WorkerErrorCode];
+
 /** Why a card ended FAILED (DESIGN.md, Card lifecycle). */
 export const FailureCode = {
   PROVIDER_REJECTED: 'PROVIDER_REJECTED',

@@ -1,6 +1,7 @@
 export * from './admin';
 export * from './cards';
 export * from './error-codes';
+export * from './errors';
 export * from './events';
 export * from './openapi';
 export * from './problem';

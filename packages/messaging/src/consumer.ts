@@ -9,6 +9,7 @@ import { backoffDelayMs, isAvailabilityError } from '@cards/runtime';
 import { batchHandler } from './batches';
 import { headersToStrings, writeDeadLetter, type DeadLetterPublisher } from './dead-letters';
 import type { BatchDelivery, ConsumerSignals, DeliveryContext, MessageOutcome } from './delivery';
+import { isDeferredError, isPermanentError } from './error-policy';
 import { KafkaEventPublisher } from './publisher';
 import { sleepWithHeartbeats, wakeUp } from './retry';
 
@@ -46,13 +47,17 @@ export interface EventConsumerOptions {
   maxBatchSize?: number;
   /** Batch mode: partitions whose batches are applied side by side (each its own call). */
   partitionsConsumedConcurrently?: number;
-  /** Errors that no retry can fix (a broken invariant, a rule violation) go straight to the dead-letter topic. */
+  /**
+   * Errors that no retry can fix (a broken invariant, a rule violation) go straight to the dead-letter topic. By
+   * default `isPermanentError` (error-policy.ts): an AppError of a kind no retry changes.
+   */
   isPermanent?: (error: unknown) => boolean;
   /**
    * Errors that mean "not now, and not this message's fault" (a dependency known to be down). Such a message is
    * neither retried in place, nor counted as an attempt, nor dead-lettered, nor committed: it waits until
    * `resume()` (when the consumer is paused) or `retryBackoffMs` (when not), then goes to its handler again. If the
-   * consumer stops meanwhile, the message is left uncommitted for the next owner of its partition.
+   * consumer stops meanwhile, the message is left uncommitted for the next owner of its partition. By default
+   * `isDeferredError` (error-policy.ts): an AppError of kind `deferred`.
    */
   isDeferral?: (error: unknown) => boolean;
   /**
@@ -287,7 +292,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         signals.emit('handled', decoded.event, context);
         return { kind: 'handled' };
       } catch (error) {
-        if (options.isDeferral?.(error) ?? false) {
+        if ((options.isDeferral ?? isDeferredError)(error)) {
           if (controls.cancelled()) {
             return { kind: 'abandoned', context };
           }
@@ -305,7 +310,7 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
         if (controls.abandonOnStop && controls.cancelled()) {
           return { kind: 'abandoned', context };
         }
-        const permanent = options.isPermanent?.(error) ?? false;
+        const permanent = (options.isPermanent ?? isPermanentError)(error);
         if (!permanent && isUnavailable(error)) {
           if (controls.cancelled()) {
             return { kind: 'abandoned', context };
@@ -567,8 +572,8 @@ export async function startEventConsumer(options: EventConsumerOptions): Promise
       eachBatch: batchHandler({
         handleBatch,
         maxBatchSize: Math.max(1, options.maxBatchSize ?? 500),
-        isDeferral: (error) => options.isDeferral?.(error) ?? false,
-        isUnavailable: (error) => !(options.isPermanent?.(error) ?? false) && isUnavailable(error),
+        isDeferral: options.isDeferral ?? isDeferredError,
+        isUnavailable: (error) => !(options.isPermanent ?? isPermanentError)(error) && isUnavailable(error),
         waitWhileUnavailable,
         signals,
         logger: log,

@@ -6,6 +6,7 @@ export * from './consumer';
 export * from './consumer-metrics';
 export * from './dead-letters';
 export * from './delivery';
+export * from './error-policy';
 export * from './lag';
 export * from './publisher';
 export * from './topic-reader';

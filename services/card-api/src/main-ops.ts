@@ -70,6 +70,7 @@ import {
 import { userCreationPorts } from './data-access/users.repository';
 import { OPS_CLI_ACTOR } from './domain/audit';
 import { cardsShow } from './entry-points/cli/cards-show.command';
+import { asCliError } from './entry-points/cli/cli-errors';
 import { parseCommand, USAGE, type OpsCommand } from './entry-points/cli/command-line';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
 import {
@@ -375,8 +376,9 @@ if (require.main === module) {
       if (error instanceof ConfigError) {
         throw new Error(`invalid configuration: ${error.problems.join('; ')}`, { cause: error });
       }
-      if (error instanceof Error) {
-        throw new Error(error.message.replace(/\s*\n\s*/g, '; '), { cause: error });
+      const reported = asCliError(error);
+      if (reported instanceof Error) {
+        throw new Error(reported.message.replace(/\s*\n\s*/g, '; '), { cause: error });
       }
       throw error;
     }

@@ -2,7 +2,7 @@ import { AuditAction, ErrorCode } from '@cards/contracts';
 
 import type { Actor, AuditLog } from './audit';
 import type { UserRecord } from './card';
-import { AppError } from './errors';
+import { AppError } from '@cards/contracts';
 
 /** What an operator gives to create a user. */
 export interface NewUser {

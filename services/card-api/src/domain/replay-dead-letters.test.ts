@@ -80,7 +80,17 @@ describe('replayDeadLetters', () => {
         deadLetters: archiveOf([letter(0, '1', 'a')]),
         audit: auditInto(entries),
       }),
-    ).rejects.toThrow(new DeadLetterNotFound('no dead letter on results.dlq has ce_id missing'));
+    ).rejects.toThrow(DeadLetterNotFound);
+    await expect(
+      replayDeadLetters({ topic: 'results', selection: { id: 'missing' } }, actor, {
+        deadLetters: archiveOf([letter(0, '1', 'a')]),
+        audit: auditInto(entries),
+      }),
+    ).rejects.toMatchObject({
+      code: 'DEAD_LETTER_NOT_FOUND',
+      kind: 'not-found',
+      details: { detail: 'no dead letter on results.dlq has ce_id missing' },
+    });
     expect(entries).toEqual([]);
   });
 
@@ -120,8 +130,14 @@ describe('selectDeadLetters', () => {
   });
 
   it('when an offset names nothing, then DeadLetterNotFound names the offset and partition', () => {
-    expect(() => selectDeadLetters(letters, { offset: '9', partition: 0 }, 'dlq')).toThrow(
-      'no dead letter on dlq at offset 9 in partition 0',
-    );
+    const thrown = (() => {
+      try {
+        return selectDeadLetters(letters, { offset: '9', partition: 0 }, 'dlq');
+      } catch (error) {
+        return error;
+      }
+    })();
+    expect(thrown).toBeInstanceOf(DeadLetterNotFound);
+    expect(thrown).toMatchObject({ details: { detail: 'no dead letter on dlq at offset 9 in partition 0' } });
   });
 });

@@ -1,7 +1,6 @@
-import { AuditAction, ErrorCode } from '@cards/contracts';
+import { AppError, AuditAction, ErrorCode } from '@cards/contracts';
 
 import type { Actor, AuditLog } from './audit';
-import { AppError } from './errors';
 
 /** Which dead letters to replay: one event id, one offset (in one partition), or all. */
 export type ReplaySelection = { id: string } | { offset: string; partition?: number } | { all: true };
@@ -103,17 +102,22 @@ export function selectDeadLetters<Letter extends DeadLetterRef>(
     const partitions = matches.map((letter) => letter.partition).join(', ');
     throw new AppError({
       code: ErrorCode.VALIDATION_FAILED,
-      kind: 'validation',
+      kind: 'invalid',
       message: `offset ${selection.offset} exists in partitions ${partitions} of ${dlq}: add --partition <n>`,
     });
   }
   return matches;
 }
 
-/** A replay selection named no dead letter of the topic; the message says which topic and selection. */
-export class DeadLetterNotFound extends Error {
-  constructor(message: string) {
-    super(message);
+/** A replay selection named no dead letter of the topic; the detail says which topic and selection. */
+export class DeadLetterNotFound extends AppError {
+  constructor(detail: string) {
+    super({
+      code: ErrorCode.DEAD_LETTER_NOT_FOUND,
+      kind: 'not-found',
+      message: 'Dead letter not found',
+      details: { detail },
+    });
     this.name = 'DeadLetterNotFound';
   }
 }

@@ -1,7 +1,7 @@
 import type { AnyCardEvent } from '@cards/contracts';
 
 import type { CardRecord } from './card';
-import { AppError } from './errors';
+import { AppError } from '@cards/contracts';
 import {
   CardRequestsRateLimited,
   requestCard,

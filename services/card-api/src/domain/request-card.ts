@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { ErrorCode, EventType, type CardColor, type CardEvent } from '@cards/contracts';
 
 import { EVENT_SOURCE, type CardRecord } from './card';
-import { AppError } from './errors';
+import { AppError } from '@cards/contracts';
 
 /** A `card.provision.requested` event before the store stamps its `requestedAt` (the card's creation time). */
 export type ProvisionRequestedDraft = Omit<CardEvent<typeof EventType.provisionRequested>, 'data'> & {
@@ -49,12 +49,20 @@ export interface RequestCardDeps {
   now?: () => Date;
 }
 
-/** The user made more card requests than the window allows; the edge answers 429 with Retry-After. */
-export class CardRequestsRateLimited extends Error {
-  readonly code = ErrorCode.RATE_LIMITED;
+/** The detail of a refused card request, whichever limit (per user, per client address) refused it. */
+export const RATE_LIMITED_DETAIL =
+  'Too many card requests; retry after the number of seconds in Retry-After.';
 
-  constructor(readonly retryAfterSeconds: number) {
-    super('Too many card requests');
+/** The user made more card requests than the window allows; the edge answers 429 with Retry-After. */
+export class CardRequestsRateLimited extends AppError {
+  constructor(retryAfterSeconds: number) {
+    super({
+      code: ErrorCode.RATE_LIMITED,
+      kind: 'rate-limited',
+      message: 'Too Many Requests',
+      details: { detail: RATE_LIMITED_DETAIL },
+      retryAfterSeconds,
+    });
     this.name = 'CardRequestsRateLimited';
   }
 }

@@ -52,7 +52,7 @@ function setUp(
         return Promise.reject(new ProviderUnavailableError('HTTP 503'));
       }
       if (step === 'permanent') {
-        return Promise.reject(new PermanentCommandError('refused'));
+        return Promise.reject(new PermanentCommandError({ code: 'CANCEL_REFUSED', message: 'refused' }));
       }
       return Promise.resolve('card');
     };

@@ -1,4 +1,4 @@
-import { EventType, type CardEvent } from '@cards/contracts';
+import { EventType, WorkerErrorCode, type CardEvent } from '@cards/contracts';
 
 import { PermanentCommandError, ProviderAnswerInvalidError, ProviderUnavailableError } from './errors';
 import type { CancelCardOutcome } from './provider-client';
@@ -62,15 +62,22 @@ export async function cancelProviderCard(
     if (error instanceof ProviderAnswerInvalidError) {
       // Still not a believable cancellation after every attempt: to the dead-letter topic, where an operator sees
       // it and reconciliation asks again later; never recorded as cancelled.
-      throw new PermanentCommandError(error.message, { cause: error });
+      throw new PermanentCommandError({
+        code: WorkerErrorCode.PROVIDER_CONTRACT_VIOLATION,
+        kind: 'conflict',
+        message: error.message,
+        cause: error,
+      });
     }
     throw error;
   }
 
   if (outcome.kind === 'rejected') {
-    throw new PermanentCommandError(
-      `provider refused to cancel card ${providerCardId} (HTTP ${outcome.status}): ${outcome.message}`,
-    );
+    throw new PermanentCommandError({
+      code: WorkerErrorCode.CANCEL_REFUSED,
+      kind: 'conflict',
+      message: `provider refused to cancel card ${providerCardId} (HTTP ${outcome.status}): ${outcome.message}`,
+    });
   }
 
   const result = resultEvent(

@@ -1,18 +1,32 @@
-/**
- * A command no retry can fix (a type this worker does not handle, a provider that refuses a cancellation): the
- * Kafka edge sends it straight to the dead-letter topic instead of retrying it.
+import { AppError, WorkerErrorCode, type ErrorKind } from '@cards/contracts';
+
+/*
+ * The worker's failures are AppErrors like every service's: a code an operator reads in a dead letter's reason and
+ * the logs, and a kind from which the Kafka port decides, in one place (packages/messaging/src/error-policy.ts),
+ * whether a command is dead-lettered at once, retried, or handed over again later.
  */
-export class PermanentCommandError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+
+/**
+ * A command no retry can fix (a type this worker does not handle, a provider that refuses a cancellation): dead-
+ * lettered at once instead of retried.
+ */
+export class PermanentCommandError extends AppError {
+  constructor(options: {
+    code: WorkerErrorCode;
+    message: string;
+    /** `invalid` for the command itself; `conflict` when the provider's state refuses it. */
+    kind?: Extract<ErrorKind, 'invalid' | 'conflict'>;
+    cause?: unknown;
+  }) {
+    super({ kind: options.kind ?? 'invalid', ...options });
     this.name = 'PermanentCommandError';
   }
 }
 
 /** The provider could not be reached or failed on its side; another attempt may succeed. */
-export class ProviderUnavailableError extends Error {
-  constructor(message: string) {
-    super(message);
+export class ProviderUnavailableError extends AppError {
+  constructor(message: string, code: WorkerErrorCode = WorkerErrorCode.PROVIDER_UNAVAILABLE) {
+    super({ code, kind: 'unavailable', message });
     this.name = 'ProviderUnavailableError';
   }
 }
@@ -24,7 +38,7 @@ export class ProviderUnavailableError extends Error {
  */
 export class ProviderAnswerInvalidError extends ProviderUnavailableError {
   constructor(message: string) {
-    super(message);
+    super(message, WorkerErrorCode.PROVIDER_CONTRACT_VIOLATION);
     this.name = 'ProviderAnswerInvalidError';
   }
 }
@@ -48,9 +62,9 @@ export function isTransient(error: unknown): error is ProviderUnavailableError {
  * stopping. The command is neither failed nor charged an attempt; the Kafka edge leaves it uncommitted and hands
  * it over again later (after the circuit half-opens, or to the next owner of its partition).
  */
-export class RetryLaterError extends Error {
+export class RetryLaterError extends AppError {
   constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
+    super({ code: WorkerErrorCode.RETRY_LATER, kind: 'deferred', message, cause: options?.cause });
     this.name = 'RetryLaterError';
   }
 }
@@ -59,9 +73,9 @@ export class RetryLaterError extends Error {
  * The command's saga deadline passed before an attempt could start: no provider call is made any more (card-api
  * fails the card TIMED_OUT at the deadline; a provider card made now would only be compensated).
  */
-export class CommandExpiredError extends Error {
+export class CommandExpiredError extends AppError {
   constructor(message = 'the saga deadline passed') {
-    super(message);
+    super({ code: WorkerErrorCode.SAGA_DEADLINE_PASSED, kind: 'conflict', message });
     this.name = 'CommandExpiredError';
   }
 }

@@ -9,6 +9,7 @@ import {
 } from '../../data-access/dead-letters';
 import { OPS_CLI_ACTOR, type AuditLog } from '../../domain/audit';
 import { replayDeadLetters, type ReplaySelection } from '../../domain/replay-dead-letters';
+import { asCliError } from './cli-errors';
 
 export { headerStrings, topicPair, type DeadLetter } from '../../data-access/dead-letters';
 
@@ -89,7 +90,9 @@ export async function dlqReplay(options: {
       audit: options.audit,
       ...(options.auditNotWritten && { auditNotWritten: options.auditNotWritten }),
     },
-  );
+  ).catch((error: unknown) => {
+    throw asCliError(error);
+  });
   if (replayed.length === 0) {
     options.out(`# nothing to replay: ${dlq} is empty`);
     return [];

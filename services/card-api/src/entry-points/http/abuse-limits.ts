@@ -1,8 +1,8 @@
-import { ErrorCode } from '@cards/contracts';
+import { AppError, ErrorCode } from '@cards/contracts';
 import type { RequestHandler } from 'express';
 import { RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
 
-import { HttpProblem, RATE_LIMITED_DETAIL } from './problem';
+import { RATE_LIMITED_DETAIL } from '../../domain/request-card';
 
 export interface ClientAddressLimits {
   perClientAddress: number;
@@ -30,12 +30,12 @@ export function clientAddressRateLimit(limits: ClientAddressLimits): RequestHand
       await perClientAddress.consume(req.ip ?? 'unknown');
     } catch (refusal) {
       if (refusal instanceof RateLimiterRes) {
-        throw new HttpProblem({
-          status: 429,
+        throw new AppError({
           code: ErrorCode.RATE_LIMITED,
-          title: 'Too Many Requests',
+          kind: 'rate-limited',
+          message: 'Too Many Requests',
           details: { detail: RATE_LIMITED_DETAIL },
-          headers: { 'Retry-After': String(Math.max(1, Math.ceil(refusal.msBeforeNext / 1000))) },
+          retryAfterSeconds: Math.max(1, Math.ceil(refusal.msBeforeNext / 1000)),
         });
       }
       throw refusal;
@@ -57,14 +57,14 @@ export class LongPollSlots {
   acquire(userId: string): () => void {
     const count = this.held.get(userId) ?? 0;
     if (count >= this.maxPerUser) {
-      throw new HttpProblem({
-        status: 429,
+      throw new AppError({
         code: ErrorCode.LONG_POLL_LIMIT_REACHED,
-        title: 'Too Many Requests',
+        kind: 'rate-limited',
+        message: 'Too Many Requests',
         details: {
           detail: `At most ${this.maxPerUser} long-polls per user may be open at once; poll without Prefer: wait, or retry later.`,
         },
-        headers: { 'Retry-After': '1' },
+        retryAfterSeconds: 1,
       });
     }
     this.held.set(userId, count + 1);

@@ -32,16 +32,11 @@ import type { Actor } from '../../domain/audit';
 import type { UserRecord } from '../../domain/card';
 import { cardViewDocument, loadCardView } from '../../domain/card-view';
 import { createUser } from '../../domain/create-user';
-import { AppError } from '../../domain/errors';
-import {
-  DeadLetterNotFound,
-  replayDeadLetters,
-  type ReplaySelection,
-} from '../../domain/replay-dead-letters';
+import { AppError } from '@cards/contracts';
+import { replayDeadLetters, type ReplaySelection } from '../../domain/replay-dead-letters';
 import { currentUser, requireAdmin, requireJsonBody } from './auth';
 import { toCardResponse } from './cards.mapper';
 import { decodeCursor, decodeIdCursor, encodeCursor, encodeIdCursor } from './cursor';
-import { HttpProblem } from './problem';
 import { parseOrThrow } from './validation';
 
 /** What the operator routes need beyond the database. */
@@ -68,11 +63,11 @@ export const adminNoCache: RequestHandler = (_req, res, next) => {
   next();
 };
 
-const badRequest = (detail: string, path: string, message: string): HttpProblem =>
-  new HttpProblem({
-    status: 400,
+const badRequest = (detail: string, path: string, message: string): AppError =>
+  new AppError({
     code: ErrorCode.VALIDATION_FAILED,
-    title: 'Bad Request',
+    kind: 'malformed',
+    message: 'Bad Request',
     details: { detail, errors: [{ path, message }] },
   });
 
@@ -80,22 +75,14 @@ const badRequest = (detail: string, path: string, message: string): HttpProblem 
 const kafkaUnavailable = (error: unknown): AppError =>
   new AppError({
     code: ErrorCode.SERVICE_UNAVAILABLE,
-    kind: 'dependency',
+    kind: 'unavailable',
     message: 'Service Unavailable',
     details: { detail: `Kafka could not be read: ${error instanceof Error ? error.message : String(error)}` },
     cause: error,
   });
 
-/** A replay's failure as the API answers it: a selection naming nothing is 404, anything else Kafka's fault. */
+/** A replay's failure as the API answers it: ours (a selection naming nothing is 404) as it is, any other Kafka's. */
 function asDeadLetterProblem(error: unknown): never {
-  if (error instanceof DeadLetterNotFound) {
-    throw new AppError({
-      code: ErrorCode.DEAD_LETTER_NOT_FOUND,
-      kind: 'not-found',
-      message: 'Dead letter not found',
-      details: { detail: error.message },
-    });
-  }
   throw error instanceof AppError ? error : kafkaUnavailable(error);
 }
 

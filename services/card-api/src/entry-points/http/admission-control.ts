@@ -1,8 +1,5 @@
-import { ErrorCode } from '@cards/contracts';
-import { sendProblem } from '@cards/runtime';
+import { AppError, ErrorCode } from '@cards/contracts';
 import type { RequestHandler, Response } from 'express';
-
-import { HttpProblem } from './problem';
 
 /** Probes must answer under overload: an orchestrator that sees them fail restarts a replica that is only busy. */
 const EXEMPT_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
@@ -10,12 +7,14 @@ const EXEMPT_PATHS = new Set(['/healthz', '/readyz', '/metrics']);
 /** Where a request keeps the function that gives its in-flight slot back. */
 const RELEASE_SLOT = Symbol('admission slot');
 
-const overloaded = (detail: string) => ({
-  status: 503,
-  code: ErrorCode.OVERLOADED,
-  title: 'Service Unavailable',
-  detail,
-});
+const overloaded = (detail: string, retryAfterSeconds: number): AppError =>
+  new AppError({
+    code: ErrorCode.OVERLOADED,
+    kind: 'unavailable',
+    message: 'Service Unavailable',
+    details: { detail },
+    retryAfterSeconds,
+  });
 
 export interface AdmissionLimits {
   /** Requests being worked on at once (held long-polls not included). */
@@ -46,10 +45,12 @@ export class AdmissionControl {
       return;
     }
     if (this.inFlight >= this.limits.maxInFlight) {
-      sendProblem(
-        res,
-        overloaded('Too many requests are being served; retry after Retry-After seconds.'),
-        this.retryAfter(),
+      // Straight to the problem handler: nothing of the request is read or worked on.
+      next(
+        overloaded(
+          'Too many requests are being served; retry after Retry-After seconds.',
+          this.limits.retryAfterSeconds,
+        ),
       );
       return;
     }
@@ -73,16 +74,10 @@ export class AdmissionControl {
    */
   holdLongPoll(res: Response): void {
     if (this.longPolls >= this.limits.maxLongPolls) {
-      throw new HttpProblem({
-        status: 503,
-        code: ErrorCode.OVERLOADED,
-        title: 'Service Unavailable',
-        details: {
-          detail:
-            'Too many long-polls are held open; poll without Prefer: wait, or retry after Retry-After seconds.',
-        },
-        headers: this.retryAfter(),
-      });
+      throw overloaded(
+        'Too many long-polls are held open; poll without Prefer: wait, or retry after Retry-After seconds.',
+        this.limits.retryAfterSeconds,
+      );
     }
     this.longPolls += 1;
     let released = false;
@@ -98,9 +93,5 @@ export class AdmissionControl {
   /** Requests being worked on and long-polls held now (tests, metrics). */
   get load(): { inFlight: number; longPolls: number } {
     return { inFlight: this.inFlight, longPolls: this.longPolls };
-  }
-
-  private retryAfter(): Record<string, string> {
-    return { 'Retry-After': String(this.limits.retryAfterSeconds) };
   }
 }

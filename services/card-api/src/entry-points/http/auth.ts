@@ -13,7 +13,7 @@ import {
 import type { CardApiConfig } from '../../config';
 
 import type { UserRecord } from '../../domain/card';
-import { AppError } from '../../domain/errors';
+import { AppError } from '@cards/contracts';
 
 /** Checks a bearer token and returns its subject (the user's external id). */
 export type TokenVerifier = (token: string) => Promise<string>;
@@ -274,7 +274,7 @@ export function authenticate(deps: {
         // Not the client's fault: its token may be fine, our copy of the keys is not.
         throw new AppError({
           code: ErrorCode.SERVICE_UNAVAILABLE,
-          kind: 'dependency',
+          kind: 'unavailable',
           message: 'Service Unavailable',
           details: { detail: 'The token keys could not be fetched; retry later.' },
           cause: error,
@@ -319,7 +319,7 @@ export const requireJsonBody: RequestHandler = (req, _res, next) => {
   if (!empty && req.is('application/json') === false) {
     throw new AppError({
       code: ErrorCode.UNSUPPORTED_MEDIA_TYPE,
-      kind: 'unsupported-media-type',
+      kind: 'unsupported',
       message: 'Unsupported Media Type',
       details: { detail: 'Send the body as application/json.' },
     });

@@ -14,7 +14,7 @@ import type { Knex } from 'knex';
 import { findUserCard, listCards } from '../../data-access/cards.repository';
 import { idempotencyStore, type RecordedResponse } from '../../data-access/idempotency.repository';
 import { isTerminal, type CardRecord } from '../../domain/card';
-import { AppError } from '../../domain/errors';
+import { AppError } from '@cards/contracts';
 import { requestCard, type CardRequest, type RequestCardDeps } from '../../domain/request-card';
 import { currentUser, requireJsonBody } from './auth';
 import { etagOf, ifNoneMatchHits, toCardResponse } from './cards.mapper';

@@ -2,7 +2,7 @@ import { ErrorCode } from '@cards/contracts';
 import { z } from 'zod';
 
 import type { CardPosition } from '../../data-access/cards.repository';
-import { AppError } from '../../domain/errors';
+import { AppError } from '@cards/contracts';
 
 const CursorSchema = z.strictObject({ c: z.iso.datetime(), i: z.uuid() });
 
@@ -19,7 +19,7 @@ export function encodeCursor(position: CardPosition): string {
 const invalidCursor = (): AppError =>
   new AppError({
     code: ErrorCode.VALIDATION_FAILED,
-    kind: 'validation',
+    kind: 'invalid',
     message: 'Validation failed',
     details: {
       detail: 'The cursor is not valid.',

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 
-import { ErrorCode, PROBLEM_CONTENT_TYPE } from '@cards/contracts';
+import { AppError, ErrorCode, PROBLEM_CONTENT_TYPE } from '@cards/contracts';
 import type { Logger } from '@cards/runtime';
 import type { Request, Response } from 'express';
 
@@ -9,7 +9,7 @@ import type {
   IdempotencyStore,
   RecordedResponse,
 } from '../../data-access/idempotency.repository';
-import { expectedProblem, HttpProblem, problemBody } from './problem';
+import { expectedProblem, problemBody } from './problem';
 
 /*
  * Idempotency-Key, as the well-known payment APIs do it (Stripe-like), per user:
@@ -59,10 +59,10 @@ export function parseIdempotencyKey(values: readonly string[] | undefined): stri
   }
   const [key] = values;
   if (values.length !== 1 || key === undefined || !KEY_PATTERN.test(key)) {
-    throw new HttpProblem({
-      status: 400,
+    throw new AppError({
       code: ErrorCode.IDEMPOTENCY_KEY_INVALID,
-      title: 'Invalid Idempotency-Key',
+      kind: 'malformed',
+      message: 'Invalid Idempotency-Key',
       details: { detail: 'Send one Idempotency-Key header of 1 to 255 printable ASCII characters.' },
     });
   }
@@ -178,25 +178,25 @@ export interface IdempotentOutcome {
   replayed: boolean;
 }
 
-const keyReused = (): HttpProblem =>
-  new HttpProblem({
-    status: 422,
+const keyReused = (): AppError =>
+  new AppError({
     code: ErrorCode.IDEMPOTENCY_KEY_REUSED,
-    title: 'Idempotency-Key reused',
+    kind: 'invalid',
+    message: 'Idempotency-Key reused',
     details: {
       detail: 'This Idempotency-Key was used for a different request; use a new key for a new request.',
     },
   });
 
-const inProgress = (): HttpProblem =>
-  new HttpProblem({
-    status: 409,
+const inProgress = (): AppError =>
+  new AppError({
     code: ErrorCode.IDEMPOTENCY_REQUEST_IN_PROGRESS,
-    title: 'Request in progress',
+    kind: 'conflict',
+    message: 'Request in progress',
     details: {
       detail: 'A request with this Idempotency-Key is still running; retry shortly for its answer.',
     },
-    headers: { 'Retry-After': String(IN_PROGRESS_RETRY_AFTER_SECONDS) },
+    retryAfterSeconds: IN_PROGRESS_RETRY_AFTER_SECONDS,
   });
 
 /**

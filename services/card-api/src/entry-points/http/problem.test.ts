@@ -1,8 +1,8 @@
 import { createLogger, listen, type ListeningServer } from '@cards/runtime';
 import express from 'express';
 
-import { AppError } from '../../domain/errors';
-import { HttpProblem, problemHandler, routeNotFound } from './problem';
+import { AppError } from '@cards/contracts';
+import { problemHandler, routeNotFound } from './problem';
 
 describe('problem+json mapping', () => {
   let server: ListeningServer;
@@ -17,12 +17,12 @@ describe('problem+json mapping', () => {
       throw new AppError({ code: 'NOT_FOUND', kind: 'not-found', message: 'Card not found' });
     });
     app.get('/busy', () => {
-      throw new HttpProblem({
-        status: 409,
+      throw new AppError({
         code: 'IDEMPOTENCY_REQUEST_IN_PROGRESS',
-        title: 'Request in progress',
+        kind: 'conflict',
+        message: 'Request in progress',
         details: { detail: 'Retry shortly.' },
-        headers: { 'Retry-After': '1' },
+        retryAfterSeconds: 1,
       });
     });
     app.get('/boom', () => {
@@ -51,7 +51,7 @@ describe('problem+json mapping', () => {
     });
   });
 
-  it('when an HTTP-edge problem is thrown, then its own status, code and headers are answered', async () => {
+  it('when an error says when to retry, then the status of its kind, its code and Retry-After are answered', async () => {
     const response = await fetch(`${server.url}/busy`);
     expect(response.status).toBe(409);
     expect(response.headers.get('retry-after')).toBe('1');

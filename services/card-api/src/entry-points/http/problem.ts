@@ -1,75 +1,34 @@
-import { ErrorCode, problemType, type Problem } from '@cards/contracts';
+import { AppError, ErrorCode, problemType, type ErrorKind, type Problem } from '@cards/contracts';
 import { sendProblem, type Logger, type ProblemInput } from '@cards/runtime';
 import type { ErrorRequestHandler, RequestHandler } from 'express';
 import { KnexTimeoutError } from 'knex';
 
-import { AppError, type ErrorKind } from '../../domain/errors';
-import { CardRequestsRateLimited } from '../../domain/request-card';
-
+/** The one place a kind of failure becomes an HTTP status. */
 const statusByKind: Record<ErrorKind, number> = {
-  validation: 422,
+  malformed: 400,
+  invalid: 422,
+  unsupported: 415,
   unauthenticated: 401,
   forbidden: 403,
   'not-found': 404,
   conflict: 409,
-  'unsupported-media-type': 415,
-  dependency: 503,
+  'rate-limited': 429,
+  unavailable: 503,
+  deferred: 503,
   internal: 500,
 };
 
-/**
- * A failure decided at the HTTP edge rather than in the domain (an Idempotency-Key is an HTTP concern): it names its
- * own status, and may carry response headers (e.g. Retry-After).
- */
-export class HttpProblem extends Error {
-  readonly status: number;
-  readonly code: ErrorCode;
-  readonly details: Readonly<Record<string, unknown>>;
-  readonly headers: Readonly<Record<string, string>>;
-
-  constructor(options: {
-    status: number;
-    code: ErrorCode;
-    title: string;
-    details?: Record<string, unknown>;
-    headers?: Record<string, string>;
-  }) {
-    super(options.title);
-    this.name = 'HttpProblem';
-    this.status = options.status;
-    this.code = options.code;
-    this.details = options.details ?? {};
-    this.headers = options.headers ?? {};
-  }
-}
-
-/** The detail of a 429 for card requests, whichever limit (per user, per client address) refused it. */
-export const RATE_LIMITED_DETAIL =
-  'Too many card requests; retry after the number of seconds in Retry-After.';
-
-/** The problem an expected error (AppError, a rate limit, HttpProblem) is answered with; undefined for anything else (a 500). */
+/** The problem an AppError is answered with, and its headers; undefined for any other error (a 500, or a library's). */
 export function expectedProblem(
   error: unknown,
 ): { problem: ProblemInput; headers: Record<string, string> } | undefined {
-  if (error instanceof AppError) {
-    return {
-      problem: { status: statusByKind[error.kind], code: error.code, title: error.message, ...error.details },
-      headers: {},
-    };
+  if (!(error instanceof AppError)) {
+    return undefined;
   }
-  if (error instanceof CardRequestsRateLimited) {
-    return {
-      problem: { status: 429, code: error.code, title: 'Too Many Requests', detail: RATE_LIMITED_DETAIL },
-      headers: { 'Retry-After': String(error.retryAfterSeconds) },
-    };
-  }
-  if (error instanceof HttpProblem) {
-    return {
-      problem: { status: error.status, code: error.code, title: error.message, ...error.details },
-      headers: { ...error.headers },
-    };
-  }
-  return undefined;
+  return {
+    problem: { status: statusByKind[error.kind], code: error.code, title: error.message, ...error.details },
+    headers: error.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(error.retryAfterSeconds) },
+  };
 }
 
 /** The body `sendProblem` writes for `problem`, for callers that must keep a copy of it (idempotent replays). */

@@ -1,7 +1,7 @@
 import { ErrorCode } from '@cards/contracts';
 import type { z } from 'zod';
 
-import { AppError } from '../../domain/errors';
+import { AppError } from '@cards/contracts';
 
 /**
  * NUL and unpaired surrogates, which JSON text can carry but PostgreSQL's text and jsonb cannot: an answer that
@@ -27,7 +27,7 @@ export function parseOrThrow<Schema extends z.ZodType>(
   }
   throw new AppError({
     code: ErrorCode.VALIDATION_FAILED,
-    kind: 'validation',
+    kind: 'invalid',
     message: 'Validation failed',
     details: {
       detail: `The request ${where} is not valid.`,

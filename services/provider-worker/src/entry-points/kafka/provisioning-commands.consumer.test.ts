@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 
 import { EventType, type AnyCardEvent } from '@cards/contracts';
+import { isDeferredError, isPermanentError } from '@cards/messaging';
 import { createLogger } from '@cards/runtime';
 
 import {
@@ -14,7 +15,10 @@ import {
 } from '../../../test/support/fakes';
 import { createProviderRetryPolicy } from '../../data-access/provider-retry-policy';
 import { PermanentCommandError, ProviderUnavailableError, RetryLaterError } from '../../domain/errors';
-import { createCommandHandler, isDeferral, isPermanent } from './provisioning-commands.consumer';
+import { createCommandHandler } from './provisioning-commands.consumer';
+
+const isPermanent = isPermanentError;
+const isDeferral = isDeferredError;
 
 const logger = createLogger({ service: 'test', level: 'silent' });
 
@@ -64,8 +68,11 @@ describe('the provisioning commands handler', () => {
     expect(publisher.published).toEqual([]);
   });
 
+  // The Kafka port's policy (packages/messaging/src/error-policy.ts) decides from the errors' kinds.
+  const refused = new PermanentCommandError({ code: 'CANCEL_REFUSED', kind: 'conflict', message: 'refused' });
+
   it('when an error is permanent, then it skips retries; when transient or unknown, then it is retried', () => {
-    expect(isPermanent(new PermanentCommandError('refused'))).toBe(true);
+    expect(isPermanent(refused)).toBe(true);
     expect(isPermanent(new ProviderUnavailableError('HTTP 503'))).toBe(false);
     expect(isPermanent(new Error('broker down'))).toBe(false);
   });
@@ -74,7 +81,7 @@ describe('the provisioning commands handler', () => {
     expect(isDeferral(new RetryLaterError('the provider circuit is open'))).toBe(true);
     expect(isPermanent(new RetryLaterError('the provider circuit is open'))).toBe(false);
     expect(isDeferral(new ProviderUnavailableError('HTTP 503'))).toBe(false);
-    expect(isDeferral(new PermanentCommandError('refused'))).toBe(false);
+    expect(isDeferral(refused)).toBe(false);
   });
 
   it('when the circuit is open, then a provision command is put off with nothing published', async () => {

@@ -1,4 +1,4 @@
-import { EventType, type AnyCardEvent } from '@cards/contracts';
+import { EventType, WorkerErrorCode, type AnyCardEvent } from '@cards/contracts';
 import {
   startEventConsumer,
   type DeliveryContext,
@@ -10,7 +10,7 @@ import {
 import { inSpan, type Logger } from '@cards/runtime';
 
 import { cancelProviderCard } from '../../domain/cancel-provider-card';
-import { PermanentCommandError, RetryLaterError } from '../../domain/errors';
+import { PermanentCommandError } from '../../domain/errors';
 import type { ProviderClient } from '../../domain/provider-client';
 import { provisionCard } from '../../domain/provision-card';
 import type { RetryPolicy } from '../../domain/retry-policy';
@@ -46,19 +46,12 @@ export function createCommandHandler(
       case EventType.provisioned:
       case EventType.provisioningFailed:
       case EventType.cancelled:
-        throw new PermanentCommandError(`${event.type} is not a command provider-worker handles`);
+        throw new PermanentCommandError({
+          code: WorkerErrorCode.COMMAND_NOT_HANDLED,
+          message: `${event.type} is not a command provider-worker handles`,
+        });
     }
   };
-}
-
-/** Whether a handler error must skip the in-place retries and go to the dead-letter topic at once. */
-export function isPermanent(error: unknown): boolean {
-  return error instanceof PermanentCommandError;
-}
-
-/** Whether a handler error means "not now" (provider believed down, worker stopping): no attempt, no dead letter. */
-export function isDeferral(error: unknown): boolean {
-  return error instanceof RetryLaterError;
 }
 
 /**
@@ -86,8 +79,6 @@ export async function startProvisioningCommandsConsumer(
     topics: [options.topic],
     logger: options.logger,
     handle: createCommandHandler(options),
-    isPermanent,
-    isDeferral,
     maxInFlightPerPartition: options.partitionConcurrency,
     ...(options.commitIntervalMs !== undefined && { commitIntervalMs: options.commitIntervalMs }),
     maxWaitTimeInMs: options.maxWaitTimeInMs,
