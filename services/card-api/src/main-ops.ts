@@ -52,7 +52,7 @@ import { readFile } from 'node:fs/promises';
 
 import { AuditAction } from '@cards/contracts';
 import { createKafka, type KafkaClient } from '@cards/messaging';
-import { ConfigError, createLogger, runOnce, type Logger } from '@cards/runtime';
+import { ConfigError, createLogger, isAvailabilityError, runOnce, type Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
@@ -101,10 +101,14 @@ export interface OpsIo {
   loadConfig?: () => CardApiConfig;
 }
 
-/** True for failures to reach or log in to PostgreSQL (a socket error, or SQLSTATE class 08, 28, or 3D000). */
+/**
+ * True for failures to reach or log in to PostgreSQL: the database being away (isAvailabilityError), a login refused
+ * (SQLSTATE class 28) or a database that does not exist (3D000), which an operator fixes in DATABASE_URL.
+ */
 function isConnectionError(error: unknown): error is Error {
   const code = error instanceof Error ? (error as { code?: unknown }).code : undefined;
-  return typeof code === 'string' && (/^E[A-Z]+$/.test(code) || /^(08|28)/.test(code) || code === '3D000');
+  const loginRefused = typeof code === 'string' && (code.startsWith('28') || code === '3D000');
+  return error instanceof Error && (loginRefused || isAvailabilityError(error));
 }
 
 /** Runs `work` with a small pool; a connection failure names the database (never its password). */

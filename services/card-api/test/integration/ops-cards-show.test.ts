@@ -1,6 +1,4 @@
-import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent, type Card } from '@cards/contracts';
 import { createKafka } from '@cards/messaging';
@@ -11,15 +9,7 @@ import type { Producer } from 'kafkajs';
 import { start as startConsumer, type RunningCardEventsConsumer } from '../../src/main-card-events-consumer';
 import { start as startRelay, type RunningRelay } from '../../src/main-outbox-relay';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
-
-const ROOT = path.resolve(__dirname, '../../../..');
-const CLI = path.join(ROOT, 'services/card-api/dist/main-ops.js');
-
-interface Run {
-  code: number;
-  stdout: string;
-  stderr: string;
-}
+import { runOps, type OpsRun } from '../support/ops-cli';
 
 describe('operator command cards show', () => {
   let harness: CardApiHarness;
@@ -28,19 +18,8 @@ describe('operator command cards show', () => {
   let producer: Producer;
   let token: string;
 
-  /** Runs the compiled CLI (integration global set-up builds it) against this file's database. */
-  function ops(args: string[]): Promise<Run> {
-    return new Promise((resolve) => {
-      execFile(
-        process.execPath,
-        [CLI, ...args],
-        { cwd: ROOT, env: { ...process.env, DATABASE_URL: harness.database.url, LOG_LEVEL: 'silent' } },
-        (error, stdout, stderr) => {
-          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
-        },
-      );
-    });
-  }
+  /** Runs the compiled CLI against this file's database. */
+  const ops = (args: string[]): Promise<OpsRun> => runOps(args, harness.database.url);
 
   beforeAll(async () => {
     harness = await startCardApi('ops-cards-show');
@@ -217,5 +196,17 @@ describe('operator command cards show', () => {
     expect(malformed.stderr).toBe(
       'main-ops: failed: Error: cards show needs a card id (a UUID), got "not-a-card" (see --help)\n',
     );
+  });
+
+  it('when the database cannot be reached, then the one line names it (never its password) and DATABASE_URL', async () => {
+    const run = await runOps(['cards', 'show', randomUUID()], 'postgres://ops:s3cret@127.0.0.1:1/cards');
+
+    expect(run.code).toBe(1);
+    expect(run.stdout).toBe('');
+    expect(run.stderr).toMatch(
+      /^main-ops: failed: Error: database 127\.0\.0\.1:1\/cards \(DATABASE_URL\): .*ECONNREFUSED/,
+    );
+    expect(run.stderr).not.toContain('s3cret');
+    expect(run.stderr.trim().split('\n')).toHaveLength(1);
   });
 });
