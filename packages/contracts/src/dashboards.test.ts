@@ -486,7 +486,8 @@ describe('Prometheus, Grafana and docker-compose.yml together', () => {
   it('when Grafana queries Prometheus, then the datasource points at the compose service and its port', () => {
     const urls = datasources.map((datasource) => new URL(datasource.url));
     expect(urls.map((url) => url.host)).toEqual(['prometheus:9090']);
-    expect(service('prometheus').ports).toEqual(['9090:9090']);
+    // Published on this machine only, 10000 above the local path's ports (issue 15); the container listens on 9090.
+    expect(service('prometheus').ports).toEqual(['127.0.0.1:19090:9090']);
   });
 
   it('when pulling images, then each is pinned to a version', () => {

@@ -113,6 +113,9 @@ export const baseConfigShape = {
   NODE_ENV: z.enum(['development', 'test', 'production']).default('development'),
   LOG_LEVEL: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']).default('info'),
   SHUTDOWN_TIMEOUT_MS: env.int(10_000, { min: 100, max: 120_000 }),
-  /** Where finished trace spans go (OpenTelemetry's variable): none, or the console. traceparent travels either way. */
-  OTEL_TRACES_EXPORTER: z.enum(['none', 'console']).default('none'),
+  /**
+   * Where finished trace spans go (OpenTelemetry's variable): none, the console, or OTLP over HTTP (to the collector
+   * the OTEL_EXPORTER_OTLP_* variables name). traceparent travels either way.
+   */
+  OTEL_TRACES_EXPORTER: z.enum(['none', 'console', 'otlp']).default('none'),
 };

@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 
 import { ConfigError } from './config';
-import { configureTracing, type TraceExporter } from './tracing';
+import { configureTracing, flushTracing, type TraceExporter } from './tracing';
 
 /** A started process: something that can be asked to stop, releasing what it holds. */
 export interface Stoppable {
@@ -81,11 +81,16 @@ export function runService<
     name,
     start: async () => {
       const config = loadConfig();
-      configureTracing({ exporter: config.OTEL_TRACES_EXPORTER });
-      const running = await start(config);
+      configureTracing({ exporter: config.OTEL_TRACES_EXPORTER, serviceName: name });
+      const started = await start(config);
       // What the process really runs with, for whoever reads its log; the logger masks secrets and URL passwords.
-      running.logger.info({ config }, 'effective configuration');
-      return { running, logger: running.logger, shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS };
+      started.logger.info({ config }, 'effective configuration');
+      return {
+        // The spans of the last moments reach the collector before the process exits.
+        running: { stop: () => started.stop().finally(flushTracing) },
+        logger: started.logger,
+        shutdownTimeoutMs: config.SHUTDOWN_TIMEOUT_MS,
+      };
     },
   });
 }

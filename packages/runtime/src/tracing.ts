@@ -1,34 +1,61 @@
 import { context, propagation, trace, type Span } from '@opentelemetry/api';
 import { W3CTraceContextPropagator } from '@opentelemetry/core';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import { resourceFromAttributes } from '@opentelemetry/resources';
 import {
   BasicTracerProvider,
+  BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 
-/** Where finished spans go: nowhere (the default), or the console, for a developer following one trace. */
-export type TraceExporter = 'none' | 'console';
+/**
+ * Where finished spans go: nowhere (the default); the console, for a developer following one trace; or an OTLP
+ * collector over HTTP (Jaeger, the OpenTelemetry Collector), configured by the standard `OTEL_EXPORTER_OTLP_*`
+ * variables (`OTEL_EXPORTER_OTLP_ENDPOINT`, or `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, `…_HEADERS`, `…_TIMEOUT`).
+ */
+export type TraceExporter = 'none' | 'console' | 'otlp';
 
 let configured: { exporter: TraceExporter; provider: BasicTracerProvider } | undefined;
 
+function spanProcessorsFor(exporter: TraceExporter): SpanProcessor[] {
+  switch (exporter) {
+    case 'none':
+      return [];
+    case 'console':
+      return [new SimpleSpanProcessor(new ConsoleSpanExporter())];
+    case 'otlp':
+      // Batched and sent off the hot path; the exporter reads the OTEL_EXPORTER_OTLP_* variables itself.
+      return [new BatchSpanProcessor(new OTLPTraceExporter())];
+  }
+}
+
 /**
  * Installs the OpenTelemetry SDK's tracer (ids, sampling) and the W3C trace-context propagator, once per process.
- * Spans are exported only when asked (`OTEL_TRACES_EXPORTER=console`); otherwise tracing costs an id per unit of
- * work and gives every log line and message a `traceparent` that a collector could join up later.
+ * Spans are exported only when asked (`OTEL_TRACES_EXPORTER=console|otlp`); otherwise tracing costs an id per unit
+ * of work and gives every log line and message a `traceparent` that a collector could join up later. Spans carry
+ * `service.name`: `OTEL_SERVICE_NAME` when set, else the process's name.
  */
-export function configureTracing(options: { exporter?: TraceExporter } = {}): void {
+export function configureTracing(options: { exporter?: TraceExporter; serviceName?: string } = {}): void {
   const exporter = options.exporter ?? 'none';
   if (configured && (configured.exporter === exporter || options.exporter === undefined)) {
     return;
   }
-  const spanProcessors: SpanProcessor[] =
-    exporter === 'console' ? [new SimpleSpanProcessor(new ConsoleSpanExporter())] : [];
-  const provider = new BasicTracerProvider({ spanProcessors });
+  const serviceName = process.env['OTEL_SERVICE_NAME'] ?? options.serviceName ?? 'card-issuing';
+  const provider = new BasicTracerProvider({
+    resource: resourceFromAttributes({ 'service.name': serviceName }),
+    spanProcessors: spanProcessorsFor(exporter),
+  });
   trace.disable();
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
   configured = { exporter, provider };
+}
+
+/** Sends the spans still buffered (an OTLP batch) and stops exporting; for a process that is about to exit. */
+export async function flushTracing(): Promise<void> {
+  await configured?.provider.forceFlush();
 }
 
 /** One unit of work in a trace: its W3C `traceparent` (to pass on) and trace id (to log), and how to end it. */

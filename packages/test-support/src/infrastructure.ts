@@ -6,8 +6,6 @@ import { promisify } from 'node:util';
 
 import { Client } from 'pg';
 
-import { freeTcpPort } from './processes';
-
 const run = promisify(execFile);
 
 /** Where the integration tests' PostgreSQL server and Kafka broker came from, and how to let go of them. */
@@ -21,7 +19,8 @@ export interface Infrastructure {
 
 const LOCAL_DATABASE_URL = 'postgres://postgres@127.0.0.1:5432/postgres';
 const LOCAL_KAFKA = { host: '127.0.0.1', port: 9092 };
-const KAFKA_IMAGE = 'apache/kafka:4.1.1';
+/** The broker image testcontainers runs; the same Kafka version as docker-compose.yml and infra/kafka/pom.xml. */
+export const KAFKA_IMAGE = 'apache/kafka:4.1.2';
 const POSTGRES_IMAGE = 'postgres:17-alpine';
 
 /**
@@ -129,19 +128,30 @@ async function assertDatabaseAnswers(url: string, source: string): Promise<void>
   }
 }
 
+/** What the container's command prints while it waits for the address to advertise. */
+const AWAITING_ADDRESS = 'waiting for the advertised address';
+
+/**
+ * A single KRaft broker in a container. GenericContainer rather than @testcontainers/kafka: that module runs
+ * Confluent's images only, and this project runs Apache's (`apache/kafka`, as docker-compose.yml does).
+ *
+ * The broker must advertise the address clients dial: the Docker host as testcontainers sees it (`getHost()`, not
+ * 127.0.0.1, which breaks with a remote DOCKER_HOST or Docker-in-Docker CI) and the host port Docker mapped. Docker
+ * picks and binds that port itself (no free port chosen beforehand, so no race), which is only known once the
+ * container runs: its command waits for a file with the address, written after start, then starts Kafka. Brokers
+ * talk to each other on a listener of their own, advertised as localhost inside the container.
+ */
 async function startKafkaContainer(): Promise<{ broker: string; stop: () => Promise<void> }> {
   const { GenericContainer, Wait } = await import('testcontainers');
-  // The broker must advertise the address clients dial, so the host port is chosen before the container starts.
-  const hostPort = await freeTcpPort();
   const container = await new GenericContainer(KAFKA_IMAGE)
-    .withExposedPorts({ container: 9092, host: hostPort })
+    .withExposedPorts(9092)
     .withEnvironment({
       KAFKA_NODE_ID: '1',
       KAFKA_PROCESS_ROLES: 'broker,controller',
-      KAFKA_LISTENERS: 'PLAINTEXT://:9092,CONTROLLER://:9093',
-      KAFKA_ADVERTISED_LISTENERS: `PLAINTEXT://127.0.0.1:${hostPort}`,
+      KAFKA_LISTENERS: 'PLAINTEXT://:9092,BROKER://:9094,CONTROLLER://:9093',
+      KAFKA_INTER_BROKER_LISTENER_NAME: 'BROKER',
       KAFKA_CONTROLLER_LISTENER_NAMES: 'CONTROLLER',
-      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT',
+      KAFKA_LISTENER_SECURITY_PROTOCOL_MAP: 'CONTROLLER:PLAINTEXT,PLAINTEXT:PLAINTEXT,BROKER:PLAINTEXT',
       KAFKA_CONTROLLER_QUORUM_VOTERS: '1@localhost:9093',
       KAFKA_OFFSETS_TOPIC_REPLICATION_FACTOR: '1',
       KAFKA_TRANSACTION_STATE_LOG_REPLICATION_FACTOR: '1',
@@ -151,10 +161,37 @@ async function startKafkaContainer(): Promise<{ broker: string; stop: () => Prom
       KAFKA_GROUP_INITIAL_REBALANCE_DELAY_MS: '0',
       KAFKA_AUTO_CREATE_TOPICS_ENABLE: 'false',
     })
-    .withWaitStrategy(Wait.forLogMessage(/Kafka Server started/))
+    // The image's own start script (/etc/kafka/docker/run) runs once the advertised address is there.
+    .withEntrypoint(['sh', '-c'])
+    .withCommand([
+      `echo '${AWAITING_ADDRESS}'; while [ ! -f /tmp/advertised ]; do sleep 0.1; done; ` +
+        'export KAFKA_ADVERTISED_LISTENERS="$(cat /tmp/advertised)"; exec /etc/kafka/docker/run',
+    ])
+    .withWaitStrategy(Wait.forLogMessage(AWAITING_ADDRESS))
     .start();
+  const broker = `${container.getHost()}:${container.getMappedPort(9092)}`;
+  const logs = await container.logs();
+  const started = new Promise<void>((resolve, reject) => {
+    const timer = setTimeout(() => {
+      reject(new Error(`the Kafka container did not start within 120 s (${KAFKA_IMAGE})`));
+    }, 120_000);
+    logs.on('data', (line: Buffer | string) => {
+      if (String(line).includes('Kafka Server started')) {
+        clearTimeout(timer);
+        resolve();
+      }
+    });
+  });
+  await container.copyContentToContainer([
+    { content: `PLAINTEXT://${broker},BROKER://localhost:9094`, target: '/tmp/advertised' },
+  ]);
+  try {
+    await started;
+  } finally {
+    logs.destroy();
+  }
   return {
-    broker: `127.0.0.1:${hostPort}`,
+    broker,
     stop: async () => {
       await container.stop();
     },

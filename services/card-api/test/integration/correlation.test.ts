@@ -3,6 +3,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { CardSchema } from '@cards/contracts';
 
 import { startLoggedSaga, type LoggedSaga } from '../support/logged-saga';
+import { OtlpReceiver } from '../support/otlp-receiver';
 import { readWholeTopics, type RawMessage } from '../support/topic-contents';
 
 /**
@@ -20,9 +21,18 @@ describe('correlation across HTTP, the outbox, Kafka, the worker and the provide
   let finalStatus: string;
   let logs: Record<string, string>;
   let messages: RawMessage[];
+  const collector = new OtlpReceiver();
 
   beforeAll(async () => {
-    saga = await startLoggedSaga('correlation');
+    // Every process exports its spans to a collector over OTLP, as they would to Jaeger in docker-compose.
+    const tracesEndpoint = await collector.start();
+    saga = await startLoggedSaga('correlation', {
+      env: {
+        OTEL_TRACES_EXPORTER: 'otlp',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: tracesEndpoint,
+        OTEL_BSP_SCHEDULE_DELAY: '200',
+      },
+    });
     const user = await saga.createUser();
     const created = await saga.request('/v1/cards', {
       method: 'POST',
@@ -41,7 +51,10 @@ describe('correlation across HTTP, the outbox, Kafka, the worker and the provide
     messages = await readWholeTopics([saga.topics.commands, saga.topics.results]);
   }, 120_000);
 
-  afterAll(() => saga.stop());
+  afterAll(async () => {
+    await saga.stop();
+    await collector.stop();
+  });
 
   /** The log lines of one process that name the request id. */
   function linesWithRequestId(process: string): string[] {
@@ -104,6 +117,27 @@ describe('correlation across HTTP, the outbox, Kafka, the worker and the provide
           traced: true,
         },
       );
+    }
+  });
+
+  it('when the processes export traces over OTLP, then the card’s spans reach the collector as one trace, from each process that worked on it', () => {
+    const ofTrace = collector.spans.filter((span) => span.traceId === traceId);
+
+    expect(new Set(ofTrace.map((span) => span.service))).toEqual(
+      new Set(['card-api', 'provider-worker', 'card-events-consumer']),
+    );
+    expect(ofTrace).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ service: 'card-api', name: 'POST request' }),
+        expect.objectContaining({ service: 'provider-worker', name: 'card.provision.requested' }),
+        expect.objectContaining({ service: 'card-events-consumer', name: 'card.provisioned' }),
+      ]),
+    );
+    // Each hop continues the one before it: every span but the caller's first has a parent inside the trace.
+    const spanIds = new Set(ofTrace.map((span) => span.spanId));
+    const callerSpanId = incomingTraceparent.split('-')[2];
+    for (const span of ofTrace) {
+      expect(span.parentSpanId === callerSpanId || spanIds.has(span.parentSpanId ?? '')).toBe(true);
     }
   });
 });

@@ -72,7 +72,13 @@ function withPassword(url: string, password: string): { url: string; password: s
  * fresh databases and topics, at LOG_LEVEL=trace, with a JWT secret and database password of their own. Unlike
  * startSaga, card-api runs out of this process too, so what it logs lands in a file a test can read.
  */
-export async function startLoggedSaga(label: string): Promise<LoggedSaga> {
+export async function startLoggedSaga(
+  label: string,
+  options: {
+    /** Settings every process gets on top of the saga's own (tracing to a test collector, say). */
+    env?: Record<string, string>;
+  } = {},
+): Promise<LoggedSaga> {
   const suffix = uniqueSuffix();
   const topicEnv = {
     TOPIC_PROVISIONING_COMMANDS: `test.commands.${suffix}`,
@@ -103,6 +109,7 @@ export async function startLoggedSaga(label: string): Promise<LoggedSaga> {
     DATABASE_URL: cardDb.url,
     JWT_SECRET: secrets.jwtSecret,
     ...topicEnv,
+    ...options.env,
   };
 
   // Each process is named as it names itself (runService), which its last line, "<name> stopped", carries.
