@@ -12,6 +12,9 @@ describe('OpenAPI document', () => {
   it('when generated, then every route of the API is documented with its problem answers', () => {
     const document = buildOpenApiDocument();
     expect(Object.keys(document.paths ?? {}).sort()).toEqual([
+      '/healthz',
+      '/metrics',
+      '/readyz',
       '/v1/admin/audit',
       '/v1/admin/cards',
       '/v1/admin/cards/summary',
@@ -32,5 +35,29 @@ describe('OpenAPI document', () => {
     expect(
       JSON.stringify(document.paths?.['/v1/admin/dead-letters/replay']?.post?.responses?.['404']),
     ).toContain('DEAD_LETTER_NOT_FOUND');
+  });
+
+  it('when a client generator reads it, then every operation has a unique operationId and a declared tag', () => {
+    const document = buildOpenApiDocument();
+    const declaredTags = new Set((document.tags ?? []).map((tag) => tag.name));
+    const operations = Object.values(document.paths ?? {}).flatMap((item) =>
+      (['get', 'post', 'put', 'patch', 'delete'] as const).flatMap((method) => item[method] ?? []),
+    );
+
+    expect(operations.length).toBe(16);
+    const ids = operations.map((operation) => operation.operationId);
+    expect(ids.every((id) => typeof id === 'string' && /^[a-z][A-Za-z]+$/.test(id))).toBe(true);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const operation of operations) {
+      expect(operation.tags?.length).toBe(1);
+      expect(declaredTags.has(operation.tags?.[0] ?? '')).toBe(true);
+    }
+  });
+
+  it("when a card is read, then the document says the bound on Prefer: wait is the server's setting", () => {
+    const text = JSON.stringify(buildOpenApiDocument());
+
+    expect(text).not.toContain('N ≤ 30');
+    expect(text).toContain('LONG_POLL_MAX_SECONDS');
   });
 });

@@ -68,6 +68,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/me',
+    operationId: 'getCurrentAdmin',
+    tags: ['admin: users'],
     summary: 'The caller (admin)',
     description: 'Checks a token: 401 when it is missing or invalid, 403 when its user is not an admin.',
     security,
@@ -77,6 +79,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/users',
+    operationId: 'listUsers',
+    tags: ['admin: users'],
     summary: 'List users, newest first (admin)',
     security,
     request: { query: AdminListUsersQuerySchema },
@@ -90,6 +94,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/cards/summary',
+    operationId: 'summarizeCards',
+    tags: ['admin: cards'],
     summary: 'Count cards by status, and the PENDING ones that seem stuck (admin)',
     description:
       'The same filters as the card list. A PENDING card created more than ADMIN_STUCK_PENDING_SECONDS ago counts ' +
@@ -106,6 +112,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/cards/{cardId}',
+    operationId: 'getCardDetail',
+    tags: ['admin: cards'],
     summary: 'A card and its saga timeline (admin)',
     description:
       'What `cards show --json` prints: the request (with its X-Request-Id), the outbox rows written and published ' +
@@ -125,6 +133,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/pipeline',
+    operationId: 'getPipelineStatus',
+    tags: ['admin: pipeline'],
     summary: 'Outbox backlog, consumer lag and dead letters (admin)',
     description:
       'When Kafka cannot be read within ADMIN_KAFKA_TIMEOUT_MS, still 200: `kafka.available` is false with the ' +
@@ -136,6 +146,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/dead-letters',
+    operationId: 'listDeadLetters',
+    tags: ['admin: pipeline'],
     summary: "A topic's dead letters (admin)",
     description:
       'Every message of `<topic>.dlq` up to its end when asked, with why, where and after how many attempts it ' +
@@ -154,6 +166,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'post',
     path: '/v1/admin/dead-letters/replay',
+    operationId: 'replayDeadLetters',
+    tags: ['admin: pipeline'],
     summary: 'Re-publish a dead letter to its main topic (admin)',
     description:
       'Selects the newest dead letter with the event id, or the one at partition and offset, and re-publishes it ' +
@@ -175,6 +189,8 @@ function registerAdminConsolePaths(
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/audit',
+    operationId: 'listAuditEntries',
+    tags: ['admin: audit'],
     summary: 'The audit log, newest first (admin)',
     description:
       'Operator actions (`user.create`, `dead-letter.replay`) through this API or the operator CLI (actor ' +
@@ -244,10 +260,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
   registry.registerPath({
     method: 'post',
     path: '/v1/cards',
+    operationId: 'requestCard',
+    tags: ['cards'],
     summary: 'Request a card',
     description:
       'Stores the card as PENDING and asks the provider for it asynchronously. Poll the Location (or long-poll ' +
-      'with `Prefer: wait=N`) until the status is ACTIVE or FAILED. With `Prefer: wait=N` (N ≤ 30) on this request, ' +
+      "with `Prefer: wait=N`) until the status is ACTIVE or FAILED. With `Prefer: wait=N` (N is cut to the server's " +
+      'LONG_POLL_MAX_SECONDS, 30 by default; `Preference-Applied` says what was applied) on this request, ' +
       'the answer is held until the card is terminal (200 with it) or N seconds pass (the 202), with ' +
       '`Preference-Applied`; the 202 is what an Idempotency-Key records.',
     security,
@@ -338,9 +357,12 @@ export function buildOpenApiDocument(): OpenApiDocument {
   registry.registerPath({
     method: 'get',
     path: '/v1/cards/{id}',
+    operationId: 'getCard',
+    tags: ['cards'],
     summary: 'Read one of your cards',
     description:
-      '`Prefer: wait=N` (N ≤ 30) holds the request until the card is terminal (or differs from `If-None-Match`) ' +
+      "`Prefer: wait=N` (N is cut to the server's LONG_POLL_MAX_SECONDS, 30 by default) holds the request until " +
+      'the card is terminal (or differs from `If-None-Match`) ' +
       'or N seconds pass, and answers `Preference-Applied`.',
     security,
     request: {
@@ -353,7 +375,11 @@ export function buildOpenApiDocument(): OpenApiDocument {
     responses: {
       200: {
         description: 'The card.',
-        headers: { ...cardHeaders, 'Preference-Applied': { schema: { type: 'string' } } },
+        headers: {
+          ...cardHeaders,
+          'Preference-Applied': { schema: { type: 'string' } },
+          ...retryAfter('Only while the card is PENDING: seconds before polling again.'),
+        },
         content: json(Card),
       },
       304: { description: 'Unchanged since the ETag given in If-None-Match.' },
@@ -371,6 +397,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
   registry.registerPath({
     method: 'get',
     path: '/v1/cards',
+    operationId: 'listCards',
+    tags: ['cards'],
     summary: 'List your cards, newest first',
     security,
     request: { query: ListCardsQuerySchema },
@@ -384,6 +412,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
   registry.registerPath({
     method: 'post',
     path: '/v1/admin/users',
+    operationId: 'createUser',
+    tags: ['admin: users'],
     summary: 'Create a user (admin)',
     security,
     request: { body: { required: true, content: json(CreateUserRequest) } },
@@ -398,6 +428,8 @@ export function buildOpenApiDocument(): OpenApiDocument {
   registry.registerPath({
     method: 'get',
     path: '/v1/admin/cards',
+    operationId: 'listAllCards',
+    tags: ['admin: cards'],
     summary: 'List every card, with filters (admin)',
     description: 'Ordered by createdAt, then id: newest first, or oldest first with `order=asc`.',
     security,
@@ -406,6 +438,60 @@ export function buildOpenApiDocument(): OpenApiDocument {
       200: { description: 'A page of cards.', content: json(AdminCardList) },
       ...authErrors,
       422: problem('Invalid query or cursor (VALIDATION_FAILED).'),
+    },
+  });
+
+  // Every process serves these three on its own port; card-api's are documented here with its API.
+  registry.registerPath({
+    method: 'get',
+    path: '/healthz',
+    operationId: 'getHealth',
+    tags: ['operations'],
+    summary: 'Liveness: the process runs',
+    description:
+      'Checks nothing beyond the process answering; for a container runtime to restart a hung process.',
+    responses: {
+      200: {
+        description: 'Alive.',
+        content: json(z.object({ status: z.literal('ok') }).meta({ id: 'Health' })),
+      },
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/readyz',
+    operationId: 'getReadiness',
+    tags: ['operations'],
+    summary: 'Readiness: every dependency answers',
+    description:
+      'Pings the database (and Kafka where the process uses it); a load balancer sends traffic only when 200.',
+    responses: {
+      200: {
+        description: 'Ready; each dependency is up.',
+        content: json(
+          z
+            .object({ status: z.literal('ready'), checks: z.record(z.string(), z.enum(['up', 'down'])) })
+            .meta({ id: 'Readiness' }),
+        ),
+      },
+      503: problem('A dependency does not answer (NOT_READY), with `checks` and `failures`.'),
+    },
+  });
+
+  registry.registerPath({
+    method: 'get',
+    path: '/metrics',
+    operationId: 'getMetrics',
+    tags: ['operations'],
+    summary: 'Prometheus metrics',
+    description:
+      'The metrics of packages/contracts/src/metrics.ts, in the Prometheus text exposition format.',
+    responses: {
+      200: {
+        description: 'The exposition.',
+        content: { 'text/plain': { schema: z.string() } },
+      },
     },
   });
 
@@ -420,5 +506,13 @@ export function buildOpenApiDocument(): OpenApiDocument {
         'Request debit cards and follow them to ACTIVE or FAILED. Errors are RFC 9457 problem+json with a stable `code`.',
     },
     servers: [{ url: '/' }],
+    tags: [
+      { name: 'cards', description: 'A user requests cards and follows them to ACTIVE or FAILED.' },
+      { name: 'admin: users', description: 'Operators create and list users.' },
+      { name: 'admin: cards', description: 'Operators search cards and read their saga timelines.' },
+      { name: 'admin: pipeline', description: 'Outbox, consumer lag and dead letters, and their replay.' },
+      { name: 'admin: audit', description: 'Every operator action, newest first.' },
+      { name: 'operations', description: 'Liveness, readiness and metrics, served by every process.' },
+    ],
   });
 }

@@ -161,6 +161,10 @@ function sendCard(req: Request, res: Response, card: CardRecord, status: number)
   const body = toCardResponse(card);
   const etag = etagOf(body);
   res.set('ETag', etag).set('Cache-Control', 'private, no-cache');
+  if (card.status === 'PENDING') {
+    // When to look again, as the 202 of the request said.
+    res.set('Retry-After', String(RETRY_AFTER_SECONDS));
+  }
   if (status === 200 && ifNoneMatchHits(req.get('if-none-match'), etag)) {
     res.status(304).end();
     return;
