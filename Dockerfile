@@ -7,6 +7,7 @@ COPY package.json package-lock.json .npmrc tsconfig.base.json tsconfig.build.jso
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/messaging/package.json packages/messaging/
+COPY packages/client/package.json packages/client/
 COPY packages/test-support/package.json packages/test-support/
 COPY services/card-api/package.json services/card-api/
 COPY services/provider-worker/package.json services/provider-worker/
@@ -22,6 +23,7 @@ COPY package.json package-lock.json .npmrc ./
 COPY packages/contracts/package.json packages/contracts/
 COPY packages/runtime/package.json packages/runtime/
 COPY packages/messaging/package.json packages/messaging/
+COPY packages/client/package.json packages/client/
 COPY packages/test-support/package.json packages/test-support/
 COPY services/card-api/package.json services/card-api/
 COPY services/provider-worker/package.json services/provider-worker/
@@ -39,6 +41,7 @@ COPY --from=build /app/packages/runtime/package.json packages/runtime/
 COPY --from=build /app/packages/runtime/dist packages/runtime/dist
 COPY --from=build /app/packages/messaging/package.json packages/messaging/
 COPY --from=build /app/packages/messaging/dist packages/messaging/dist
+COPY --from=build /app/packages/client/package.json packages/client/
 COPY --from=build /app/services/card-api/package.json services/card-api/
 COPY --from=build /app/services/card-api/dist services/card-api/dist
 # The operator console: its html and css (its scripts are in dist/console).

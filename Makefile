@@ -148,6 +148,10 @@ setup: build ## Create the database if missing, migrate it, create the Kafka top
 openapi: build ## Regenerate packages/contracts/openapi.json from the zod schemas
 	node scripts/write-openapi.js
 
+.PHONY: client
+client: openapi ## Regenerate packages/client's types from the OpenAPI document (after any API change)
+	npm run generate -w @cards/client
+
 .PHONY: token
 token: ## Mint a development token (after make up/build): make -s token SUB=<externalId>, default the admin
 	@node services/card-api/dist/main-mint-token.js $(SUB)

@@ -20,7 +20,7 @@ const transformIgnorePatterns = ['/node_modules/(?!(jose|cockatiel)/)'];
 
 /** Tests run against the workspaces' TypeScript sources, not their build output. */
 const moduleNameMapper = {
-  '^@cards/(contracts|runtime|messaging|test-support)$': '<rootDir>/packages/$1/src',
+  '^@cards/(contracts|runtime|messaging|client|test-support)$': '<rootDir>/packages/$1/src',
 };
 
 /** @type {import('jest').Config} */

@@ -1,3 +1,4 @@
+import { createCardsClient } from '@cards/client';
 import { CardSchema, ProviderCardListSchema, type Card } from '@cards/contracts';
 import { eventually } from '@cards/test-support';
 
@@ -57,6 +58,23 @@ describe('the card saga, end to end across real processes', () => {
       expYear: issued?.expYear,
     });
     expect(final.activatedAt).not.toBeNull();
+  });
+
+  it('when a client developer drives the saga with @cards/client, then the card ends ACTIVE, and a repeated request makes no second card', async () => {
+    const client = createCardsClient({ baseUrl: saga.api.url, token });
+    const idempotencyKey = `client-${Date.now()}`;
+
+    const accepted = await client.requestCard('gold', { idempotencyKey });
+    const repeated = await client.requestCard('gold', { idempotencyKey });
+    const done = await client.waitForTerminal(accepted.id, { timeoutMs: 60_000 });
+
+    expect(accepted.status).toBe('PENDING');
+    expect(repeated.id).toBe(accepted.id);
+    expect(done).toMatchObject({ id: accepted.id, status: 'ACTIVE', color: 'gold' });
+    expect(done.last4).toMatch(/^\d{4}$/);
+    // Every operation is there, typed, for what the helpers do not cover.
+    const listed = await client.api.GET('/v1/cards', { params: { query: { status: 'ACTIVE' } } });
+    expect(listed.data?.data.filter((card) => card.id === accepted.id)).toHaveLength(1);
   });
 
   it('when the provider rejects the card, then it ends FAILED with PROVIDER_REJECTED and no provider card exists', async () => {

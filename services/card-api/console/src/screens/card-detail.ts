@@ -67,7 +67,7 @@ export function cardDetailView(cardId: string): View {
             } else if (TIME_FIELDS.has(key) && typeof value === 'string') {
               shown = h('time', { datetime: value }, formatTime(value));
             } else {
-              shown = value === null || value === undefined || value === '' ? '—' : String(value);
+              shown = value === null || value === '' ? '—' : String(value);
             }
             return h('div', { class: 'pair', 'data-field': key }, h('dt', {}, label), h('dd', {}, shown));
           }),

@@ -1,0 +1,2 @@
+export * from './cards-client';
+export type { components, operations, paths } from './generated/api';
