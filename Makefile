@@ -158,7 +158,7 @@ token: ## Mint a development token (after make up/build): make -s token SUB=<ext
 
 .PHONY: ops
 ops: ## Operator commands (after make up/build): make ops ARGS='dlq list cards.provisioning.results.v1'
-	@node services/card-api/dist/main-ops.js $(ARGS)
+	@node services/card-api/bin/cards-ops.js $(ARGS)
 
 .PHONY: clean
 clean: down ## Stop everything and delete build output, logs and local Kafka data

@@ -56,15 +56,22 @@ export function runMain(options: {
   }, crash);
 }
 
-/** Runs a one-shot command (set-up, an operator task) as the main program: exit 0 when done, 1 on any failure. */
-export function runOnce(name: string, task: () => Promise<void>): void {
+/**
+ * Runs a one-shot command (set-up, an operator task) as the main program: exit 0 when done, and on a failure one
+ * line on stderr and exit 1, or the code `exitCodeFor` gives (a CLI's 2 for a wrong command line, say).
+ */
+export function runOnce(
+  name: string,
+  task: () => Promise<void>,
+  options: { exitCodeFor?: (error: unknown) => number } = {},
+): void {
   task().then(
     () => process.exit(0),
     (error: unknown) => {
       process.stderr.write(
         error instanceof ConfigError ? `${name}: ${error.message}\n` : `${name}: failed: ${String(error)}\n`,
       );
-      process.exit(1);
+      process.exit(options.exitCodeFor?.(error) ?? 1);
     },
   );
 }

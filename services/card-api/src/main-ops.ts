@@ -48,7 +48,10 @@
  * .env.example). Output goes to stdout, progress lines (`# …`) of long-running commands to stderr; `--verbose`
  * adds the process's logs (LOG_LEVEL). Any failure prints one line to stderr and exits 1.
  */
+import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import { createInterface } from 'node:readline/promises';
 
 import { AuditAction } from '@cards/contracts';
 import { createKafka, type KafkaClient } from '@cards/messaging';
@@ -71,7 +74,7 @@ import { userCreationPorts } from './data-access/users.repository';
 import { OPS_CLI_ACTOR } from './domain/audit';
 import { cardsShow } from './entry-points/cli/cards-show.command';
 import { asCliError } from './entry-points/cli/cli-errors';
-import { parseCommand, USAGE, type OpsCommand } from './entry-points/cli/command-line';
+import { parseCommand, UsageError, type OpsCommand } from './entry-points/cli/command-line';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
 import {
   outboxQuarantinedCommand,
@@ -98,6 +101,11 @@ export interface OpsIo {
    * commands never ask, so Ctrl-C ends them at once. Without it such a command stops only by --max/--idle-exit.
    */
   interrupts?: () => AbortSignal;
+  /**
+   * Asks the operator to confirm a change (y/N); false when it is not confirmed. Without it a command that changes
+   * state runs only with --yes.
+   */
+  confirm?: (question: string) => Promise<boolean>;
   loadConfig?: () => CardApiConfig;
 }
 
@@ -155,7 +163,7 @@ async function withKafka<T>(
 }
 
 async function execute(
-  command: Exclude<OpsCommand, { name: 'help' }>,
+  command: Exclude<OpsCommand, { name: 'help' | 'version' }>,
   config: CardApiConfig,
   logger: Logger,
   io: OpsIo,
@@ -211,6 +219,8 @@ async function execute(
           kafka,
           topic,
           selection: command.selection,
+          dryRun: command.dryRun,
+          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
           // The database is opened only when there is a row to write, after the replay.
           audit: { append: (entry) => withDatabase(config, logger, (db) => appendAudit(entry, db)) },
           // The replay has happened whatever the audit does, so a row the database cannot take is reported, not
@@ -269,6 +279,8 @@ async function execute(
         outboxReleaseCommand({
           id: command.id,
           replacementText,
+          dryRun: command.dryRun,
+          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
           find: (id) => findQuarantined(id, db),
           // The release and its audit row commit together.
           release: (id, replacement) =>
@@ -325,16 +337,38 @@ async function execute(
   }
 }
 
+/** The version of the operator CLI: card-api's. */
+export function opsVersion(): string {
+  const manifest = JSON.parse(readFileSync(path.join(__dirname, '../package.json'), 'utf8')) as {
+    version: string;
+  };
+  return manifest.version;
+}
+
 /** Runs one operator command line (without `node main-ops.js`), writing its output to `io.out`. */
 export async function runOps(argv: readonly string[], io: OpsIo): Promise<void> {
   const { command, verbose } = parseCommand(argv);
   if (command.name === 'help') {
-    io.out(USAGE);
+    io.out(command.text);
+    return;
+  }
+  if (command.name === 'version') {
+    io.out(`cards-ops ${opsVersion()}`);
     return;
   }
   const config = (io.loadConfig ?? loadConfig)();
   const logger = createLogger({ service: 'card-api-ops', level: verbose ? config.LOG_LEVEL : 'silent' });
   await execute(command, config, logger, io);
+}
+
+/** Asks on the terminal; only y or yes (any case) confirms. */
+async function askOnTerminal(question: string): Promise<boolean> {
+  const prompt = createInterface({ input: process.stdin, output: process.stderr });
+  try {
+    return /^y(es)?$/i.test((await prompt.question(`${question} [y/N] `)).trim());
+  } finally {
+    prompt.close();
+  }
 }
 
 /** SIGINT/SIGTERM as an abort signal; a second one exits at once, without waiting for a clean disconnect. */
@@ -352,7 +386,11 @@ function processInterrupts(): AbortSignal {
   return controller.signal;
 }
 
-if (require.main === module) {
+/**
+ * The operator CLI as the main program (`cards-ops`, or `node services/card-api/dist/main-ops.js`): nothing but the
+ * command's output on stdout; exit 0 when done, 1 when the command failed, 2 when the command line is wrong.
+ */
+export function main(): void {
   // kafkajs (maintenance mode) arms a negative timer in its request queue on every connection, and Node prints a
   // TimeoutNegativeWarning for it; an operator's stderr should hold only the error, so that one warning is dropped.
   const printWarning = process.listeners('warning');
@@ -364,33 +402,42 @@ if (require.main === module) {
       });
     }
   });
-  runOnce('main-ops', async () => {
-    try {
-      await runOps(process.argv.slice(2), {
-        out: (line) => {
-          process.stdout.write(`${line}\n`);
-        },
-        progress: (line) => {
-          process.stderr.write(`${line}\n`);
-        },
-        interrupts: processInterrupts,
-      });
-    } catch (error) {
-      // One line on stderr: multi-line messages (validation details, every bad setting) are folded.
-      if (error instanceof ConfigError) {
-        throw new Error(`invalid configuration: ${error.problems.join('; ')}`, { cause: error });
+  runOnce(
+    'main-ops',
+    async () => {
+      try {
+        await runOps(process.argv.slice(2), {
+          out: (line) => {
+            process.stdout.write(`${line}\n`);
+          },
+          progress: (line) => {
+            process.stderr.write(`${line}\n`);
+          },
+          interrupts: processInterrupts,
+          ...(process.stdin.isTTY && { confirm: askOnTerminal }),
+        });
+      } catch (error) {
+        // One line on stderr: multi-line messages (validation details, every bad setting) are folded.
+        if (error instanceof ConfigError) {
+          throw new Error(`invalid configuration: ${error.problems.join('; ')}`, { cause: error });
+        }
+        const reported = asCliError(error);
+        if (reported instanceof Error) {
+          throw new Error(reported.message.replace(/\s*\n\s*/g, '; '), { cause: error });
+        }
+        throw error;
       }
-      const reported = asCliError(error);
-      if (reported instanceof Error) {
-        throw new Error(reported.message.replace(/\s*\n\s*/g, '; '), { cause: error });
-      }
-      throw error;
-    }
-    // Let stdout drain before runOnce exits the process.
-    await new Promise<void>((resolve) =>
-      process.stdout.write('', () => {
-        resolve();
-      }),
-    );
-  });
+      // Let stdout drain before runOnce exits the process.
+      await new Promise<void>((resolve) =>
+        process.stdout.write('', () => {
+          resolve();
+        }),
+      );
+    },
+    { exitCodeFor: (error) => (error instanceof Error && error.cause instanceof UsageError ? 2 : 1) },
+  );
+}
+
+if (require.main === module) {
+  main();
 }

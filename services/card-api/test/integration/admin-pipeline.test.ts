@@ -273,7 +273,7 @@ describe('GET /v1/admin/pipeline, GET /v1/admin/dead-letters, POST /v1/admin/dea
   });
 
   it('when the operator CLI replays a dead letter, then the audit log names ops-cli', async () => {
-    await runOps(['dlq', 'replay', resultsTopic, '--id', poison.ceId], {
+    await runOps(['dlq', 'replay', resultsTopic, '--id', poison.ceId, '--yes'], {
       out: () => undefined,
       loadConfig: () => harness.config,
     });

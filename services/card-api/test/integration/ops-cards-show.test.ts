@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { accessSync, constants } from 'node:fs';
+import path from 'node:path';
 
 import { CardSchema, encodeEvent, EventType, type AnyCardEvent, type Card } from '@cards/contracts';
 import { createKafka } from '@cards/messaging';
@@ -181,7 +184,7 @@ describe('operator command cards show', () => {
     expect(times).toEqual([...times].sort((a, b) => a - b));
   });
 
-  it('when the card does not exist or the id is not one, then one line on stderr and exit 1', async () => {
+  it('when the card does not exist, then one line on stderr and exit 1; when the id is not one, a usage error: exit 2', async () => {
     const unknown = randomUUID();
 
     const missing = await ops(['cards', 'show', unknown]);
@@ -192,7 +195,7 @@ describe('operator command cards show', () => {
       '',
       `main-ops: failed: Error: card ${unknown} not found\n`,
     ]);
-    expect(malformed.code).toBe(1);
+    expect(malformed.code).toBe(2);
     expect(malformed.stderr).toBe(
       'main-ops: failed: Error: cards show needs a card id (a UUID), got "not-a-card" (see --help)\n',
     );
@@ -208,5 +211,35 @@ describe('operator command cards show', () => {
     );
     expect(run.stderr).not.toContain('s3cret');
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
+  });
+
+  it('when run as the cards-ops command, then --version and the help print on stdout only, and a usage error exits 2', async () => {
+    const root = path.resolve(__dirname, '../../../..');
+    const bin = path.join(root, 'node_modules/.bin/cards-ops');
+    // npm links the workspace's bin; it must be executable, as `npx cards-ops` runs it.
+    expect(() => {
+      accessSync(bin, constants.X_OK);
+    }).not.toThrow();
+    const cardsOps = (args: string[]) =>
+      new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
+        execFile(process.execPath, [bin, ...args], { cwd: root }, (error, stdout, stderr) => {
+          resolve({ code: error ? Number(error.code ?? 1) : 0, stdout, stderr });
+        });
+      });
+
+    const version = await cardsOps(['--version']);
+    const help = await cardsOps(['cards', 'show', '--help']);
+    const wrong = await cardsOps(['cards', 'show', 'not-a-card']);
+
+    expect([version.code, version.stderr]).toEqual([0, '']);
+    expect(version.stdout).toMatch(/^cards-ops \d+\.\d+\.\d+\n$/);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toMatch(/^Usage: cards-ops cards show …\n/);
+    expect(help.stderr).toBe('');
+    expect(wrong).toEqual({
+      code: 2,
+      stdout: '',
+      stderr: 'main-ops: failed: Error: cards show needs a card id (a UUID), got "not-a-card" (see --help)\n',
+    });
   });
 });

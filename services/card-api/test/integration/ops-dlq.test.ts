@@ -10,12 +10,16 @@ import { eventually, testKafkaBrokers } from '@cards/test-support';
 import type { Kafka, Producer } from 'kafkajs';
 
 import type { AuditEntry, AuditLog } from '../../src/domain/audit';
+import { UsageError } from '../../src/entry-points/cli/command-line';
 import { dlqList, dlqReplay, type DeadLetter } from '../../src/entry-points/cli/dlq.commands';
 import { start as startConsumer, type RunningCardEventsConsumer } from '../../src/main-card-events-consumer';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 import { TopicRecorder } from '../support/kafka';
 
 const run = promisify(execFile);
+
+/** An operator who says yes. */
+const confirmed = (): Promise<boolean> => Promise.resolve(true);
 
 /** An audit log that keeps what it is given (the CLI's real one is checked end to end in admin-pipeline). */
 function recordingAudit(): AuditLog & { entries: AuditEntry[] } {
@@ -117,6 +121,52 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
     });
   });
 
+  it('when a replay is a dry run, not confirmed, or cannot be asked, then nothing is sent and nothing audited', async () => {
+    const before = deadLetters.raw.length;
+    const mainBefore = results.raw.length;
+    const audit = recordingAudit();
+    const lines: string[] = [];
+    const asked: string[] = [];
+    const replay = (extra: {
+      dryRun?: boolean;
+      confirm: ((question: string) => Promise<boolean>) | undefined;
+    }) =>
+      dlqReplay({
+        kafka,
+        topic: resultsTopic,
+        selection: { all: true },
+        audit,
+        out: (line) => lines.push(line),
+        ...extra,
+      });
+
+    const dryRun = await replay({ dryRun: true, confirm: undefined });
+    const declined = await replay({
+      confirm: (question) => {
+        asked.push(question);
+        return Promise.resolve(false);
+      },
+    }).catch((error: unknown) => error);
+    const unasked = await replay({ confirm: undefined }).catch((error: unknown) => error);
+
+    expect(dryRun).toEqual([]);
+    expect(lines.some((line) => line.startsWith('would replay ') && line.includes(`key=${poison.key}`))).toBe(
+      true,
+    );
+    expect(lines.at(-1)).toMatch(/^# dry run: \d+ message\(s\) would be replayed from .*; nothing was sent$/);
+    expect(asked).toEqual([
+      expect.stringMatching(
+        new RegExp(`^replay \\d+ dead letter\\(s\\) from ${resultsTopic}\\.dlq to ${resultsTopic}\\?$`),
+      ),
+    ]);
+    expect(declined).toEqual(new Error('not confirmed: nothing was replayed'));
+    expect(unasked).toBeInstanceOf(UsageError);
+    expect(String(unasked)).toContain('add --yes');
+    expect(audit.entries).toEqual([]);
+    expect(results.raw.length).toBe(mainBefore);
+    expect(deadLetters.raw.length).toBe(before);
+  });
+
   it('when the poison message is replayed by offset, then it is on the main topic again with its original headers only', async () => {
     const { letters } = await list();
     const letter = letters.find((candidate) => candidate.key === poison.key)!;
@@ -127,6 +177,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
       kafka,
       topic: resultsTopic,
       selection: { offset: letter.offset, partition: letter.partition },
+      confirm: confirmed,
       audit,
       out: (line) => lines.push(line),
     });
@@ -201,6 +252,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
       kafka,
       topic: resultsTopic,
       selection: { id: event.id },
+      confirm: confirmed,
       audit: recordingAudit(),
       out: () => undefined,
     });
@@ -223,6 +275,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
         kafka,
         topic: resultsTopic,
         selection: { id: 'no-such-event' },
+        confirm: confirmed,
         audit,
         out: () => undefined,
       }),
@@ -231,7 +284,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
     expect(audit.entries).toEqual([]);
   });
 
-  it('when the compiled CLI runs, then --help exits 0 and dlq list prints the dead letters; a bad command line exits 1 with one line', async () => {
+  it('when the compiled CLI runs, then --help exits 0 and dlq list prints the dead letters; a bad command line exits 2 with one line', async () => {
     const env = {
       ...process.env,
       KAFKA_BROKERS: testKafkaBrokers().join(','),
@@ -240,7 +293,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
     };
 
     const help = await run(process.execPath, [CLI, '--help'], { cwd: ROOT, env });
-    expect(help.stdout).toContain('Usage: node services/card-api/dist/main-ops.js <command> [options]');
+    expect(help.stdout).toContain('Usage: cards-ops <command> [options]');
 
     const listed = await run(process.execPath, [CLI, 'dlq', 'list', resultsTopic], { cwd: ROOT, env });
     expect(listed.stdout).toContain(`key=${poison.key}`);
@@ -251,7 +304,7 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
       },
       (error: unknown) => error as { code: number; stderr: string },
     );
-    expect(failed.code).toBe(1);
+    expect(failed.code).toBe(2);
     expect(failed.stderr.trim().split('\n')).toEqual([
       'main-ops: failed: Error: dlq replay needs exactly one of --id <ce_id>, --offset <n> or --all (see --help)',
     ]);

@@ -135,7 +135,16 @@ describe('outbox quarantine (one bad row no longer stops the relay)', () => {
 
       const fixFile = path.join(workDir, 'fixed.json');
       await writeFile(fixFile, JSON.stringify(fixed));
-      const released = await ops(['outbox', 'release', brokenId ?? '', '--event-file', fixFile]);
+      // A dry run checks the fix and changes nothing; without a terminal to ask on, --yes is needed.
+      const dryRun = await ops(['outbox', 'release', brokenId ?? '', '--event-file', fixFile, '--dry-run']);
+      expect(dryRun.code).toBe(0);
+      expect(dryRun.stdout).toContain('# dry run: would release');
+      const unconfirmed = await ops(['outbox', 'release', brokenId ?? '', '--event-file', fixFile]);
+      expect(unconfirmed.code).toBe(2);
+      expect(unconfirmed.stderr).toContain('add --yes');
+      await sleep(300);
+      expect(publisher.sent).toHaveLength(2);
+      const released = await ops(['outbox', 'release', brokenId ?? '', '--event-file', fixFile, '--yes']);
       expect(released.code).toBe(0);
       expect(released.stdout).toContain(`released outbox row ${brokenId} with the fixed event`);
 

@@ -56,14 +56,22 @@ describe('parseCommand', () => {
     expect(parsed(`cards show ${CARD} extra`)).toBe('unexpected argument extra (see --help)');
   });
 
-  it('when the outbox quarantine commands are given, then they parse; a release needs a row id and takes only --event-file', () => {
+  it('when the outbox quarantine commands are given, then they parse; a release needs a row id and takes --event-file, --dry-run and --yes', () => {
     expect(parsed('outbox quarantined --json')).toEqual({ name: 'outbox quarantined', json: true });
     expect(parsed('outbox release 42 --event-file fixed.json')).toEqual({
       name: 'outbox release',
       id: '42',
       eventFile: 'fixed.json',
+      dryRun: false,
+      yes: false,
     });
-    expect(parsed('outbox release 42')).toEqual({ name: 'outbox release', id: '42', eventFile: undefined });
+    expect(parsed('outbox release 42 --dry-run -y')).toEqual({
+      name: 'outbox release',
+      id: '42',
+      eventFile: undefined,
+      dryRun: true,
+      yes: true,
+    });
     expect(parsed('outbox release')).toBe('outbox release needs an outbox row id (see --help)');
     expect(parsed('outbox release x1')).toBe(
       'outbox release must be a whole number from 1 to 9007199254740991 (got x1) (see --help)',
@@ -113,7 +121,10 @@ describe('parseCommand', () => {
       name: 'dlq replay',
       topic: 't',
       selection: { offset: '7', partition: 1 },
+      dryRun: false,
+      yes: false,
     });
+    expect(parsed('dlq replay t --all --dry-run --yes')).toMatchObject({ dryRun: true, yes: true });
     expect(parsed('dlq replay t')).toBe(
       'dlq replay needs exactly one of --id <ce_id>, --offset <n> or --all (see --help)',
     );

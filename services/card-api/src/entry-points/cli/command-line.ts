@@ -5,8 +5,9 @@ import { z } from 'zod';
 
 import type { ReplaySelection } from '../../domain/replay-dead-letters';
 
-export const USAGE = `Usage: node services/card-api/dist/main-ops.js <command> [options]
-   or: npm run ops -- <command> [options]     or: make ops ARGS='<command> [options]'
+export const USAGE = `Usage: cards-ops <command> [options]
+   (npx cards-ops from the repository, after make build; or node services/card-api/dist/main-ops.js,
+   or make ops ARGS='<command> [options]')
 
 Commands:
   topics tail <topic> [--from-beginning] [--card <id>] [--json] [--max <n>] [--idle-exit <ms>]
@@ -17,17 +18,19 @@ Commands:
       --max <n>         stop after printing n messages; --idle-exit <ms>: stop when none arrives for ms.
   dlq list <topic> [--json]
       Print every dead letter of <topic>.dlq, up to its current end.
-  dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)
-      Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers.
+  dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all) [--dry-run] [--yes]
+      Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers. Asks first, on a terminal;
+      elsewhere --yes is needed. --dry-run prints what would be replayed and changes nothing.
   outbox status [--json]
       Unpublished rows (backlog) and the age of the oldest, rows failing to publish and the first one's error,
       quarantined rows, rows published in the last minute, and which database session holds the relay lock.
   outbox quarantined [--json]
       The rows the relay set aside (their event breaks the contract, or they failed alone too often): why, when,
       how many later rows of the same card wait behind each, and (with --json) the stored event.
-  outbox release <id> [--event-file <path>]
+  outbox release <id> [--event-file <path>] [--dry-run] [--yes]
       Hand a quarantined row back to the relay, attempts reset; --event-file replaces its event with a fixed one
-      (JSON; checked against the contract, and its id, type and subject must stay the same).
+      (JSON; checked against the contract, and its id, type and subject must stay the same). Asks first, on a
+      terminal; elsewhere --yes is needed. --dry-run checks the row and the fix and changes nothing.
   cards show <id> [--json]
       A card (status, owner, details, failure, timestamps) and its saga timeline: outbox events written and
       published, results received and what they did, compensation.
@@ -41,14 +44,15 @@ Commands:
       otherwise. Refused with NODE_ENV=production.
 
 Options:
-  -h, --help     Show this help.
+  -h, --help     Show this help; after a command, that command's help only.
+  --version      Print the version.
   --json         Machine-readable output (one JSON document per line), where the command lists it.
   --verbose      Also print the process's logs (LOG_LEVEL).
 
 A <topic> is a topic's name, or commands / results for the provisioning topics this environment is configured
 with (TOPIC_PROVISIONING_COMMANDS / _RESULTS); add .dlq for a dead-letter topic.
-Output goes to stdout, progress (lines starting with #) of long-running commands to stderr. A failure prints one
-line to stderr and exits 1.
+Output goes to stdout, progress (lines starting with #) of long-running commands to stderr. Exit status: 0 done,
+1 the command failed (one line on stderr), 2 the command line is wrong (one line on stderr, nothing was done).
 Environment: the card-api settings (DATABASE_URL, KAFKA_BROKERS, PROVIDER_URL, ...; see .env.example).`;
 
 /** Thrown for a command line that cannot be run; the message says what to change. */
@@ -59,12 +63,35 @@ export class UsageError extends Error {
   }
 }
 
+/**
+ * The help of one command: its entries of USAGE's command list (every action of `dlq` for `dlq`, only `dlq replay`
+ * for `dlq replay`), then the options every command takes. Undefined for a word that is no command.
+ */
+export function commandUsage(words: readonly string[]): string | undefined {
+  const list = USAGE.slice(
+    USAGE.indexOf('Commands:\n') + 'Commands:\n'.length,
+    USAGE.indexOf('\n\nOptions:'),
+  );
+  const entries = list.split(/\n(?= {2}\S)/);
+  const wanted = words.join(' ');
+  const matching = entries.filter((entry) => {
+    const name = entry.trim();
+    return name === wanted || name.startsWith(`${wanted} `);
+  });
+  if (words.length === 0 || matching.length === 0) {
+    return undefined;
+  }
+  const options = USAGE.slice(USAGE.indexOf('\n\nOptions:'), USAGE.indexOf('\n\nA <topic>'));
+  return `Usage: cards-ops ${wanted} …\n\n${matching.join('\n')}${options}`;
+}
+
 /** A command line, checked and typed; nothing has been read or connected yet. */
 export type OpsCommand =
-  | { name: 'help' }
+  | { name: 'help'; text: string }
+  | { name: 'version' }
   | { name: 'reconcile'; hours: number | undefined; dryRun: boolean; json: boolean }
   | { name: 'dlq list'; topic: string; json: boolean }
-  | { name: 'dlq replay'; topic: string; selection: ReplaySelection }
+  | { name: 'dlq replay'; topic: string; selection: ReplaySelection; dryRun: boolean; yes: boolean }
   | {
       name: 'topics tail';
       topic: string;
@@ -76,16 +103,18 @@ export type OpsCommand =
     }
   | { name: 'outbox status'; json: boolean }
   | { name: 'outbox quarantined'; json: boolean }
-  | { name: 'outbox release'; id: string; eventFile: string | undefined }
+  | { name: 'outbox release'; id: string; eventFile: string | undefined; dryRun: boolean; yes: boolean }
   | { name: 'cards show'; cardId: string; json: boolean }
   | { name: 'users create'; externalId: string; email: string; role: 'user' | 'admin'; json: boolean }
   | { name: 'token mint'; subject: string | undefined; expiresIn: string | undefined; json: boolean };
 
 const options = {
   help: { type: 'boolean', short: 'h' },
+  version: { type: 'boolean' },
   json: { type: 'boolean' },
   verbose: { type: 'boolean' },
   'dry-run': { type: 'boolean' },
+  yes: { type: 'boolean', short: 'y' },
   hours: { type: 'string' },
   id: { type: 'string' },
   offset: { type: 'string' },
@@ -183,11 +212,15 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
   const verbose = values.verbose ?? false;
   const json = values.json ?? false;
   const [command, ...rest] = positionals;
-  if (values.help || command === 'help') {
-    return { command: { name: 'help' }, verbose };
+  if (values.version) {
+    return { command: { name: 'version' }, verbose };
   }
-  if (command === undefined) {
-    throw new UsageError('missing command');
+  // No command at all, `help [command]`, or --help anywhere: the help, of the command when one is named.
+  if (command === undefined || command === 'help' || values.help) {
+    const words = command === 'help' ? rest : positionals;
+    const topic = words.slice(0, 2);
+    const text = commandUsage(topic) ?? commandUsage(topic.slice(0, 1)) ?? USAGE;
+    return { command: { name: 'help', text }, verbose };
   }
 
   switch (command) {
@@ -204,14 +237,27 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
     case 'dlq': {
       const [given, topic, ...extra] = rest;
       const action = subcommand(command, given, ['list', 'replay'] as const);
-      allowOnly(`dlq ${action}`, values, action === 'list' ? ['json'] : ['id', 'offset', 'partition', 'all']);
+      allowOnly(
+        `dlq ${action}`,
+        values,
+        action === 'list' ? ['json'] : ['id', 'offset', 'partition', 'all', 'dry-run', 'yes'],
+      );
       if (topic === undefined) {
         throw new UsageError(`dlq ${action} needs a topic`);
       }
       noMoreArguments(extra);
       return action === 'list'
         ? { command: { name: 'dlq list', topic, json }, verbose }
-        : { command: { name: 'dlq replay', topic, selection: replaySelection(values) }, verbose };
+        : {
+            command: {
+              name: 'dlq replay',
+              topic,
+              selection: replaySelection(values),
+              dryRun: values['dry-run'] ?? false,
+              yes: values.yes ?? false,
+            },
+            verbose,
+          };
     }
 
     case 'topics': {
@@ -243,14 +289,23 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
       const [given, ...extra] = rest;
       const action = subcommand(command, given, ['status', 'quarantined', 'release'] as const);
       if (action === 'release') {
-        allowOnly('outbox release', values, ['event-file']);
+        allowOnly('outbox release', values, ['event-file', 'dry-run', 'yes']);
         const [id, ...more] = extra;
         if (id === undefined) {
           throw new UsageError('outbox release needs an outbox row id');
         }
         noMoreArguments(more);
         const rowId = String(wholeNumber(id, 'outbox release', { min: 1, max: Number.MAX_SAFE_INTEGER }));
-        return { command: { name: 'outbox release', id: rowId, eventFile: values['event-file'] }, verbose };
+        return {
+          command: {
+            name: 'outbox release',
+            id: rowId,
+            eventFile: values['event-file'],
+            dryRun: values['dry-run'] ?? false,
+            yes: values.yes ?? false,
+          },
+          verbose,
+        };
       }
       allowOnly(`outbox ${action}`, values, ['json']);
       noMoreArguments(extra);

@@ -8,8 +8,9 @@ import {
   type DeadLetter,
 } from '../../data-access/dead-letters';
 import { OPS_CLI_ACTOR, type AuditLog } from '../../domain/audit';
-import { replayDeadLetters, type ReplaySelection } from '../../domain/replay-dead-letters';
+import { replayDeadLetters, selectDeadLetters, type ReplaySelection } from '../../domain/replay-dead-letters';
 import { asCliError } from './cli-errors';
+import { UsageError } from './command-line';
 
 export { headerStrings, topicPair, type DeadLetter } from '../../data-access/dead-letters';
 
@@ -28,6 +29,14 @@ export function formatDeadLetter(letter: DeadLetter): string {
     `dlq-failed-at=${letter.failedAt ?? '-'}`,
     `dlq-reason=${JSON.stringify(letter.reason ?? '')}`,
   ].join(' ');
+}
+
+/** Where a dead letter is and what it holds, in one line. */
+function describeLetter(letter: DeadLetter): string {
+  return (
+    `partition=${letter.partition} offset=${letter.offset} key=${letter.key ?? '-'} ` +
+    `ce_id=${letter.ceId ?? '-'} ce_type=${letter.ceType ?? '-'}`
+  );
 }
 
 /** One JSON document per dead letter (`--json`), for scripts. */
@@ -72,6 +81,13 @@ export async function dlqReplay(options: {
   kafka: KafkaClient;
   topic: string;
   selection: ReplaySelection;
+  /** Print what would be replayed, and change nothing. */
+  dryRun?: boolean;
+  /**
+   * Asked before anything is published, with what would be; the replay goes ahead only when it answers true. Not
+   * given: the command line had no way to ask (no terminal) and no --yes, so nothing is replayed.
+   */
+  confirm: ((question: string) => Promise<boolean>) | undefined;
   audit: AuditLog;
   /** Told when the audit row cannot be written after the replay (see replayDeadLetters); thrown when not given. */
   auditNotWritten?: (error: unknown) => void;
@@ -79,6 +95,34 @@ export async function dlqReplay(options: {
   publisher?: KafkaEventPublisher;
   timeoutMs?: number;
 }): Promise<DeadLetter[]> {
+  const pair = topicPair(options.topic);
+  const chosen = await readDeadLetters(options.kafka, pair.dlq, {
+    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+  })
+    .then((letters) => selectDeadLetters(letters, options.selection, pair.dlq))
+    .catch((error: unknown) => {
+      throw asCliError(error);
+    });
+  if (chosen.length === 0) {
+    options.out(`# nothing to replay: ${pair.dlq} is empty`);
+    return [];
+  }
+  const question = `replay ${chosen.length} dead letter(s) from ${pair.dlq} to ${pair.topic}?`;
+  if (options.dryRun) {
+    for (const letter of chosen) {
+      options.out(`would replay ${describeLetter(letter)} to ${pair.topic}`);
+    }
+    options.out(
+      `# dry run: ${chosen.length} message(s) would be replayed from ${pair.dlq}; nothing was sent`,
+    );
+    return [];
+  }
+  if (!options.confirm) {
+    throw new UsageError(`dlq replay changes state: confirm on a terminal, or add --yes (${question})`);
+  }
+  if (!(await options.confirm(question))) {
+    throw new Error('not confirmed: nothing was replayed');
+  }
   const { topic, dlq, replayed } = await replayDeadLetters(
     { topic: options.topic, selection: options.selection },
     OPS_CLI_ACTOR,
@@ -98,10 +142,7 @@ export async function dlqReplay(options: {
     return [];
   }
   for (const letter of replayed) {
-    options.out(
-      `replayed partition=${letter.partition} offset=${letter.offset} key=${letter.key ?? '-'} ` +
-        `ce_id=${letter.ceId ?? '-'} ce_type=${letter.ceType ?? '-'} to ${topic}`,
-    );
+    options.out(`replayed ${describeLetter(letter)} to ${topic}`);
   }
   options.out(`# ${replayed.length} message(s) replayed from ${dlq} to ${topic}`);
   return replayed;

@@ -20,14 +20,33 @@ async function ops(argv: string[]): Promise<{ lines: string[]; error?: Error }> 
 }
 
 describe('main-ops command line', () => {
-  it('when --help is given, then it prints the usage and needs no configuration', async () => {
+  it('when --help is given, or nothing at all, then it prints the usage and needs no configuration', async () => {
     expect(await ops(['--help'])).toEqual({ lines: [USAGE] });
-    expect(await ops(['dlq', 'list', 'x', '-h'])).toEqual({ lines: [USAGE] });
+    expect(await ops([])).toEqual({ lines: [USAGE] });
     expect(USAGE).toContain('dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)');
   });
 
-  it('when no command or an unknown option is given, then it fails with one line pointing at --help', async () => {
-    expect((await ops([])).error?.message).toBe('missing command (see --help)');
+  it('when --help follows a command, then only that command is explained, with the common options', async () => {
+    const replay = (await ops(['dlq', 'replay', 'x', '-h'])).lines.join('\n');
+    const dlq = (await ops(['help', 'dlq'])).lines.join('\n');
+
+    expect(replay).toMatch(/^Usage: cards-ops dlq replay …/);
+    expect(replay).toContain('dlq replay <topic> (--id <ce_id>');
+    expect(replay).not.toContain('dlq list');
+    expect(replay).not.toContain('topics tail');
+    expect(replay).toContain('--verbose');
+    expect(dlq).toContain('dlq list <topic>');
+    expect(dlq).toContain('dlq replay <topic>');
+    expect(dlq).not.toContain('cards show');
+    // A word that is no command gets the whole usage.
+    expect(await ops(['frobnicate', '--help'])).toEqual({ lines: [USAGE] });
+  });
+
+  it("when --version is given, then it prints card-api's version and needs no configuration", async () => {
+    expect(await ops(['--version'])).toEqual({ lines: [expect.stringMatching(/^cards-ops \d+\.\d+\.\d+$/)] });
+  });
+
+  it('when an unknown option is given, then it fails with one line pointing at --help', async () => {
     const unknown = await ops(['reconcile', '--frobnicate']);
     expect(unknown.error?.message).toMatch(/frobnicate.*\(see --help\)$/);
     expect(unknown.error?.message).not.toContain('\n');
