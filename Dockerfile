@@ -16,6 +16,8 @@ RUN npm ci --no-audit --no-fund
 COPY packages packages
 COPY services services
 RUN npm run build
+# The tests run in this stage too (docker compose run --rm test): jest's configuration and the root tsconfig.
+COPY jest.config.js tsconfig.json ./
 
 FROM node:24-bookworm-slim AS production-deps
 WORKDIR /app

@@ -93,4 +93,25 @@ describe('docker-compose.yml', () => {
     });
     expect(compose.services['jaeger']?.image).toMatch(/^jaegertracing\/jaeger:2\./);
   });
+
+  it("when the tests run inside the stack, then the test service runs the integration suite against compose's own PostgreSQL and Kafka", () => {
+    const test = compose.services['test'] as ComposeService & {
+      profiles?: string[];
+      command?: string[];
+      build?: { target?: string };
+      depends_on?: Record<string, unknown>;
+    };
+
+    expect(test.profiles).toEqual(['test']);
+    expect(test.build?.target).toBe('build');
+    expect(test.command).toEqual(['npx', 'jest', '--selectProjects', 'integration']);
+    expect(test.environment).toMatchObject({
+      TEST_DATABASE_URL: expect.stringMatching(/^postgres:\/\/postgres:postgres@postgres:5432\//) as unknown,
+      TEST_KAFKA_BROKERS: 'kafka:9092',
+    });
+    expect(Object.keys(test.depends_on ?? {}).sort()).toEqual(['kafka', 'postgres']);
+    expect(readFileSync(path.join(ROOT, 'Dockerfile'), 'utf8')).toMatch(
+      /COPY jest\.config\.js tsconfig\.json/,
+    );
+  });
 });
