@@ -11,12 +11,22 @@ export interface PartitionOffsets {
   high: string;
 }
 
+/** Whether a consumer group has members now, as the group coordinator says. */
+export interface GroupState {
+  /** Kafka's word for it: Empty and Dead have no members; Stable, PreparingRebalance, … do. */
+  state: string;
+  members: number;
+}
+
 /** The admin reads (and the clean-up of a throw-away group) that operator tools need, in kafkajs-free types. */
 export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
   topicOffsets(topic: string): Promise<PartitionOffsets[]>;
   /** The group's lag on each partition of `topics` (see readConsumerLag). */
   consumerLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
+  groupState(groupId: string): Promise<GroupState>;
+  /** Moves the group's committed offsets on `topic` to its earliest or latest; the broker refuses an active group. */
+  resetGroupOffsets(groupId: string, topic: string, to: 'earliest' | 'latest'): Promise<void>;
   deleteGroup(groupId: string): Promise<void>;
 }
 
@@ -26,6 +36,19 @@ function adminPort(admin: Admin): KafkaAdmin {
     topicOffsets: async (topic) =>
       (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({ partition, low, high })),
     consumerLag: (groupId, topics) => readConsumerLag(admin, groupId, topics),
+    groupState: async (groupId) => {
+      const [group] = (await admin.describeGroups([groupId])).groups;
+      return { state: group?.state ?? 'Dead', members: group?.members.length ?? 0 };
+    },
+    resetGroupOffsets: async (groupId, topic, to) => {
+      // Concrete offsets, not kafkajs's resetOffsets: that commits -1/-2, which a consumer resolves only when it
+      // next joins, so the lag would read as before until then.
+      const partitions = (await admin.fetchTopicOffsets(topic)).map(({ partition, low, high }) => ({
+        partition,
+        offset: to === 'earliest' ? low : high,
+      }));
+      await admin.setOffsets({ groupId, topic, partitions });
+    },
     deleteGroup: async (groupId) => {
       await admin.deleteGroups([groupId]);
     },

@@ -1,18 +1,12 @@
 /**
- * Operator commands of card-api, one entry point (build first: `make build`). `--help` lists them all.
+ * The operator CLI of card-api, `cards-ops` (build first: `make build`). `--help` lists every command, `<command>
+ * --help` explains one; the usage text is USAGE in entry-points/cli/command-line.ts.
  *
- *   node services/card-api/dist/main-ops.js --help        (also: make ops ARGS='…', npm run ops -- …)
- *   node services/card-api/dist/main-ops.js topics tail <topic> [--from-beginning] [--card <id>] [--json]
- *                                                             [--max <n>] [--idle-exit <ms>]
- *   node services/card-api/dist/main-ops.js dlq list <topic> [--json]
- *   node services/card-api/dist/main-ops.js dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all)
- *   node services/card-api/dist/main-ops.js outbox status [--json]
- *   node services/card-api/dist/main-ops.js outbox quarantined [--json]
- *   node services/card-api/dist/main-ops.js outbox release <id> [--event-file <path>]
- *   node services/card-api/dist/main-ops.js cards show <id> [--json]
- *   node services/card-api/dist/main-ops.js reconcile [--hours N] [--dry-run] [--json]
- *   node services/card-api/dist/main-ops.js users create --external-id <id> --email <email> [--admin] [--json]
- *   node services/card-api/dist/main-ops.js token mint [<sub>] [--expires-in 1h] [--json]
+ *   npx cards-ops --help            (also: make ops ARGS='…', node services/card-api/dist/main-ops.js …)
+ *   npx cards-ops topics tail|partitions <topic> …      npx cards-ops consumers lag|reset …
+ *   npx cards-ops dlq list|replay <topic> …             npx cards-ops outbox status|quarantined|release …
+ *   npx cards-ops cards show|stuck …                    npx cards-ops reconcile …
+ *   npx cards-ops users create …                        npx cards-ops token mint …
  *
  * `topics tail` follows a topic (`commands`/`results` name the configured ones; `.dlq` for their dead letters)
  * with a throw-away consumer group that commits nothing, decodes each message and checks it against the contracts,
@@ -54,13 +48,14 @@ import path from 'node:path';
 import { createInterface } from 'node:readline/promises';
 
 import { AuditAction } from '@cards/contracts';
-import { createKafka, type KafkaClient } from '@cards/messaging';
+import { createKafka, withKafkaAdmin, type KafkaClient } from '@cards/messaging';
 import { ConfigError, createLogger, isAvailabilityError, runOnce, type Logger } from '@cards/runtime';
 import type { Knex } from 'knex';
 
 import { loadConfig, topicNames, type CardApiConfig } from './config';
 import { appendAudit, auditLog } from './data-access/audit.repository';
 import { cardViewSources } from './data-access/card-view.repository';
+import { listCards } from './data-access/cards.repository';
 import { createDatabase } from './data-access/database';
 import { Channels, CoalescingNotifier } from './data-access/notifications';
 import {
@@ -73,8 +68,10 @@ import {
 import { userCreationPorts } from './data-access/users.repository';
 import { OPS_CLI_ACTOR } from './domain/audit';
 import { cardsShow } from './entry-points/cli/cards-show.command';
+import { cardsStuck } from './entry-points/cli/cards-stuck.command';
 import { asCliError } from './entry-points/cli/cli-errors';
 import { parseCommand, UsageError, type OpsCommand } from './entry-points/cli/command-line';
+import { consumersLag, consumersReset, topicsPartitions } from './entry-points/cli/consumers.commands';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
 import {
   outboxQuarantinedCommand,
@@ -207,7 +204,9 @@ async function execute(
     case 'dlq list': {
       const topic = resolveTopic(command.topic, topicNames(config));
       progress(`# reading ${topicPair(topic).dlq} up to its current end`);
-      await withKafka(config, logger, (kafka) => dlqList({ kafka, topic, json: command.json, out }));
+      await withKafka(config, logger, (kafka) =>
+        dlqList({ kafka, topic, card: command.card, json: command.json, out }),
+      );
       return;
     }
 
@@ -301,6 +300,62 @@ async function execute(
       );
       return;
     }
+
+    case 'topics partitions': {
+      const topic = resolveTopic(command.topic, topicNames(config));
+      await withKafka(config, logger, (kafka) =>
+        withKafkaAdmin(kafka, (admin) => topicsPartitions({ admin, topic, json: command.json, out })),
+      );
+      return;
+    }
+
+    case 'consumers lag': {
+      const topics = topicNames(config);
+      await withKafka(config, logger, (kafka) =>
+        withKafkaAdmin(kafka, (admin) =>
+          consumersLag({
+            admin,
+            consumers: [
+              { groupId: config.PROVIDER_WORKER_GROUP_ID, topic: topics.provisioningCommands },
+              { groupId: config.CARD_EVENTS_GROUP_ID, topic: topics.provisioningResults },
+            ],
+            json: command.json,
+            out,
+          }),
+        ),
+      );
+      return;
+    }
+
+    case 'consumers reset': {
+      const topic = resolveTopic(command.topic, topicNames(config));
+      await withKafka(config, logger, (kafka) =>
+        withKafkaAdmin(kafka, (admin) =>
+          consumersReset({
+            admin,
+            group: command.group,
+            topic,
+            to: command.to,
+            dryRun: command.dryRun,
+            confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+            out,
+          }),
+        ),
+      );
+      return;
+    }
+
+    case 'cards stuck':
+      await withDatabase(config, logger, (db) =>
+        cardsStuck({
+          olderThanSeconds: command.olderThanSeconds ?? config.ADMIN_STUCK_PENDING_SECONDS,
+          pendingBefore: async (before, limit) =>
+            (await listCards({ status: 'PENDING', createdTo: before, order: 'asc', limit }, db)).cards,
+          json: command.json,
+          out,
+        }),
+      );
+      return;
 
     case 'cards show':
       await withDatabase(config, logger, (db) =>

@@ -33,7 +33,7 @@ describe('parseCommand', () => {
 
   it('when topics tail lacks a topic or gets a bad value, then the error says which and points at --help', () => {
     expect(parsed('topics tail')).toBe('topics tail needs a topic (see --help)');
-    expect(parsed('topics follow t')).toBe('topics needs tail, not follow (see --help)');
+    expect(parsed('topics follow t')).toBe('topics needs tail or partitions, not follow (see --help)');
     expect(parsed('topics tail t --card 42')).toBe('--card needs a card id (a UUID), got "42" (see --help)');
     expect(parsed('topics tail t --max 0')).toBe(
       '--max must be a whole number from 1 to 1000000000 (got 0) (see --help)',
@@ -127,6 +127,43 @@ describe('parseCommand', () => {
     expect(parsed('dlq replay t --all --dry-run --yes')).toMatchObject({ dryRun: true, yes: true });
     expect(parsed('dlq replay t')).toBe(
       'dlq replay needs exactly one of --id <ce_id>, --offset <n> or --all (see --help)',
+    );
+  });
+
+  it('when the consumer, partition and stuck-card commands are given, then they parse; a reset needs --to', () => {
+    expect(parsed('consumers lag --json')).toEqual({ name: 'consumers lag', json: true });
+    expect(parsed('consumers reset g results --to latest --dry-run')).toEqual({
+      name: 'consumers reset',
+      group: 'g',
+      topic: 'results',
+      to: 'latest',
+      dryRun: true,
+      yes: false,
+    });
+    expect(parsed('consumers reset g results')).toBe(
+      'consumers reset needs --to earliest or --to latest (see --help)',
+    );
+    expect(parsed('consumers reset g')).toBe('consumers reset needs a group and a topic (see --help)');
+    expect(parsed('consumers lag extra')).toBe('unexpected argument extra (see --help)');
+    expect(parsed('topics partitions results')).toEqual({
+      name: 'topics partitions',
+      topic: 'results',
+      json: false,
+    });
+    expect(parsed(`dlq list results --card ${CARD}`)).toEqual({
+      name: 'dlq list',
+      topic: 'results',
+      card: CARD,
+      json: false,
+    });
+    expect(parsed('cards stuck --older-than 60 --json')).toEqual({
+      name: 'cards stuck',
+      olderThanSeconds: 60,
+      json: true,
+    });
+    expect(parsed('cards stuck')).toEqual({ name: 'cards stuck', olderThanSeconds: undefined, json: false });
+    expect(parsed('cards stuck --older-than soon')).toBe(
+      '--older-than must be a whole number from 0 to 7776000 (got soon) (see --help)',
     );
   });
 });

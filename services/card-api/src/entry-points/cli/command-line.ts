@@ -16,8 +16,15 @@ Commands:
       --from-beginning  start at the oldest message instead of the end.
       --card <id>       only messages whose subject (card id) is <id>.
       --max <n>         stop after printing n messages; --idle-exit <ms>: stop when none arrives for ms.
-  dlq list <topic> [--json]
-      Print every dead letter of <topic>.dlq, up to its current end.
+  topics partitions <topic> [--json]
+      Each partition of <topic>: its low and high-water marks and how many messages it holds.
+  consumers lag [--json]
+      The lag of this system's consumer groups (provider-worker's, the card-events consumer's) per partition.
+  consumers reset <group> <topic> --to <earliest|latest> [--dry-run] [--yes]
+      Move a group's committed offsets on <topic> to its earliest or latest message. Refused while the group has
+      members: stop its consumers first. Asks first, on a terminal; elsewhere --yes is needed.
+  dlq list <topic> [--card <id>] [--json]
+      Print every dead letter of <topic>.dlq, up to its current end; --card: only those of one card.
   dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all) [--dry-run] [--yes]
       Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers. Asks first, on a terminal;
       elsewhere --yes is needed. --dry-run prints what would be replayed and changes nothing.
@@ -34,6 +41,8 @@ Commands:
   cards show <id> [--json]
       A card (status, owner, details, failure, timestamps) and its saga timeline: outbox events written and
       published, results received and what they did, compensation.
+  cards stuck [--older-than <seconds>] [--json]
+      Cards still PENDING after <seconds> (default ADMIN_STUCK_PENDING_SECONDS), oldest first, at most 100.
   reconcile [--hours N] [--dry-run] [--json]
       Compare the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS) with ours;
       request cancellation of provider cards that should not be active; report the rest.
@@ -90,7 +99,18 @@ export type OpsCommand =
   | { name: 'help'; text: string }
   | { name: 'version' }
   | { name: 'reconcile'; hours: number | undefined; dryRun: boolean; json: boolean }
-  | { name: 'dlq list'; topic: string; json: boolean }
+  | { name: 'dlq list'; topic: string; card: string | undefined; json: boolean }
+  | { name: 'topics partitions'; topic: string; json: boolean }
+  | { name: 'consumers lag'; json: boolean }
+  | {
+      name: 'consumers reset';
+      group: string;
+      topic: string;
+      to: 'earliest' | 'latest';
+      dryRun: boolean;
+      yes: boolean;
+    }
+  | { name: 'cards stuck'; olderThanSeconds: number | undefined; json: boolean }
   | { name: 'dlq replay'; topic: string; selection: ReplaySelection; dryRun: boolean; yes: boolean }
   | {
       name: 'topics tail';
@@ -129,6 +149,8 @@ const options = {
   admin: { type: 'boolean' },
   'expires-in': { type: 'string' },
   'event-file': { type: 'string' },
+  to: { type: 'string' },
+  'older-than': { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof options;
@@ -240,14 +262,22 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
       allowOnly(
         `dlq ${action}`,
         values,
-        action === 'list' ? ['json'] : ['id', 'offset', 'partition', 'all', 'dry-run', 'yes'],
+        action === 'list' ? ['json', 'card'] : ['id', 'offset', 'partition', 'all', 'dry-run', 'yes'],
       );
       if (topic === undefined) {
         throw new UsageError(`dlq ${action} needs a topic`);
       }
       noMoreArguments(extra);
       return action === 'list'
-        ? { command: { name: 'dlq list', topic, json }, verbose }
+        ? {
+            command: {
+              name: 'dlq list',
+              topic,
+              card: values.card === undefined ? undefined : cardId(values.card, '--card'),
+              json,
+            },
+            verbose,
+          }
         : {
             command: {
               name: 'dlq replay',
@@ -262,7 +292,15 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
 
     case 'topics': {
       const [given, topic, ...extra] = rest;
-      subcommand(command, given, ['tail'] as const);
+      const action = subcommand(command, given, ['tail', 'partitions'] as const);
+      if (action === 'partitions') {
+        allowOnly('topics partitions', values, ['json']);
+        if (topic === undefined) {
+          throw new UsageError('topics partitions needs a topic');
+        }
+        noMoreArguments(extra);
+        return { command: { name: 'topics partitions', topic, json }, verbose };
+      }
       allowOnly('topics tail', values, ['from-beginning', 'card', 'max', 'idle-exit', 'json']);
       if (topic === undefined) {
         throw new UsageError('topics tail needs a topic');
@@ -312,9 +350,47 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
       return { command: { name: `outbox ${action}`, json }, verbose };
     }
 
+    case 'consumers': {
+      const [given, group, topic, ...extra] = rest;
+      const action = subcommand(command, given, ['lag', 'reset'] as const);
+      if (action === 'lag') {
+        allowOnly('consumers lag', values, ['json']);
+        noMoreArguments(rest.slice(1));
+        return { command: { name: 'consumers lag', json }, verbose };
+      }
+      allowOnly('consumers reset', values, ['to', 'dry-run', 'yes']);
+      if (group === undefined || topic === undefined) {
+        throw new UsageError('consumers reset needs a group and a topic');
+      }
+      noMoreArguments(extra);
+      if (values.to !== 'earliest' && values.to !== 'latest') {
+        throw new UsageError('consumers reset needs --to earliest or --to latest');
+      }
+      return {
+        command: {
+          name: 'consumers reset',
+          group,
+          topic,
+          to: values.to,
+          dryRun: values['dry-run'] ?? false,
+          yes: values.yes ?? false,
+        },
+        verbose,
+      };
+    }
+
     case 'cards': {
       const [given, id, ...extra] = rest;
-      subcommand(command, given, ['show'] as const);
+      const action = subcommand(command, given, ['show', 'stuck'] as const);
+      if (action === 'stuck') {
+        allowOnly('cards stuck', values, ['older-than', 'json']);
+        noMoreArguments(rest.slice(1));
+        const olderThanSeconds =
+          values['older-than'] === undefined
+            ? undefined
+            : wholeNumber(values['older-than'], '--older-than', { min: 0, max: 86_400 * 90 });
+        return { command: { name: 'cards stuck', olderThanSeconds, json }, verbose };
+      }
       allowOnly('cards show', values, ['json']);
       if (id === undefined) {
         throw new UsageError('cards show needs a card id');

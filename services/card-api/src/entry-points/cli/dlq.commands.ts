@@ -52,22 +52,29 @@ export function deadLetterJson(letter: DeadLetter): string {
   });
 }
 
-/** `dlq list <topic>`: prints every dead letter of `<topic>.dlq` up to its current end. */
+/**
+ * `dlq list <topic>`: prints every dead letter of `<topic>.dlq` up to its current end; with `card`, only that card's
+ * (its id is every event's key).
+ */
 export async function dlqList(options: {
   kafka: KafkaClient;
   topic: string;
+  card?: string | undefined;
   json?: boolean;
   out: Out;
   timeoutMs?: number;
 }): Promise<DeadLetter[]> {
-  const letters = await readDeadLetters(options.kafka, options.topic, {
-    ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-  });
+  const letters = (
+    await readDeadLetters(options.kafka, options.topic, {
+      ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
+    })
+  ).filter((letter) => options.card === undefined || letter.key === options.card);
   for (const letter of letters) {
     options.out(options.json ? deadLetterJson(letter) : formatDeadLetter(letter));
   }
   if (!options.json) {
-    options.out(`# ${letters.length} dead letter(s) on ${topicPair(options.topic).dlq}`);
+    const ofCard = options.card === undefined ? '' : ` of card ${options.card}`;
+    options.out(`# ${letters.length} dead letter(s)${ofCard} on ${topicPair(options.topic).dlq}`);
   }
   return letters;
 }

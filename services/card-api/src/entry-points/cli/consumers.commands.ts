@@ -1,0 +1,96 @@
+import type { KafkaAdmin } from '@cards/messaging';
+
+import { UsageError } from './command-line';
+import type { Out } from './dlq.commands';
+
+/** `consumers lag`: each partition's lag of this system's consumer groups, then each group's total. */
+export async function consumersLag(options: {
+  admin: KafkaAdmin;
+  consumers: readonly { groupId: string; topic: string }[];
+  json?: boolean;
+  out: Out;
+}): Promise<void> {
+  const existing = new Set(await options.admin.listTopics());
+  for (const { groupId, topic } of options.consumers) {
+    if (!existing.has(topic)) {
+      options.out(
+        options.json ? JSON.stringify({ group: groupId, topic, missing: true }) : `# ${topic} does not exist`,
+      );
+      continue;
+    }
+    const partitions = await options.admin.consumerLag(groupId, [topic]);
+    for (const { partition, lag } of partitions) {
+      options.out(
+        options.json
+          ? JSON.stringify({ group: groupId, topic, partition, lag })
+          : `group=${groupId} topic=${topic} partition=${partition} lag=${lag}`,
+      );
+    }
+    if (!options.json) {
+      options.out(`# ${groupId} on ${topic}: ${partitions.reduce((sum, { lag }) => sum + lag, 0)} behind`);
+    }
+  }
+}
+
+/** `topics partitions <topic>`: each partition's low and high-water marks and what it holds. */
+export async function topicsPartitions(options: {
+  admin: KafkaAdmin;
+  topic: string;
+  json?: boolean;
+  out: Out;
+}): Promise<void> {
+  if (!(await options.admin.listTopics()).includes(options.topic)) {
+    throw new Error(`topic ${options.topic} does not exist`);
+  }
+  const partitions = [...(await options.admin.topicOffsets(options.topic))].sort(
+    (a, b) => a.partition - b.partition,
+  );
+  for (const { partition, low, high } of partitions) {
+    const messages = (BigInt(high) - BigInt(low)).toString();
+    options.out(
+      options.json
+        ? JSON.stringify({ topic: options.topic, partition, low, high, messages: Number(messages) })
+        : `partition=${partition} low=${low} high=${high} messages=${messages}`,
+    );
+  }
+}
+
+/**
+ * `consumers reset <group> <topic> --to earliest|latest`: moves the group's committed offsets. Refused while the
+ * group has members (their next commit would undo it, and Kafka refuses it anyway); asks first.
+ */
+export async function consumersReset(options: {
+  admin: KafkaAdmin;
+  group: string;
+  topic: string;
+  to: 'earliest' | 'latest';
+  dryRun?: boolean;
+  confirm: ((question: string) => Promise<boolean>) | undefined;
+  out: Out;
+}): Promise<void> {
+  const { admin, group, topic, to } = options;
+  if (!(await admin.listTopics()).includes(topic)) {
+    throw new Error(`topic ${topic} does not exist`);
+  }
+  const { state, members } = await admin.groupState(group);
+  if (members > 0 || !['Empty', 'Dead'].includes(state)) {
+    throw new Error(`group ${group} is active (${state}, ${members} member(s)): stop its consumers first`);
+  }
+  const behind = (await admin.consumerLag(group, [topic])).reduce((sum, { lag }) => sum + lag, 0);
+  const what = `${group}'s offsets on ${topic} to the ${to} (now ${behind} behind)`;
+  if (options.dryRun) {
+    options.out(`# dry run: would move ${what}; nothing was changed`);
+    return;
+  }
+  if (!options.confirm) {
+    throw new UsageError(
+      `consumers reset changes state: confirm on a terminal, or add --yes (move ${what}?)`,
+    );
+  }
+  if (!(await options.confirm(`move ${what}?`))) {
+    throw new Error('not confirmed: nothing was changed');
+  }
+  await admin.resetGroupOffsets(group, topic, to);
+  const after = (await admin.consumerLag(group, [topic])).reduce((sum, { lag }) => sum + lag, 0);
+  options.out(`moved ${group}'s offsets on ${topic} to the ${to}: now ${after} behind`);
+}
