@@ -183,6 +183,7 @@ export type ReplayDeadLetterResponse = z.infer<typeof ReplayDeadLetterResponseSc
 /** Actions the audit log records. */
 export const AuditAction = {
   userCreate: 'user.create',
+  userRoleChange: 'user.role-change',
   deadLetterReplay: 'dead-letter.replay',
   outboxRelease: 'outbox.release',
 } as const;

@@ -17,6 +17,7 @@ export const ErrorCode = {
   CARD_NOT_FOUND: 'CARD_NOT_FOUND',
   CARD_LIMIT_REACHED: 'CARD_LIMIT_REACHED',
   USER_ALREADY_EXISTS: 'USER_ALREADY_EXISTS',
+  USER_NOT_FOUND: 'USER_NOT_FOUND',
   PRECONDITION_FAILED: 'PRECONDITION_FAILED',
   IDEMPOTENCY_KEY_INVALID: 'IDEMPOTENCY_KEY_INVALID',
   IDEMPOTENCY_KEY_REUSED: 'IDEMPOTENCY_KEY_REUSED',
@@ -54,6 +55,7 @@ export const ErrorCodeHelp: Record<ErrorCode, string> = {
   CARD_NOT_FOUND: 'No card of yours has this id. Cards of other users are not found either, by design.',
   CARD_LIMIT_REACHED: 'You hold the most cards allowed that are not FAILED. Nothing was created.',
   USER_ALREADY_EXISTS: 'A user with this externalId exists already; it was left unchanged.',
+  USER_NOT_FOUND: 'No user has this externalId.',
   PRECONDITION_FAILED: 'A precondition of the request (If-Match, say) does not hold.',
   IDEMPOTENCY_KEY_INVALID: 'Send one Idempotency-Key header of 1 to 255 printable ASCII characters.',
   IDEMPOTENCY_KEY_REUSED:

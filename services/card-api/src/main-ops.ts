@@ -65,7 +65,7 @@ import {
   outboxStatusFigures,
   releaseQuarantined,
 } from './data-access/outbox.repository';
-import { userCreationPorts } from './data-access/users.repository';
+import { findUserByExternalId, userCreationPorts, userRolePorts } from './data-access/users.repository';
 import { OPS_CLI_ACTOR } from './domain/audit';
 import { cardsShow } from './entry-points/cli/cards-show.command';
 import { cardsStuck } from './entry-points/cli/cards-stuck.command';
@@ -81,7 +81,7 @@ import { outboxStatusCommand } from './entry-points/cli/outbox-status.command';
 import { reconcileCommand } from './entry-points/cli/reconcile.command';
 import { resolveTopic, tailTopic } from './entry-points/cli/topics-tail.command';
 import { mintToken } from './entry-points/cli/dev-token';
-import { tokenMint, usersCreate } from './entry-points/cli/users-and-tokens.commands';
+import { tokenMint, usersCreate, usersRole } from './entry-points/cli/users-and-tokens.commands';
 import { RELAY_LOCK_KEY } from './data-access/relay-lease';
 import { reconciliationDeps } from './entry-points/jobs/reconciliation';
 
@@ -374,6 +374,20 @@ async function execute(
           user: { externalId: command.externalId, email: command.email, role: command.role },
           ports: userCreationPorts(db),
           json: command.json,
+          out,
+        }),
+      );
+      return;
+
+    case 'users role':
+      await withDatabase(config, logger, (db) =>
+        usersRole({
+          externalId: command.externalId,
+          role: command.role,
+          ports: userRolePorts(db),
+          find: (externalId) => findUserByExternalId(externalId, db),
+          dryRun: command.dryRun,
+          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
           out,
         }),
       );

@@ -1,6 +1,7 @@
 import type { Knex } from 'knex';
 
 import type { UserRecord } from '../domain/card';
+import type { ChangeUserRolePorts } from '../domain/change-user-role';
 import type { CreateUserPorts, NewUser } from '../domain/create-user';
 import { auditLog } from './audit.repository';
 
@@ -44,6 +45,36 @@ export function userCreationPorts(db: Knex): CreateUserPorts {
     transaction: (work) =>
       db.transaction((tx) =>
         work({ users: { insert: (user) => insertUser(user, tx) }, audit: auditLog(tx) }),
+      ),
+  };
+}
+
+/** Sets a user's role, locking the row; the user as it now is and the role it had, or undefined for no such user. */
+export async function setUserRole(
+  externalId: string,
+  role: UserRecord['role'],
+  db: Knex | Knex.Transaction,
+): Promise<{ user: UserRecord; previousRole: UserRecord['role'] } | undefined> {
+  const result = await db.raw<{ rows: (UserRow & { previous_role: UserRecord['role'] })[] }>(
+    /* sql */ `
+    WITH before AS (SELECT id, role FROM users WHERE external_id = ? FOR UPDATE)
+    UPDATE users u SET role = ? FROM before WHERE u.id = before.id
+    RETURNING u.*, before.role AS previous_role`,
+    [externalId, role],
+  );
+  const [row] = result.rows;
+  return row && { user: toRecord(row), previousRole: row.previous_role };
+}
+
+/** changeUserRole's unit of work over `db`: the role and its audit row in one transaction. */
+export function userRolePorts(db: Knex): ChangeUserRolePorts {
+  return {
+    transaction: (work) =>
+      db.transaction((tx) =>
+        work({
+          users: { setRole: (externalId, role) => setUserRole(externalId, role, tx) },
+          audit: auditLog(tx),
+        }),
       ),
   };
 }

@@ -166,4 +166,19 @@ describe('parseCommand', () => {
       '--older-than must be a whole number from 0 to 7776000 (got soon) (see --help)',
     );
   });
+
+  it('when users role is given, then it needs an external id and --role user or admin', () => {
+    expect(parsed('users role alice --role admin --yes')).toEqual({
+      name: 'users role',
+      externalId: 'alice',
+      role: 'admin',
+      dryRun: false,
+      yes: true,
+    });
+    expect(parsed('users role --role admin')).toBe('users role needs an external id (see --help)');
+    expect(parsed('users role alice --role root')).toBe(
+      'users role needs --role user or --role admin (see --help)',
+    );
+    expect(parsed('users promote alice')).toBe('users needs create or role, not promote (see --help)');
+  });
 });

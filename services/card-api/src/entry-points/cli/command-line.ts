@@ -48,6 +48,8 @@ Commands:
       request cancellation of provider cards that should not be active; report the rest.
   users create --external-id <id> --email <email> [--admin] [--json]
       Create a user (role user, or admin with --admin).
+  users role <external-id> --role <user|admin> [--dry-run] [--yes]
+      Give a user another role, with an audit row. Asks first, on a terminal; elsewhere --yes is needed.
   token mint [<sub>] [--expires-in <n>(s|m|h|d)] [--json]
       Print a development token for <sub> (default ADMIN_EXTERNAL_ID), valid 12h unless --expires-in says
       otherwise. Refused with NODE_ENV=production.
@@ -126,6 +128,7 @@ export type OpsCommand =
   | { name: 'outbox release'; id: string; eventFile: string | undefined; dryRun: boolean; yes: boolean }
   | { name: 'cards show'; cardId: string; json: boolean }
   | { name: 'users create'; externalId: string; email: string; role: 'user' | 'admin'; json: boolean }
+  | { name: 'users role'; externalId: string; role: 'user' | 'admin'; dryRun: boolean; yes: boolean }
   | { name: 'token mint'; subject: string | undefined; expiresIn: string | undefined; json: boolean };
 
 const options = {
@@ -151,6 +154,7 @@ const options = {
   'event-file': { type: 'string' },
   to: { type: 'string' },
   'older-than': { type: 'string' },
+  role: { type: 'string' },
 } as const;
 
 type OptionName = keyof typeof options;
@@ -401,7 +405,28 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
 
     case 'users': {
       const [given, ...extra] = rest;
-      subcommand(command, given, ['create'] as const);
+      const action = subcommand(command, given, ['create', 'role'] as const);
+      if (action === 'role') {
+        allowOnly('users role', values, ['role', 'dry-run', 'yes']);
+        const [externalId, ...more] = extra;
+        if (externalId === undefined) {
+          throw new UsageError('users role needs an external id');
+        }
+        noMoreArguments(more);
+        if (values.role !== 'user' && values.role !== 'admin') {
+          throw new UsageError('users role needs --role user or --role admin');
+        }
+        return {
+          command: {
+            name: 'users role',
+            externalId,
+            role: values.role,
+            dryRun: values['dry-run'] ?? false,
+            yes: values.yes ?? false,
+          },
+          verbose,
+        };
+      }
       allowOnly('users create', values, ['external-id', 'email', 'admin', 'json']);
       noMoreArguments(extra);
       if (values['external-id'] === undefined || values.email === undefined) {

@@ -1,6 +1,9 @@
 import { OPS_CLI_ACTOR } from '../../domain/audit';
 import type { UserRecord } from '../../domain/card';
+import { changeUserRole, type ChangeUserRolePorts } from '../../domain/change-user-role';
 import { createUser, UserAlreadyExists, type CreateUserPorts, type NewUser } from '../../domain/create-user';
+import { asCliError } from './cli-errors';
+import { UsageError } from './command-line';
 import type { Out } from './dlq.commands';
 
 /** A user as printed: the fields POST /v1/admin/users answers with. */
@@ -38,6 +41,45 @@ export async function usersCreate(options: {
           `created_at=${user.createdAt.toISOString()}`,
   );
   return user;
+}
+
+/** `users role <external-id> --role <role>`: another role for a user, through changeUserRole, audited as the CLI. */
+export async function usersRole(options: {
+  externalId: string;
+  role: UserRecord['role'];
+  ports: ChangeUserRolePorts;
+  /** The user as it is now, for a dry run and the question; undefined when there is none. */
+  find: (externalId: string) => Promise<UserRecord | undefined>;
+  dryRun?: boolean;
+  confirm: ((question: string) => Promise<boolean>) | undefined;
+  out: Out;
+}): Promise<void> {
+  const { externalId, role } = options;
+  const current = await options.find(externalId);
+  if (!current) {
+    throw new Error(`no user has external id ${JSON.stringify(externalId)}`);
+  }
+  if (current.role === role) {
+    options.out(`user ${externalId} already has role ${role}; nothing to change`);
+    return;
+  }
+  const what = `user ${externalId} from role ${current.role} to ${role}`;
+  if (options.dryRun) {
+    options.out(`# dry run: would change ${what}; nothing was changed`);
+    return;
+  }
+  if (!options.confirm) {
+    throw new UsageError(`users role changes state: confirm on a terminal, or add --yes (change ${what}?)`);
+  }
+  if (!(await options.confirm(`change ${what}?`))) {
+    throw new Error('not confirmed: nothing was changed');
+  }
+  const { user, previousRole } = await changeUserRole(externalId, role, OPS_CLI_ACTOR, options.ports).catch(
+    (error: unknown) => {
+      throw asCliError(error);
+    },
+  );
+  options.out(`changed user ${user.externalId} from role ${previousRole} to ${user.role}`);
 }
 
 /**

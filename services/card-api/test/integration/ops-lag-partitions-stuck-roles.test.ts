@@ -11,8 +11,8 @@ import { start as startConsumer } from '../../src/main-card-events-consumer';
 import { runOps } from '../../src/main-ops';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 
-/** Operator commands over Kafka's consumer groups and partitions, dead letters of one card, and stuck cards. */
-describe('operator commands: consumers, partitions, dead letters of a card, stuck cards', () => {
+/** Operator commands over Kafka's consumer groups and partitions, dead letters of one card, stuck cards, roles. */
+describe('operator commands: consumers, partitions, dead letters of a card, stuck cards, user roles', () => {
   let harness: CardApiHarness;
   let producer: Producer;
   let resultsTopic: string;
@@ -129,5 +129,36 @@ describe('operator commands: consumers, partitions, dead letters of a card, stuc
 
     expect(documents(everyPending.lines).map((card) => card['id'])).toContain(created.id);
     expect(olderThanAnHour.lines).toEqual(['# 0 card(s) PENDING for over 3600s']);
+  });
+
+  it('when a user is given another role, then it changes with one audit row; a dry run, no confirmation or the same role change nothing', async () => {
+    const { externalId, id } = await harness.createUser();
+    const roleOf = async () =>
+      (
+        await harness
+          .db<{ external_id: string; role: string }>('users')
+          .where({ external_id: externalId })
+          .first()
+      )?.role;
+    const audited = () =>
+      harness.db('audit_log').where({ action: 'user.role-change', target: id }).select('details');
+
+    const dryRun = await ops(['users', 'role', externalId, '--role', 'admin', '--dry-run']);
+    const unconfirmed = await ops(['users', 'role', externalId, '--role', 'admin']);
+    expect(dryRun.lines).toEqual([
+      `# dry run: would change user ${externalId} from role user to admin; nothing was changed`,
+    ]);
+    expect(unconfirmed.error).toBeInstanceOf(UsageError);
+    expect(await roleOf()).toBe('user');
+
+    const changed = await ops(['users', 'role', externalId, '--role', 'admin', '--yes']);
+    const again = await ops(['users', 'role', externalId, '--role', 'admin', '--yes']);
+    const missing = await ops(['users', 'role', `nobody-${randomUUID()}`, '--role', 'admin', '--yes']);
+
+    expect(changed).toEqual({ lines: [`changed user ${externalId} from role user to admin`] });
+    expect(again).toEqual({ lines: [`user ${externalId} already has role admin; nothing to change`] });
+    expect(String(missing.error)).toMatch(/^Error: no user has external id "nobody-/);
+    expect(await roleOf()).toBe('admin');
+    expect(await audited()).toEqual([{ details: { externalId, from: 'user', to: 'admin' } }]);
   });
 });
