@@ -71,6 +71,7 @@ import { cardsShow } from './entry-points/cli/cards-show.command';
 import { cardsStuck } from './entry-points/cli/cards-stuck.command';
 import { asCliError } from './entry-points/cli/cli-errors';
 import { parseCommand, UsageError, type OpsCommand } from './entry-points/cli/command-line';
+import { goAhead } from './entry-points/cli/confirmation';
 import { consumersLag, consumersReset, topicsPartitions } from './entry-points/cli/consumers.commands';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
 import {
@@ -170,6 +171,16 @@ async function execute(
   switch (command.name) {
     case 'reconcile': {
       const hours = command.hours ?? config.RECONCILIATION_WINDOW_HOURS;
+      if (!command.dryRun) {
+        await goAhead({
+          command: 'reconcile',
+          change:
+            `compare the last ${hours} h with the provider at ${config.PROVIDER_URL} and repair what differs ` +
+            '(cancel provider cards that should not be active)',
+          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+          out,
+        });
+      }
       progress(
         `# comparing the last ${hours} h with the provider at ${config.PROVIDER_URL}` +
           (command.dryRun ? ' (dry run)' : ''),
@@ -373,6 +384,8 @@ async function execute(
         usersCreate({
           user: { externalId: command.externalId, email: command.email, role: command.role },
           ports: userCreationPorts(db),
+          dryRun: command.dryRun,
+          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
           json: command.json,
           out,
         }),

@@ -101,10 +101,13 @@ describe('GET/POST /v1/admin/users and the audit log', () => {
   it('when the operator CLI creates a user, then the audit row names ops-cli with no user', async () => {
     const externalId = `cli-${randomUUID()}`;
 
-    await runOps(['users', 'create', '--external-id', externalId, '--email', `${externalId}@example.test`], {
-      out: () => undefined,
-      loadConfig: () => harness.config,
-    });
+    await runOps(
+      ['users', 'create', '--external-id', externalId, '--email', `${externalId}@example.test`, '--yes'],
+      {
+        out: () => undefined,
+        loadConfig: () => harness.config,
+      },
+    );
 
     const newest = (await audit('?limit=1')).data[0];
     expect(newest).toMatchObject({

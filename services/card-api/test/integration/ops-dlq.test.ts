@@ -153,13 +153,15 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
     expect(lines.some((line) => line.startsWith('would replay ') && line.includes(`key=${poison.key}`))).toBe(
       true,
     );
-    expect(lines.at(-1)).toMatch(/^# dry run: \d+ message\(s\) would be replayed from .*; nothing was sent$/);
+    expect(lines.at(-1)).toMatch(
+      /^# dry run: would replay \d+ dead letter\(s\) from .* to .*; nothing was changed$/,
+    );
     expect(asked).toEqual([
       expect.stringMatching(
         new RegExp(`^replay \\d+ dead letter\\(s\\) from ${resultsTopic}\\.dlq to ${resultsTopic}\\?$`),
       ),
     ]);
-    expect(declined).toEqual(new Error('not confirmed: nothing was replayed'));
+    expect(declined).toEqual(new Error('not confirmed: nothing was changed'));
     expect(unasked).toBeInstanceOf(UsageError);
     expect(String(unasked)).toContain('add --yes');
     expect(audit.entries).toEqual([]);

@@ -51,6 +51,7 @@ describe('operator commands users create and token mint', () => {
       externalId,
       '--email',
       'ops@example.test',
+      '--yes',
     ]);
     const again = await ops([
       'users',
@@ -59,6 +60,7 @@ describe('operator commands users create and token mint', () => {
       externalId,
       '--email',
       'other@example.test',
+      '--yes',
     ]);
 
     expect(created.code).toBe(0);
@@ -90,6 +92,7 @@ describe('operator commands users create and token mint', () => {
       'a@example.test',
       '--admin',
       '--json',
+      '--yes',
     ]);
     const minted = await ops(['token', 'mint', externalId, '--expires-in', '5m']);
 

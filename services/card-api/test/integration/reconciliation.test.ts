@@ -245,7 +245,7 @@ describe('reconciliation with the provider, across real processes', () => {
     expect(about(dryRun, orphan.reference)).toMatchObject([{ action: 'would-request-cancel' }]);
     expect(await cancelRows(orphan.id)).toBe(0);
 
-    await ops(['reconcile', '--hours', '1']);
+    await ops(['reconcile', '--hours', '1', '--yes']);
     expect(lines[0]).toMatch(/^reconciliation [0-9a-f-]{36}$/);
     expect(lines).toContainEqual(
       expect.stringMatching(/^examined: \d+ provider card\(s\), \d+ local card\(s\)$/),

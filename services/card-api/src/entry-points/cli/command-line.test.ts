@@ -88,6 +88,8 @@ describe('parseCommand', () => {
       externalId: 'alice',
       email: 'alice@example.com',
       role: 'admin',
+      dryRun: false,
+      yes: false,
       json: false,
     });
     expect(parsed('users create --external-id alice')).toBe(
@@ -114,9 +116,16 @@ describe('parseCommand', () => {
       name: 'reconcile',
       hours: 2,
       dryRun: true,
+      yes: false,
       json: false,
     });
-    expect(parsed('dlq list t --json')).toEqual({ name: 'dlq list', topic: 't', json: true });
+    expect(parsed('reconcile --yes')).toMatchObject({ dryRun: false, yes: true });
+    expect(parsed('dlq list t --json')).toEqual({
+      name: 'dlq list',
+      topic: 't',
+      card: undefined,
+      json: true,
+    });
     expect(parsed('dlq replay t --offset 7 --partition 1')).toEqual({
       name: 'dlq replay',
       topic: 't',

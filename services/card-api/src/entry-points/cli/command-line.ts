@@ -43,11 +43,13 @@ Commands:
       published, results received and what they did, compensation.
   cards stuck [--older-than <seconds>] [--json]
       Cards still PENDING after <seconds> (default ADMIN_STUCK_PENDING_SECONDS), oldest first, at most 100.
-  reconcile [--hours N] [--dry-run] [--json]
+  reconcile [--hours N] [--dry-run] [--yes] [--json]
       Compare the provider's cards created in the last N hours (default RECONCILIATION_WINDOW_HOURS) with ours;
-      request cancellation of provider cards that should not be active; report the rest.
-  users create --external-id <id> --email <email> [--admin] [--json]
-      Create a user (role user, or admin with --admin).
+      request cancellation of provider cards that should not be active; report the rest. Asks before repairing,
+      on a terminal; elsewhere --yes (or --dry-run, which repairs nothing) is needed.
+  users create --external-id <id> --email <email> [--admin] [--dry-run] [--yes] [--json]
+      Create a user (role user, or admin with --admin), with an audit row. Asks first, on a terminal; elsewhere
+      --yes is needed. --dry-run checks the user could be created and changes nothing.
   users role <external-id> --role <user|admin> [--dry-run] [--yes]
       Give a user another role, with an audit row. Asks first, on a terminal; elsewhere --yes is needed.
   token mint [<sub>] [--expires-in <n>(s|m|h|d)] [--json]
@@ -100,7 +102,7 @@ export function commandUsage(words: readonly string[]): string | undefined {
 export type OpsCommand =
   | { name: 'help'; text: string }
   | { name: 'version' }
-  | { name: 'reconcile'; hours: number | undefined; dryRun: boolean; json: boolean }
+  | { name: 'reconcile'; hours: number | undefined; dryRun: boolean; yes: boolean; json: boolean }
   | { name: 'dlq list'; topic: string; card: string | undefined; json: boolean }
   | { name: 'topics partitions'; topic: string; json: boolean }
   | { name: 'consumers lag'; json: boolean }
@@ -127,7 +129,15 @@ export type OpsCommand =
   | { name: 'outbox quarantined'; json: boolean }
   | { name: 'outbox release'; id: string; eventFile: string | undefined; dryRun: boolean; yes: boolean }
   | { name: 'cards show'; cardId: string; json: boolean }
-  | { name: 'users create'; externalId: string; email: string; role: 'user' | 'admin'; json: boolean }
+  | {
+      name: 'users create';
+      externalId: string;
+      email: string;
+      role: 'user' | 'admin';
+      dryRun: boolean;
+      yes: boolean;
+      json: boolean;
+    }
   | { name: 'users role'; externalId: string; role: 'user' | 'admin'; dryRun: boolean; yes: boolean }
   | { name: 'token mint'; subject: string | undefined; expiresIn: string | undefined; json: boolean };
 
@@ -251,13 +261,22 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
 
   switch (command) {
     case 'reconcile': {
-      allowOnly(command, values, ['hours', 'dry-run', 'json']);
+      allowOnly(command, values, ['hours', 'dry-run', 'yes', 'json']);
       noMoreArguments(rest);
       const hours =
         values.hours === undefined
           ? undefined
           : wholeNumber(values.hours, '--hours', { min: 1, max: 24 * 90 });
-      return { command: { name: 'reconcile', hours, dryRun: values['dry-run'] ?? false, json }, verbose };
+      return {
+        command: {
+          name: 'reconcile',
+          hours,
+          dryRun: values['dry-run'] ?? false,
+          yes: values.yes ?? false,
+          json,
+        },
+        verbose,
+      };
     }
 
     case 'dlq': {
@@ -427,7 +446,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
           verbose,
         };
       }
-      allowOnly('users create', values, ['external-id', 'email', 'admin', 'json']);
+      allowOnly('users create', values, ['external-id', 'email', 'admin', 'dry-run', 'yes', 'json']);
       noMoreArguments(extra);
       if (values['external-id'] === undefined || values.email === undefined) {
         throw new UsageError('users create needs --external-id <id> and --email <email>');
@@ -448,6 +467,8 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
           externalId: user.data.externalId,
           email: user.data.email,
           role: values.admin ? 'admin' : 'user',
+          dryRun: values['dry-run'] ?? false,
+          yes: values.yes ?? false,
           json,
         },
         verbose,

@@ -1,6 +1,6 @@
 import type { KafkaAdmin } from '@cards/messaging';
 
-import { UsageError } from './command-line';
+import { goAhead, type Confirm } from './confirmation';
 import type { Out } from './dlq.commands';
 
 /** `consumers lag`: each partition's lag of this system's consumer groups, then each group's total. */
@@ -65,7 +65,7 @@ export async function consumersReset(options: {
   topic: string;
   to: 'earliest' | 'latest';
   dryRun?: boolean;
-  confirm: ((question: string) => Promise<boolean>) | undefined;
+  confirm: Confirm | undefined;
   out: Out;
 }): Promise<void> {
   const { admin, group, topic, to } = options;
@@ -77,18 +77,9 @@ export async function consumersReset(options: {
     throw new Error(`group ${group} is active (${state}, ${members} member(s)): stop its consumers first`);
   }
   const behind = (await admin.consumerLag(group, [topic])).reduce((sum, { lag }) => sum + lag, 0);
-  const what = `${group}'s offsets on ${topic} to the ${to} (now ${behind} behind)`;
-  if (options.dryRun) {
-    options.out(`# dry run: would move ${what}; nothing was changed`);
+  const change = `move ${group}'s offsets on ${topic} to the ${to} (now ${behind} behind)`;
+  if (!(await goAhead({ command: 'consumers reset', change, ...options }))) {
     return;
-  }
-  if (!options.confirm) {
-    throw new UsageError(
-      `consumers reset changes state: confirm on a terminal, or add --yes (move ${what}?)`,
-    );
-  }
-  if (!(await options.confirm(`move ${what}?`))) {
-    throw new Error('not confirmed: nothing was changed');
   }
   await admin.resetGroupOffsets(group, topic, to);
   const after = (await admin.consumerLag(group, [topic])).reduce((sum, { lag }) => sum + lag, 0);

@@ -10,7 +10,7 @@ import {
 import { OPS_CLI_ACTOR, type AuditLog } from '../../domain/audit';
 import { replayDeadLetters, selectDeadLetters, type ReplaySelection } from '../../domain/replay-dead-letters';
 import { asCliError } from './cli-errors';
-import { UsageError } from './command-line';
+import { goAhead, type Confirm } from './confirmation';
 
 export { headerStrings, topicPair, type DeadLetter } from '../../data-access/dead-letters';
 
@@ -94,7 +94,7 @@ export async function dlqReplay(options: {
    * Asked before anything is published, with what would be; the replay goes ahead only when it answers true. Not
    * given: the command line had no way to ask (no terminal) and no --yes, so nothing is replayed.
    */
-  confirm: ((question: string) => Promise<boolean>) | undefined;
+  confirm: Confirm | undefined;
   audit: AuditLog;
   /** Told when the audit row cannot be written after the replay (see replayDeadLetters); thrown when not given. */
   auditNotWritten?: (error: unknown) => void;
@@ -114,21 +114,14 @@ export async function dlqReplay(options: {
     options.out(`# nothing to replay: ${pair.dlq} is empty`);
     return [];
   }
-  const question = `replay ${chosen.length} dead letter(s) from ${pair.dlq} to ${pair.topic}?`;
   if (options.dryRun) {
     for (const letter of chosen) {
       options.out(`would replay ${describeLetter(letter)} to ${pair.topic}`);
     }
-    options.out(
-      `# dry run: ${chosen.length} message(s) would be replayed from ${pair.dlq}; nothing was sent`,
-    );
+  }
+  const change = `replay ${chosen.length} dead letter(s) from ${pair.dlq} to ${pair.topic}`;
+  if (!(await goAhead({ command: 'dlq replay', change, ...options }))) {
     return [];
-  }
-  if (!options.confirm) {
-    throw new UsageError(`dlq replay changes state: confirm on a terminal, or add --yes (${question})`);
-  }
-  if (!(await options.confirm(question))) {
-    throw new Error('not confirmed: nothing was replayed');
   }
   const { topic, dlq, replayed } = await replayDeadLetters(
     { topic: options.topic, selection: options.selection },

@@ -1,7 +1,7 @@
 import { checkEvent, type AnyCardEvent } from '@cards/contracts';
 
 import type { QuarantinedRow } from '../../data-access/outbox.repository';
-import { UsageError } from './command-line';
+import { goAhead, type Confirm } from './confirmation';
 import type { Out } from './dlq.commands';
 import { token } from './topics-tail.command';
 
@@ -57,7 +57,7 @@ export async function outboxReleaseCommand(options: {
   /** Check the row and the fix, say what would happen, and change nothing. */
   dryRun?: boolean;
   /** Asked before the row is released; not given: no terminal to ask on and no --yes, so nothing is released. */
-  confirm: ((question: string) => Promise<boolean>) | undefined;
+  confirm: Confirm | undefined;
   out: Out;
 }): Promise<void> {
   const row = await options.find(options.id);
@@ -86,20 +86,11 @@ export async function outboxReleaseCommand(options: {
     }
     replacement = checked.event;
   }
-  const what =
-    `outbox row ${options.id}${replacement ? ' with the fixed event' : ''} and ${row.waitingBehind} row(s) ` +
-    'waiting behind it';
-  if (options.dryRun) {
-    options.out(`# dry run: would release ${what} to the relay; nothing was changed`);
+  const change =
+    `release outbox row ${options.id}${replacement ? ' with the fixed event' : ''} and ${row.waitingBehind} ` +
+    'row(s) waiting behind it to the relay';
+  if (!(await goAhead({ command: 'outbox release', change, ...options }))) {
     return;
-  }
-  if (!options.confirm) {
-    throw new UsageError(
-      `outbox release changes state: confirm on a terminal, or add --yes (release ${what}?)`,
-    );
-  }
-  if (!(await options.confirm(`release ${what} to the relay?`))) {
-    throw new Error('not confirmed: nothing was released');
   }
   if (!(await options.release(options.id, replacement))) {
     // Released or published by someone else between the read and the update.

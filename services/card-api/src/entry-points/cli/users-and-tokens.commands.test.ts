@@ -22,6 +22,8 @@ function fakeStore(inserted: UserRecord | undefined): { ports: CreateUserPorts; 
 }
 
 const development = { nodeEnv: 'development', jwksUrl: undefined };
+/** An operator who says yes. */
+const yes = (): Promise<boolean> => Promise.resolve(true);
 
 describe('users create', () => {
   it('when the external id is free, then the user is printed; when taken, it fails naming it', async () => {
@@ -30,7 +32,7 @@ describe('users create', () => {
     const created = { ...user, id: 'u-1', createdAt: new Date('2026-03-01T10:00:00.000Z') };
 
     const store = fakeStore(created);
-    await usersCreate({ user, ports: store.ports, out: (line) => lines.push(line) });
+    await usersCreate({ user, ports: store.ports, confirm: yes, out: (line) => lines.push(line) });
 
     expect(lines).toEqual([
       'created user alice: id=u-1 role=user email=alice@example.com created_at=2026-03-01T10:00:00.000Z',
@@ -46,9 +48,9 @@ describe('users create', () => {
       },
     ]);
     const taken = fakeStore(undefined);
-    await expect(usersCreate({ user, ports: taken.ports, out: () => undefined })).rejects.toThrow(
-      'a user with external id "alice" already exists',
-    );
+    await expect(
+      usersCreate({ user, ports: taken.ports, confirm: yes, out: () => undefined }),
+    ).rejects.toThrow('a user with external id "alice" already exists');
     expect(taken.audited).toEqual([]);
   });
 });

@@ -3,7 +3,7 @@ import type { UserRecord } from '../../domain/card';
 import { changeUserRole, type ChangeUserRolePorts } from '../../domain/change-user-role';
 import { createUser, UserAlreadyExists, type CreateUserPorts, type NewUser } from '../../domain/create-user';
 import { asCliError } from './cli-errors';
-import { UsageError } from './command-line';
+import { goAhead, type Confirm } from './confirmation';
 import type { Out } from './dlq.commands';
 
 /** A user as printed: the fields POST /v1/admin/users answers with. */
@@ -24,9 +24,16 @@ function userJson(user: UserRecord): string {
 export async function usersCreate(options: {
   user: NewUser;
   ports: CreateUserPorts;
+  dryRun?: boolean;
+  confirm: Confirm | undefined;
   json?: boolean;
   out: Out;
-}): Promise<UserRecord> {
+}): Promise<UserRecord | undefined> {
+  const { externalId, email, role } = options.user;
+  const change = `create user ${externalId} <${email}> with role ${role}`;
+  if (!(await goAhead({ command: 'users create', change, ...options }))) {
+    return undefined;
+  }
   const user = await createUser(options.user, OPS_CLI_ACTOR, options.ports).catch((error: unknown) => {
     throw error instanceof UserAlreadyExists
       ? new Error(`a user with external id ${JSON.stringify(error.externalId)} already exists`, {
@@ -51,7 +58,7 @@ export async function usersRole(options: {
   /** The user as it is now, for a dry run and the question; undefined when there is none. */
   find: (externalId: string) => Promise<UserRecord | undefined>;
   dryRun?: boolean;
-  confirm: ((question: string) => Promise<boolean>) | undefined;
+  confirm: Confirm | undefined;
   out: Out;
 }): Promise<void> {
   const { externalId, role } = options;
@@ -63,16 +70,9 @@ export async function usersRole(options: {
     options.out(`user ${externalId} already has role ${role}; nothing to change`);
     return;
   }
-  const what = `user ${externalId} from role ${current.role} to ${role}`;
-  if (options.dryRun) {
-    options.out(`# dry run: would change ${what}; nothing was changed`);
+  const change = `change user ${externalId} from role ${current.role} to ${role}`;
+  if (!(await goAhead({ command: 'users role', change, ...options }))) {
     return;
-  }
-  if (!options.confirm) {
-    throw new UsageError(`users role changes state: confirm on a terminal, or add --yes (change ${what}?)`);
-  }
-  if (!(await options.confirm(`change ${what}?`))) {
-    throw new Error('not confirmed: nothing was changed');
   }
   const { user, previousRole } = await changeUserRole(externalId, role, OPS_CLI_ACTOR, options.ports).catch(
     (error: unknown) => {
