@@ -71,7 +71,7 @@ import { cardsShow } from './entry-points/cli/cards-show.command';
 import { cardsStuck } from './entry-points/cli/cards-stuck.command';
 import { asCliError } from './entry-points/cli/cli-errors';
 import { parseCommand, UsageError, type OpsCommand } from './entry-points/cli/command-line';
-import { goAhead } from './entry-points/cli/confirmation';
+import { goAhead, type Confirm } from './entry-points/cli/confirmation';
 import { consumersLag, consumersReset, topicsPartitions } from './entry-points/cli/consumers.commands';
 import { dlqList, dlqReplay, topicPair, type Out } from './entry-points/cli/dlq.commands';
 import {
@@ -168,6 +168,9 @@ async function execute(
 ): Promise<void> {
   const { out } = io;
   const progress = io.progress ?? (() => undefined);
+  /** How a command that changes state is confirmed: --yes says yes at once; otherwise the operator is asked. */
+  const confirmation = (yes: boolean): Confirm | undefined =>
+    yes ? () => Promise.resolve(true) : io.confirm;
   switch (command.name) {
     case 'reconcile': {
       const hours = command.hours ?? config.RECONCILIATION_WINDOW_HOURS;
@@ -177,7 +180,7 @@ async function execute(
           change:
             `compare the last ${hours} h with the provider at ${config.PROVIDER_URL} and repair what differs ` +
             '(cancel provider cards that should not be active)',
-          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+          confirm: confirmation(command.yes),
           out,
         });
       }
@@ -230,7 +233,7 @@ async function execute(
           topic,
           selection: command.selection,
           dryRun: command.dryRun,
-          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+          confirm: confirmation(command.yes),
           // The database is opened only when there is a row to write, after the replay.
           audit: { append: (entry) => withDatabase(config, logger, (db) => appendAudit(entry, db)) },
           // The replay has happened whatever the audit does, so a row the database cannot take is reported, not
@@ -290,7 +293,7 @@ async function execute(
           id: command.id,
           replacementText,
           dryRun: command.dryRun,
-          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+          confirm: confirmation(command.yes),
           find: (id) => findQuarantined(id, db),
           // The release and its audit row commit together.
           release: (id, replacement) =>
@@ -348,7 +351,7 @@ async function execute(
             topic,
             to: command.to,
             dryRun: command.dryRun,
-            confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+            confirm: confirmation(command.yes),
             out,
           }),
         ),
@@ -385,7 +388,7 @@ async function execute(
           user: { externalId: command.externalId, email: command.email, role: command.role },
           ports: userCreationPorts(db),
           dryRun: command.dryRun,
-          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+          confirm: confirmation(command.yes),
           json: command.json,
           out,
         }),
@@ -400,7 +403,7 @@ async function execute(
           ports: userRolePorts(db),
           find: (externalId) => findUserByExternalId(externalId, db),
           dryRun: command.dryRun,
-          confirm: command.yes ? () => Promise.resolve(true) : io.confirm,
+          confirm: confirmation(command.yes),
           out,
         }),
       );
