@@ -60,13 +60,13 @@ format: node_modules/.package-lock.json ## Rewrite files with prettier
 	npm run format
 
 .PHONY: test
-test: build lint test-unit test-integration test-browser test-faults-bounded ## Build, lint, unit, integration, browser and a bounded fault run
+test: build lint test-covered test-browser test-faults-bounded ## Build, lint, unit + integration with coverage, browser, bounded faults
 
 .PHONY: test-covered
-test-covered: node_modules/.package-lock.json ## Unit + integration in one run with line and branch coverage and floors (.run/coverage; ~12 min)
+test-covered: node_modules/.package-lock.json ## Unit + integration in one run with line and branch coverage and floors (.run/coverage)
 	@mkdir -p $(RESULTS)
-	npx jest --selectProjects unit integration --coverage --json --outputFile=$(RESULTS)/unit-integration.json
-	@node scripts/coverage-by-workspace.js .run/coverage
+	@status=0; npx jest --selectProjects unit integration --coverage --json --outputFile=$(RESULTS)/unit-integration.json || status=$$?; \
+	  node scripts/coverage-by-workspace.js .run/coverage; exit $$status
 
 .PHONY: test-unit
 test-unit: node_modules/.package-lock.json ## Run the unit tests

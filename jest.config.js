@@ -73,10 +73,12 @@ module.exports = {
     },
   ],
   testTimeout: 60_000,
-  // Coverage (make test runs unit and integration together with --coverage): v8's own counters, no instrumentation,
-  // over the workspaces' sources. The integration tests' child processes (the CLI, services started as processes)
-  // are not counted: what is covered is what runs in the test process.
-  coverageProvider: 'v8',
+  // Coverage (make test runs unit and integration together with --coverage), over the workspaces' sources. The
+  // integration tests' child processes (the CLI, services started as processes) are not counted: what is covered is
+  // what runs in the test process. Istanbul's instrumentation (jest's babel provider, applied to swc's output), not
+  // v8's counters: v8 coverage is converted back to the sources for every test file, which made the unit run 3.8×
+  // slower (17 s to 63 s); instrumented once and cached, it costs about 15 % (17 s to 20 s).
+  coverageProvider: 'babel',
   collectCoverageFrom: [
     '<rootDir>/packages/*/src/**/*.ts',
     '<rootDir>/services/*/src/**/*.ts',
@@ -86,16 +88,16 @@ module.exports = {
   ],
   coverageDirectory: '<rootDir>/.run/coverage',
   coverageReporters: ['text-summary', 'json-summary', 'lcov'],
-  // Floors about a point under the figures of 2026-12-04 (docs in the README's Tests section): a change that drops
-  // coverage fails `make test-covered`. mock-provider's own code mostly runs in the process its tests start, which
-  // in-process coverage cannot see.
+  // Floors about a point under the figures of 2026-12-05 (istanbul's counting; docs in the README's Tests section):
+  // a change that drops coverage fails `make test`. mock-provider's own code mostly runs in the process its tests
+  // start, which in-process coverage cannot see. `global` holds what no path below names (packages/client).
   coverageThreshold: {
-    global: { lines: 86, branches: 86 },
-    './packages/contracts/src/': { lines: 98, branches: 93 },
-    './packages/runtime/src/': { lines: 85, branches: 80 },
-    './packages/messaging/src/': { lines: 85, branches: 80 },
-    './services/card-api/src/': { lines: 91, branches: 86 },
-    './services/mock-provider/src/': { lines: 28, branches: 96 },
-    './services/provider-worker/src/': { lines: 79, branches: 89 },
+    global: { lines: 94, branches: 80 },
+    './packages/contracts/src/': { lines: 97, branches: 84 },
+    './packages/runtime/src/': { lines: 80, branches: 76 },
+    './packages/messaging/src/': { lines: 88, branches: 75 },
+    './services/card-api/src/': { lines: 88, branches: 77 },
+    './services/mock-provider/src/': { lines: 21, branches: 25 },
+    './services/provider-worker/src/': { lines: 85, branches: 84 },
   },
 };
