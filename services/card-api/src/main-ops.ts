@@ -233,6 +233,7 @@ async function execute(
           topic,
           selection: command.selection,
           dryRun: command.dryRun,
+          json: command.json,
           confirm: confirmation(command.yes),
           // The database is opened only when there is a row to write, after the replay.
           audit: { append: (entry) => withDatabase(config, logger, (db) => appendAudit(entry, db)) },

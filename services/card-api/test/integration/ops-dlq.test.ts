@@ -141,6 +141,25 @@ describe('operator commands for dead letters (main-ops dlq)', () => {
       });
 
     const dryRun = await replay({ dryRun: true, confirm: undefined });
+    const jsonLines: string[] = [];
+    await dlqReplay({
+      kafka,
+      topic: resultsTopic,
+      selection: { all: true },
+      audit,
+      dryRun: true,
+      json: true,
+      confirm: undefined,
+      out: (line) => jsonLines.push(line),
+    });
+    // With --json, only documents: one per letter that would go, and no comment line.
+    const documents = jsonLines.map((line) => JSON.parse(line) as Record<string, unknown>);
+    expect(documents.length).toBeGreaterThan(0);
+    expect(documents.find((document) => document['key'] === poison.key)).toMatchObject({
+      ceId: poison.ceId,
+      replayTo: resultsTopic,
+      dryRun: true,
+    });
     const declined = await replay({
       confirm: (question) => {
         asked.push(question);

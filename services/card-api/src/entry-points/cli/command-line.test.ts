@@ -42,7 +42,7 @@ describe('parseCommand', () => {
 
   it('when an option belongs to another command, then it is refused rather than ignored', () => {
     expect(parsed('outbox status --card x')).toBe('outbox status does not take --card (see --help)');
-    expect(parsed('dlq replay t --all --json')).toBe('dlq replay does not take --json (see --help)');
+    expect(parsed(`dlq replay t --all --card ${CARD}`)).toBe('dlq replay does not take --card (see --help)');
     expect(parsed('reconcile --from-beginning')).toBe(
       'reconcile does not take --from-beginning (see --help)',
     );
@@ -132,6 +132,7 @@ describe('parseCommand', () => {
       selection: { offset: '7', partition: 1 },
       dryRun: false,
       yes: false,
+      json: false,
     });
     expect(parsed('dlq replay t --all --dry-run --yes')).toMatchObject({ dryRun: true, yes: true });
     expect(parsed('dlq replay t')).toBe(

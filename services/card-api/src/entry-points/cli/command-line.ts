@@ -25,7 +25,7 @@ Commands:
       members: stop its consumers first. Asks first, on a terminal; elsewhere --yes is needed.
   dlq list <topic> [--card <id>] [--json]
       Print every dead letter of <topic>.dlq, up to its current end; --card: only those of one card.
-  dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all) [--dry-run] [--yes]
+  dlq replay <topic> (--id <ce_id> | --offset <n> [--partition <p>] | --all) [--dry-run] [--yes] [--json]
       Re-publish dead letters of <topic>.dlq to <topic>, without their dlq-* headers. Asks first, on a terminal;
       elsewhere --yes is needed. --dry-run prints what would be replayed and changes nothing.
   outbox status [--json]
@@ -115,7 +115,14 @@ export type OpsCommand =
       yes: boolean;
     }
   | { name: 'cards stuck'; olderThanSeconds: number | undefined; json: boolean }
-  | { name: 'dlq replay'; topic: string; selection: ReplaySelection; dryRun: boolean; yes: boolean }
+  | {
+      name: 'dlq replay';
+      topic: string;
+      selection: ReplaySelection;
+      dryRun: boolean;
+      yes: boolean;
+      json: boolean;
+    }
   | {
       name: 'topics tail';
       topic: string;
@@ -285,7 +292,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
       allowOnly(
         `dlq ${action}`,
         values,
-        action === 'list' ? ['json', 'card'] : ['id', 'offset', 'partition', 'all', 'dry-run', 'yes'],
+        action === 'list' ? ['json', 'card'] : ['id', 'offset', 'partition', 'all', 'dry-run', 'yes', 'json'],
       );
       if (topic === undefined) {
         throw new UsageError(`dlq ${action} needs a topic`);
@@ -308,6 +315,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
               selection: replaySelection(values),
               dryRun: values['dry-run'] ?? false,
               yes: values.yes ?? false,
+              json,
             },
             verbose,
           };

@@ -90,6 +90,8 @@ export async function dlqReplay(options: {
   selection: ReplaySelection;
   /** Print what would be replayed, and change nothing. */
   dryRun?: boolean;
+  /** One JSON document per letter (would be) replayed, and no comment lines, for scripts. */
+  json?: boolean;
   /**
    * Asked before anything is published, with what would be; the replay goes ahead only when it answers true. Not
    * given: the command line had no way to ask (no terminal) and no --yes, so nothing is replayed.
@@ -110,17 +112,27 @@ export async function dlqReplay(options: {
     .catch((error: unknown) => {
       throw asCliError(error);
     });
+  // With --json only the documents go to stdout: comment lines would break a `jq` downstream.
+  const comment = (line: string): void => {
+    if (!options.json) {
+      options.out(line);
+    }
+  };
   if (chosen.length === 0) {
-    options.out(`# nothing to replay: ${pair.dlq} is empty`);
+    comment(`# nothing to replay: ${pair.dlq} is empty`);
     return [];
   }
   if (options.dryRun) {
     for (const letter of chosen) {
-      options.out(`would replay ${describeLetter(letter)} to ${pair.topic}`);
+      options.out(
+        options.json
+          ? JSON.stringify({ ...deadLetterSummary(letter), replayTo: pair.topic, dryRun: true })
+          : `would replay ${describeLetter(letter)} to ${pair.topic}`,
+      );
     }
   }
   const change = `replay ${chosen.length} dead letter(s) from ${pair.dlq} to ${pair.topic}`;
-  if (!(await goAhead({ command: 'dlq replay', change, ...options }))) {
+  if (!(await goAhead({ command: 'dlq replay', change, ...options, out: comment }))) {
     return [];
   }
   const { topic, dlq, replayed } = await replayDeadLetters(
@@ -138,12 +150,16 @@ export async function dlqReplay(options: {
     throw asCliError(error);
   });
   if (replayed.length === 0) {
-    options.out(`# nothing to replay: ${dlq} is empty`);
+    comment(`# nothing to replay: ${dlq} is empty`);
     return [];
   }
   for (const letter of replayed) {
-    options.out(`replayed ${describeLetter(letter)} to ${topic}`);
+    options.out(
+      options.json
+        ? JSON.stringify({ ...deadLetterSummary(letter), replayedTo: topic })
+        : `replayed ${describeLetter(letter)} to ${topic}`,
+    );
   }
-  options.out(`# ${replayed.length} message(s) replayed from ${dlq} to ${topic}`);
+  comment(`# ${replayed.length} message(s) replayed from ${dlq} to ${topic}`);
   return replayed;
 }
