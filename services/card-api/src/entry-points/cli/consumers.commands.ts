@@ -18,7 +18,9 @@ export async function consumersLag(options: {
       );
       continue;
     }
-    const partitions = await options.admin.consumerLag(groupId, [topic]);
+    const partitions = [...(await options.admin.consumerLag(groupId, [topic]))].sort(
+      (a, b) => a.partition - b.partition,
+    );
     for (const { partition, lag } of partitions) {
       options.out(
         options.json
