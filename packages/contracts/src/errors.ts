@@ -57,8 +57,3 @@ export class AppError extends Error {
     this.retryAfterSeconds = options.retryAfterSeconds;
   }
 }
-
-/** Whether `error` is an AppError of one of `kinds`. */
-export function isAppErrorOfKind(error: unknown, ...kinds: readonly ErrorKind[]): error is AppError {
-  return error instanceof AppError && kinds.includes(error.kind);
-}

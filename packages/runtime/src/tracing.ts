@@ -10,6 +10,8 @@ import {
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 
+import { withTimeout } from './timeouts';
+
 /**
  * Where finished spans go: nowhere (the default); the console, for a developer following one trace; or an OTLP
  * collector over HTTP (Jaeger, the OpenTelemetry Collector), configured by the standard `OTEL_EXPORTER_OTLP_*`
@@ -53,9 +55,14 @@ export function configureTracing(options: { exporter?: TraceExporter; serviceNam
   configured = { exporter, provider };
 }
 
-/** Sends the spans still buffered (an OTLP batch) and stops exporting; for a process that is about to exit. */
-export async function flushTracing(): Promise<void> {
-  await configured?.provider.forceFlush();
+/**
+ * Sends the spans still buffered (an OTLP batch), for a process that is about to exit. Bounded, and never a failure:
+ * a collector that is away must not hold a shutdown past its budget or make a clean stop exit non-zero.
+ */
+export async function flushTracing(timeoutMs = 2000): Promise<void> {
+  if (configured) {
+    await withTimeout(configured.provider.forceFlush(), timeoutMs).catch(() => undefined);
+  }
 }
 
 /** One unit of work in a trace: its W3C `traceparent` (to pass on) and trace id (to log), and how to end it. */

@@ -10,7 +10,6 @@ import {
 
 import {
   selectDeadLetters,
-  type DeadLetterArchive,
   type DeadLetterRef,
   type ReplayOutcome,
   type ReplaySelection,
@@ -130,8 +129,22 @@ export async function republishDeadLetters(options: {
   const letters = await readDeadLetters(options.kafka, dlq, {
     ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
   });
-  const chosen = selectDeadLetters(letters, options.selection, dlq);
-  if (chosen.length === 0) {
+  return sendBack({ ...options, topic, dlq, letters: selectDeadLetters(letters, options.selection, dlq) });
+}
+
+/**
+ * Re-publishes `letters`, already read from `dlq`, to `topic` as they first arrived (value, key, original headers
+ * without the dlq-* ones), in their order.
+ */
+export async function sendBack(options: {
+  kafka: KafkaClient;
+  topic: string;
+  dlq: string;
+  letters: DeadLetter[];
+  publisher?: KafkaEventPublisher;
+}): Promise<ReplayOutcome<DeadLetter>> {
+  const { topic, dlq, letters } = options;
+  if (letters.length === 0) {
     return { topic, dlq, replayed: [] };
   }
   const publisher = options.publisher ?? new KafkaEventPublisher(options.kafka);
@@ -139,7 +152,7 @@ export async function republishDeadLetters(options: {
     await publisher.sendRaw([
       {
         topic,
-        messages: chosen.map((letter) => ({
+        messages: letters.map((letter) => ({
           key: letter.key,
           value: letter.value,
           headers: Object.fromEntries(
@@ -153,15 +166,5 @@ export async function republishDeadLetters(options: {
       await publisher.disconnect();
     }
   }
-  return { topic, dlq, replayed: chosen };
-}
-
-/** The dead-letter topics as the replay use case sees them, read and re-published through `kafka`. */
-export function kafkaDeadLetterArchive(
-  kafka: KafkaClient,
-  options: { publisher?: KafkaEventPublisher; timeoutMs?: number } = {},
-): DeadLetterArchive<DeadLetter> {
-  return {
-    replay: (topic, selection) => republishDeadLetters({ kafka, topic, selection, ...options }),
-  };
+  return { topic, dlq, replayed: letters };
 }

@@ -198,6 +198,11 @@ function allowOnly(command: string, values: Values, allowed: readonly OptionName
   }
 }
 
+/** --dry-run and --yes, which every command that changes state takes (see confirmation.ts). */
+function changeOptions(values: Values): { dryRun: boolean; yes: boolean } {
+  return { dryRun: values['dry-run'] ?? false, yes: values.yes ?? false };
+}
+
 function noMoreArguments(extra: readonly string[]): void {
   if (extra.length > 0) {
     throw new UsageError(`unexpected argument ${extra.join(' ')}`);
@@ -278,8 +283,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
         command: {
           name: 'reconcile',
           hours,
-          dryRun: values['dry-run'] ?? false,
-          yes: values.yes ?? false,
+          ...changeOptions(values),
           json,
         },
         verbose,
@@ -313,8 +317,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
               name: 'dlq replay',
               topic,
               selection: replaySelection(values),
-              dryRun: values['dry-run'] ?? false,
-              yes: values.yes ?? false,
+              ...changeOptions(values),
               json,
             },
             verbose,
@@ -370,8 +373,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
             name: 'outbox release',
             id: rowId,
             eventFile: values['event-file'],
-            dryRun: values['dry-run'] ?? false,
-            yes: values.yes ?? false,
+            ...changeOptions(values),
           },
           verbose,
         };
@@ -403,8 +405,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
           group,
           topic,
           to: values.to,
-          dryRun: values['dry-run'] ?? false,
-          yes: values.yes ?? false,
+          ...changeOptions(values),
         },
         verbose,
       };
@@ -448,8 +449,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
             name: 'users role',
             externalId,
             role: values.role,
-            dryRun: values['dry-run'] ?? false,
-            yes: values.yes ?? false,
+            ...changeOptions(values),
           },
           verbose,
         };
@@ -475,8 +475,7 @@ export function parseCommand(argv: readonly string[]): { command: OpsCommand; ve
           externalId: user.data.externalId,
           email: user.data.email,
           role: values.admin ? 'admin' : 'user',
-          dryRun: values['dry-run'] ?? false,
-          yes: values.yes ?? false,
+          ...changeOptions(values),
           json,
         },
         verbose,

@@ -2,8 +2,8 @@ import { DeadLetterHeaders, type KafkaClient, type KafkaEventPublisher } from '@
 
 import {
   deadLetterSummary,
-  kafkaDeadLetterArchive,
   readDeadLetters,
+  sendBack,
   topicPair,
   type DeadLetter,
 } from '../../data-access/dead-letters';
@@ -139,10 +139,17 @@ export async function dlqReplay(options: {
     { topic: options.topic, selection: options.selection },
     OPS_CLI_ACTOR,
     {
-      deadLetters: kafkaDeadLetterArchive(options.kafka, {
-        ...(options.publisher && { publisher: options.publisher }),
-        ...(options.timeoutMs !== undefined && { timeoutMs: options.timeoutMs }),
-      }),
+      // The letters read above, which the operator saw and confirmed: the topic is not read a second time.
+      deadLetters: {
+        replay: () =>
+          sendBack({
+            kafka: options.kafka,
+            topic: pair.topic,
+            dlq: pair.dlq,
+            letters: chosen,
+            ...(options.publisher && { publisher: options.publisher }),
+          }),
+      },
       audit: options.audit,
       ...(options.auditNotWritten && { auditNotWritten: options.auditNotWritten }),
     },
