@@ -37,7 +37,8 @@ const configSchema = z
     PROVIDER_RETRY_MAX_DELAY_MS: env.int(5000, { min: 1, max: 300_000 }),
     /**
      * Time a command may spend retrying transient failures, from its first call, before it fails
-     * PROVIDER_UNAVAILABLE; time spent waiting on an open circuit does not count.
+     * PROVIDER_UNAVAILABLE (or is put off, when the other commands' calls failed too); time spent waiting on an
+     * open circuit does not count.
      */
     PROVIDER_RETRY_BUDGET_MS: env.int(30_000, { min: 1, max: 3_600_000 }),
     /**

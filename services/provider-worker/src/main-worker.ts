@@ -98,6 +98,8 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
           budgetMs: config.PROVIDER_RETRY_BUDGET_MS,
           initialDelayMs: config.PROVIDER_RETRY_BASE_MS,
           maxDelayMs: config.PROVIDER_RETRY_MAX_DELAY_MS,
+          outageFailureRate: config.PROVIDER_BREAKER_FAILURE_RATE,
+          outageMinCalls: config.PROVIDER_BREAKER_MIN_CALLS,
         },
         { breaker },
       ),

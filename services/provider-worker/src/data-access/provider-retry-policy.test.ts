@@ -16,6 +16,8 @@ const settings: ProviderRetrySettings = {
   budgetMs: 10_000,
   initialDelayMs: 100,
   maxDelayMs: 1000,
+  outageFailureRate: 0.5,
+  outageMinCalls: 5,
 };
 
 /** A policy on a fake clock: waiting moves the clock on at once, and every wait is recorded. */
@@ -101,6 +103,48 @@ describe('the provider retry policy', () => {
     await expect(policy.execute(operation)).rejects.toThrow(ProviderUnavailableError);
 
     expect(calls()).toBe(3);
+  });
+
+  it('when its attempts run out while the other commands fail too (an outage the circuit has not caught), then the command is put off, not failed', async () => {
+    // A short outage: the circuit, which weighs a long window of earlier successes, stays closed.
+    const { policy, breaker, scripted } = setUp({ settings: { maxAttempts: 3 } });
+
+    const outcomes = await Promise.allSettled(
+      Array.from({ length: 4 }, () => policy.execute(scripted(['fail']).operation)),
+    );
+
+    expect(breaker.state).toBe('closed');
+    for (const outcome of outcomes) {
+      expect(outcome.status).toBe('rejected');
+      expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(RetryLaterError);
+    }
+    const [first] = outcomes;
+    expect(first?.status === 'rejected' && String(first.reason)).toMatch(
+      /the provider failed (\d+) of the other commands' \1 latest calls: an outage/,
+    );
+  });
+
+  it('when its attempts run out while the other commands succeed, then the failure is its own and is thrown', async () => {
+    const { policy, scripted } = setUp({ settings: { maxAttempts: 3 } });
+    const failing = scripted(['fail']);
+
+    const [outcome] = await Promise.allSettled([
+      policy.execute(failing.operation),
+      ...Array.from({ length: 6 }, () => policy.execute(scripted(['ok']).operation)),
+    ]);
+
+    expect(outcome.status === 'rejected' && outcome.reason).toBeInstanceOf(ProviderUnavailableError);
+    expect(failing.calls()).toBe(3);
+  });
+
+  it("when too few other calls were made to tell, then the failure is thrown as the command's own", async () => {
+    const { policy, scripted } = setUp({ settings: { maxAttempts: 3, outageMinCalls: 10 } });
+
+    const [outcome] = await Promise.allSettled(
+      Array.from({ length: 3 }, () => policy.execute(scripted(['fail']).operation)),
+    );
+
+    expect(outcome?.status === 'rejected' && outcome.reason).toBeInstanceOf(ProviderUnavailableError);
   });
 
   it('when the time budget runs out before the attempts, then no further call starts', async () => {

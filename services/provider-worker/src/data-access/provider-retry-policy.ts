@@ -2,8 +2,9 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { backoffDelayMs } from '@cards/runtime';
 
-import { CommandExpiredError, isTransient, RetryLaterError } from '../domain/errors';
+import { CommandExpiredError, isTransient, isUnavailability, RetryLaterError } from '../domain/errors';
 import type { AttemptOptions, RetryPolicy } from '../domain/retry-policy';
+import { CallOutcomeWindow } from './call-outcome-window';
 import { CircuitOpenError, type CircuitBreaker } from './circuit-breaker';
 
 /** The retry budget of one command's provider calls. */
@@ -16,6 +17,14 @@ export interface ProviderRetrySettings {
   initialDelayMs: number;
   /** Cap of any one delay. */
   maxDelayMs: number;
+  /**
+   * When a command's budget is spent, the share of the other commands' latest calls (those since its first call,
+   * and at least `outageMinCalls`) that must have failed, more than this, for the failure to be called an outage
+   * rather than the card's own...
+   */
+  outageFailureRate: number;
+  /** ...out of at least this many calls. The circuit breaker's rate and minimum, in production. */
+  outageMinCalls: number;
 }
 
 /** What the policy runs on; the clock, the randomness and the waiting are there for tests to replace. */
@@ -38,6 +47,12 @@ export { backoffDelayMs };
  * fresh budget. So a provider outage pauses the commands instead of failing them, and a command fails
  * PROVIDER_UNAVAILABLE only on failures of its own while the provider is believed up.
  *
+ * The breaker weighs a long window, so an outage of a few seconds after a busy minute does not open it, yet can
+ * spend a whole budget of attempts. So before a command's failure is made final, the policy asks whether the other
+ * commands' calls fared any better since its first call, or in their latest calls if they made too few meanwhile
+ * (the same rate and minimum as the breaker's): if they failed too, the failure is the provider's, and the command is put off (RetryLaterError) to come back
+ * with a fresh budget, until its deadline.
+ *
  * Hand-written rather than cockatiel's retry: that one has no time budget, and its delays ignore the abort signal,
  * which would hold up a SIGTERM for a whole backoff.
  */
@@ -50,6 +65,30 @@ export function createProviderRetryPolicy(
   const wait = deps.wait ?? ((ms, signal) => sleep(ms, undefined, { signal }));
   const stopping = (): RetryLaterError =>
     new RetryLaterError('the worker is stopping; the command is left for redelivery');
+  // A command's span lasts at most its budget plus its last call; a minute more covers any call's timeout.
+  const outcomes = new CallOutcomeWindow(settings.budgetMs + 60_000);
+  /** RetryLaterError when the other commands' calls since `started` failed too, else none. */
+  const outageAround = (
+    started: number,
+    own: { calls: number; failures: number },
+    error: Error,
+  ): RetryLaterError | undefined => {
+    // Since the command's first call, and further back if the others made too few calls meanwhile to tell.
+    const all = outcomes.tallyBack(
+      now(),
+      started,
+      (tally) => tally.calls - own.calls >= settings.outageMinCalls,
+    );
+    const calls = all.calls - own.calls;
+    const failures = all.failures - own.failures;
+    if (calls < settings.outageMinCalls || failures <= settings.outageFailureRate * calls) {
+      return undefined;
+    }
+    return new RetryLaterError(
+      `the provider failed ${failures} of the other commands' ${calls} latest calls: an outage, not this card's failure (last: ${error.message})`,
+      { cause: error },
+    );
+  };
 
   return {
     async execute<T>(
@@ -58,6 +97,12 @@ export function createProviderRetryPolicy(
       options?: AttemptOptions,
     ): Promise<T> {
       const started = now();
+      const own = { calls: 0, failures: 0 };
+      const tally = (failed: boolean): void => {
+        outcomes.record(now(), failed);
+        own.calls += 1;
+        own.failures += failed ? 1 : 0;
+      };
       for (let attempt = 1; ; attempt++) {
         if (signal?.aborted) {
           throw stopping();
@@ -66,8 +111,13 @@ export function createProviderRetryPolicy(
           throw new CommandExpiredError();
         }
         try {
-          return await deps.breaker.execute(operation);
+          const result = await deps.breaker.execute(operation);
+          tally(false);
+          return result;
         } catch (error) {
+          if (!(error instanceof CircuitOpenError)) {
+            tally(isUnavailability(error));
+          }
           if (error instanceof CircuitOpenError) {
             throw new RetryLaterError('the provider circuit is open: the provider is believed down', {
               cause: error,
@@ -83,6 +133,10 @@ export function createProviderRetryPolicy(
           }
           const elapsedMs = now() - started;
           if (attempt >= settings.maxAttempts || elapsedMs >= settings.budgetMs) {
+            const outage = isUnavailability(error) ? outageAround(started, own, error) : undefined;
+            if (outage) {
+              throw outage;
+            }
             throw error;
           }
           try {

@@ -21,6 +21,8 @@ const isPermanent = isPermanentError;
 const isDeferral = isDeferredError;
 
 const logger = createLogger({ service: 'test', level: 'silent' });
+/** The circuit breaker's defaults, as production passes them. */
+const OUTAGE = { outageFailureRate: 0.5, outageMinCalls: 5 };
 
 describe('the provisioning commands handler', () => {
   it('when a provision command arrives, then the provider is asked and the result published', async () => {
@@ -90,7 +92,7 @@ describe('the provisioning commands handler', () => {
     const provider = new ScriptedProvider({ create: [{ kind: 'unavailable', reason: 'HTTP 503' }] });
     const publisher = new RecordingPublisher();
     const retry = createProviderRetryPolicy(
-      { maxAttempts: 5, budgetMs: 1000, initialDelayMs: 1, maxDelayMs: 1 },
+      { maxAttempts: 5, budgetMs: 1000, initialDelayMs: 1, maxDelayMs: 1, ...OUTAGE },
       { breaker },
     );
     const handle = createCommandHandler({ provider, publisher, retry, logger });
@@ -107,7 +109,7 @@ describe('the provisioning commands handler', () => {
     const publisher = new RecordingPublisher();
     const stopping = new AbortController();
     const retry = createProviderRetryPolicy(
-      { maxAttempts: 5, budgetMs: 60_000, initialDelayMs: 10_000, maxDelayMs: 10_000 },
+      { maxAttempts: 5, budgetMs: 60_000, initialDelayMs: 10_000, maxDelayMs: 10_000, ...OUTAGE },
       { breaker: new FakeCircuitBreaker(), random: () => 1 },
     );
     const handle = createCommandHandler({ provider, publisher, retry, logger });
