@@ -163,4 +163,22 @@ describe('architecture rules (.dependency-cruiser.cjs)', () => {
       ['runtime-below-messaging', 'packages/runtime/src/metrics.ts'],
     ]);
   }, 60_000);
+
+  it("when the console's API module does not go through @cards/client, then lint fails; one that does passes", async () => {
+    const client = { 'packages/client/src/index.ts': exports('createCardsClient') };
+    const withoutClient = await violationsOf({
+      ...client,
+      'services/card-api/console/src/api.ts': 'export const get = (path: string) => fetch(path);\n',
+    });
+    const throughClient = await violationsOf({
+      ...client,
+      'services/card-api/console/src/api.ts':
+        "import { createCardsClient } from '@cards/client';\nexport const api = createCardsClient;\n",
+    });
+
+    expect(withoutClient).toEqual([
+      ['console-calls-through-the-client', 'services/card-api/console/src/api.ts'],
+    ]);
+    expect(throughClient).toEqual([]);
+  }, 60_000);
 });

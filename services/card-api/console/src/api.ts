@@ -1,4 +1,5 @@
-/** The admin API client: bearer token, JSON in and out, problem+json errors as ApiError. */
+/** The admin API as the console calls it: @cards/client's typed client, its failures as ApiError. */
+import { createCardsClient, type CardsClient } from '@cards/client';
 
 /** Why a call failed: the API's problem details, or no answer at all. */
 export class ApiError extends Error {
@@ -42,81 +43,54 @@ export function sessionMessage(error: ApiError): string {
     : 'This token is not valid or has expired.';
 }
 
-export type Query = Record<string, string | number | undefined>;
+/** The admin API, typed from the OpenAPI document: @cards/client's openapi-fetch client, bundled into the console. */
+export type AdminApi = CardsClient['api'];
 
-/** Calls the admin API with one token. */
-export class ApiClient {
-  constructor(private readonly token: string) {}
-
-  get<T>(path: string, query: Query = {}): Promise<T> {
-    return this.call<T>('GET', withQuery(path, query));
-  }
-
-  post<T>(path: string, body: unknown): Promise<T> {
-    return this.call<T>('POST', path, body);
-  }
-
-  private async call<T>(method: string, path: string, body?: unknown): Promise<T> {
-    const headers: Record<string, string> = {
-      accept: 'application/json, application/problem+json',
-      authorization: `Bearer ${this.token}`,
-    };
-    if (body !== undefined) {
-      headers['content-type'] = 'application/json';
-    }
-    let response: Response;
-    try {
-      response = await fetch(path, {
-        method,
-        headers,
-        cache: 'no-store',
-        credentials: 'omit',
-        ...(body !== undefined && { body: JSON.stringify(body) }),
-      });
-    } catch {
-      throw new ApiError({
-        status: 0,
-        title: 'The card API cannot be reached',
-        detail: 'No answer arrived (network failure). Check that card-api runs, then try again.',
-      });
-    }
-    const text = await response.text();
-    const parsed = parseJson(text);
-    if (!response.ok) {
-      throw problemFrom(response, parsed);
-    }
-    if (parsed === undefined) {
-      throw new ApiError({
-        status: response.status,
-        title: 'Unexpected answer',
-        detail: `The API answered ${response.status} without a JSON body.`,
-        requestId: response.headers.get('x-request-id') ?? undefined,
-      });
-    }
-    return parsed as T;
-  }
+/**
+ * The API for one token. No retries: the console shows a failure at once and the operator decides (a replay of dead
+ * letters is not idempotent); nothing is cached, and no cookie is sent (the token is the only credential).
+ */
+export function createAdminApi(token: string): AdminApi {
+  return createCardsClient({
+    baseUrl: globalThis.location.origin,
+    token,
+    maxRetries: 0,
+    fetch: (input, init) => fetch(input, { ...init, cache: 'no-store', credentials: 'omit' }),
+  }).api;
 }
 
-function withQuery(path: string, query: Query): string {
-  const params = new URLSearchParams();
-  for (const [name, value] of Object.entries(query)) {
-    if (value !== undefined && value !== '') {
-      params.set(name, String(value));
-    }
-  }
-  const encoded = params.toString();
-  return encoded ? `${path}?${encoded}` : path;
+/** What an openapi-fetch call resolves to. */
+interface CallResult<T> {
+  data?: T;
+  error?: unknown;
+  response: Response;
 }
 
-function parseJson(text: string): unknown {
-  if (!text) {
-    return undefined;
-  }
+/** The answer's body, or the failure as an ApiError: the API's problem details, or "no answer at all". */
+export async function answer<T>(call: Promise<CallResult<T>>): Promise<T> {
+  let result: CallResult<T>;
   try {
-    return JSON.parse(text) as unknown;
+    result = await call;
   } catch {
-    return undefined;
+    throw new ApiError({
+      status: 0,
+      title: 'The card API cannot be reached',
+      detail: 'No answer arrived (network failure). Check that card-api runs, then try again.',
+    });
   }
+  const { response } = result;
+  if (!response.ok) {
+    throw problemFrom(response, result.error);
+  }
+  if (result.data === undefined) {
+    throw new ApiError({
+      status: response.status,
+      title: 'Unexpected answer',
+      detail: `The API answered ${response.status} without a JSON body.`,
+      requestId: response.headers.get('x-request-id') ?? undefined,
+    });
+  }
+  return result.data;
 }
 
 function problemFrom(response: Response, body: unknown): ApiError {

@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, sessionMessage } from './api.js';
+import { answer, ApiError, createAdminApi, sessionMessage } from './api.js';
 import { replaceChildren } from './dom.js';
 import { auditView } from './screens/audit.js';
 import { cardDetailView } from './screens/card-detail.js';
@@ -99,11 +99,11 @@ async function render(): Promise<void> {
     signOut();
     return;
   }
-  const api = new ApiClient(token);
+  const api = createAdminApi(token);
   const mine = generation;
   if (!me) {
     try {
-      me = await api.get<User>('/v1/admin/me');
+      me = await answer(api.GET('/v1/admin/me'));
     } catch (error) {
       if (error instanceof ApiError && error.refusesSession) {
         signOut(sessionMessage(error));

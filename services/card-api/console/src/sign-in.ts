@@ -1,4 +1,4 @@
-import { ApiClient, ApiError, sessionMessage } from './api.js';
+import { answer, ApiError, createAdminApi, sessionMessage } from './api.js';
 import { field, h, replaceChildren } from './dom.js';
 import { normalizeToken } from './session.js';
 import type { User } from './types.js';
@@ -48,8 +48,7 @@ export function renderSignIn(
     }
     submit.disabled = true;
     replaceChildren(feedback, h('p', { class: 'progress' }, 'Checking the token…'));
-    new ApiClient(candidate)
-      .get<User>('/v1/admin/me')
+    answer(createAdminApi(candidate).GET('/v1/admin/me'))
       .then((me) => {
         token.value = '';
         options.onSignedIn(candidate, me);

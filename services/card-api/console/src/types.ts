@@ -1,7 +1,7 @@
 /**
  * The admin API's shapes as the console reads them: the types @cards/client generates from the OpenAPI document
- * (type-only imports, so nothing of it is loaded in the browser; the console is plain browser code without a
- * bundler). A change of the API that the console does not follow fails its type check.
+ * (the calls themselves go through its openapi-fetch client, api.ts). A change of the API that the console does
+ * not follow fails its type check.
  */
 import type { components } from '@cards/client';
 
@@ -16,16 +16,6 @@ export type CardColor = (typeof CARD_COLORS)[number];
 export type User = Schemas['User'];
 export type AdminCard = Schemas['AdminCardList']['data'][number];
 
-export interface Page<T> {
-  data: T[];
-  nextCursor: string | null;
-}
-
 export type CardsSummary = Schemas['AdminCardsSummary'];
 export type CardDetail = Schemas['AdminCardDetail'];
-export type TimelineEntry = CardDetail['timeline'][number];
-export type PipelineHealth = Schemas['PipelineStatus'];
-export type QuarantinedOutboxRow = PipelineHealth['outbox']['quarantined'][number];
 export type DeadLetter = Schemas['DeadLetterList']['data'][number];
-export type ReplayResult = Schemas['ReplayDeadLetterResponse'];
-export type AuditEntry = Schemas['AuditList']['data'][number];

@@ -1,11 +1,11 @@
-import { ApiError, type ApiClient } from './api.js';
+import { ApiError, type AdminApi } from './api.js';
 import { button, h, replaceChildren } from './dom.js';
 import type { User } from './types.js';
 
 /** What a screen gets to render itself. */
 export interface ViewContext {
   main: HTMLElement;
-  api: ApiClient;
+  api: AdminApi;
   me: User;
   /** Says something through the polite live region (and shows it). */
   announce(message: string): void;

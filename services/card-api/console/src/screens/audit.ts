@@ -1,6 +1,6 @@
+import { answer } from '../api.js';
 import { button, emptyRow, h, replaceChildren, table } from '../dom.js';
 import { formatFields, formatTime, formatValue } from '../format.js';
-import type { AuditEntry, Page } from '../types.js';
 import { Pager, screenHeading, type View } from '../view.js';
 
 /** The audit log of admin actions, newest first, paged. */
@@ -20,10 +20,9 @@ export const auditView: View = async (context) => {
 
   const load = async (announce: boolean): Promise<void> => {
     try {
-      const page = await context.api.get<Page<AuditEntry>>('/v1/admin/audit', {
-        limit: 20,
-        cursor: pager.cursor,
-      });
+      const page = await answer(
+        context.api.GET('/v1/admin/audit', { params: { query: { limit: 20, cursor: pager.cursor } } }),
+      );
       if (!context.isCurrent()) {
         return;
       }

@@ -1,3 +1,4 @@
+import { answer } from '../api.js';
 import { button, emptyRow, h, replaceChildren, table } from '../dom.js';
 import { formatTime } from '../format.js';
 import type { CardDetail } from '../types.js';
@@ -52,7 +53,9 @@ export function cardDetailView(cardId: string): View {
 
     const load = async (announce: boolean): Promise<void> => {
       try {
-        const detail = await context.api.get<CardDetail>(`/v1/admin/cards/${encodeURIComponent(cardId)}`);
+        const detail = await answer(
+          context.api.GET('/v1/admin/cards/{cardId}', { params: { path: { cardId } } }),
+        );
         if (!context.isCurrent()) {
           return;
         }

@@ -1,13 +1,7 @@
+import { answer } from '../api.js';
 import { button, emptyRow, field, h, replaceChildren, select, table } from '../dom.js';
 import { formatTime, utcInputToIso } from '../format.js';
-import {
-  CARD_COLORS,
-  CARD_STATUSES,
-  type AdminCard,
-  type CardsSummary,
-  type CardStatus,
-  type Page,
-} from '../types.js';
+import { CARD_COLORS, CARD_STATUSES, type AdminCard, type CardsSummary, type CardStatus } from '../types.js';
 import { Pager, screenHeading, type View } from '../view.js';
 
 const PAGE_SIZE = 20;
@@ -234,14 +228,20 @@ export const cardsView: View = (context) => {
     const filters = filterQuery(state.filters);
     try {
       const [page, nextSummary] = await Promise.all([
-        context.api.get<Page<AdminCard>>('/v1/admin/cards', {
-          ...filters,
-          limit: PAGE_SIZE,
-          cursor: pager.cursor,
-          // desc is the default; asking for it only when it differs keeps the request minimal.
-          order: state.order === 'asc' ? 'asc' : undefined,
-        }),
-        context.api.get<CardsSummary>('/v1/admin/cards/summary', filters),
+        answer(
+          context.api.GET('/v1/admin/cards', {
+            params: {
+              query: {
+                ...filters,
+                limit: PAGE_SIZE,
+                cursor: pager.cursor,
+                // desc is the default; asking for it only when it differs keeps the request minimal.
+                order: state.order === 'asc' ? 'asc' : undefined,
+              },
+            },
+          }),
+        ),
+        answer(context.api.GET('/v1/admin/cards/summary', { params: { query: filters } })),
       ]);
       if (!context.isCurrent()) {
         return;

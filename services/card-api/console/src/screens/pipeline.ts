@@ -1,6 +1,7 @@
+import { answer } from '../api.js';
 import { button, emptyRow, h, replaceChildren, table, uniqueId } from '../dom.js';
 import { formatAge, formatTime } from '../format.js';
-import type { DeadLetter, PipelineHealth, ReplayResult } from '../types.js';
+import type { DeadLetter } from '../types.js';
 import { screenHeading, type View } from '../view.js';
 
 /** Pipeline health: outbox, Kafka, consumer lag, dead letters (listed and replayed on demand). */
@@ -30,7 +31,7 @@ export const pipelineView: View = async (context) => {
 
   const load = async (announce: boolean): Promise<void> => {
     try {
-      const health = await context.api.get<PipelineHealth>('/v1/admin/pipeline');
+      const health = await answer(context.api.GET('/v1/admin/pipeline'));
       if (!context.isCurrent()) {
         return;
       }
@@ -143,7 +144,7 @@ export const pipelineView: View = async (context) => {
       slot,
     );
     try {
-      const list = await context.api.get<{ data: DeadLetter[] }>('/v1/admin/dead-letters', { topic });
+      const list = await answer(context.api.GET('/v1/admin/dead-letters', { params: { query: { topic } } }));
       if (!context.isCurrent() || openTopic !== topic) {
         return;
       }
@@ -212,11 +213,11 @@ export const pipelineView: View = async (context) => {
     }
     const outcome = h('div', { class: 'replay-result' });
     try {
-      const result = await context.api.post<ReplayResult>('/v1/admin/dead-letters/replay', {
-        topic,
-        partition: letter.partition,
-        offset: letter.offset,
-      });
+      const result = await answer(
+        context.api.POST('/v1/admin/dead-letters/replay', {
+          body: { topic, partition: letter.partition, offset: letter.offset },
+        }),
+      );
       const summary = `Replayed ${result.replayed.length} message(s) onto ${result.topic}`;
       replaceChildren(
         outcome,

@@ -1,7 +1,6 @@
-import { ApiError } from '../api.js';
+import { answer, ApiError } from '../api.js';
 import { emptyRow, field, h, replaceChildren, table } from '../dom.js';
 import { formatTime } from '../format.js';
-import type { Page, User } from '../types.js';
 import { errorBox, Pager, screenHeading, type View } from '../view.js';
 
 /** Users: a paged list, and a form to create one. */
@@ -45,7 +44,9 @@ export const usersView: View = async (context) => {
 
   const load = async (announce: boolean): Promise<void> => {
     try {
-      const page = await context.api.get<Page<User>>('/v1/admin/users', { limit: 20, cursor: pager.cursor });
+      const page = await answer(
+        context.api.GET('/v1/admin/users', { params: { query: { limit: 20, cursor: pager.cursor } } }),
+      );
       if (!context.isCurrent()) {
         return;
       }
@@ -98,8 +99,11 @@ export const usersView: View = async (context) => {
       return;
     }
     submit.disabled = true;
-    context.api
-      .post<User>('/v1/admin/users', { externalId: externalId.value.trim(), email: email.value.trim() })
+    answer(
+      context.api.POST('/v1/admin/users', {
+        body: { externalId: externalId.value.trim(), email: email.value.trim() },
+      }),
+    )
       .then((user) => {
         if (!context.isCurrent()) {
           return;

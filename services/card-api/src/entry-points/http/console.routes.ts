@@ -8,7 +8,7 @@ import express, { Router, type Response } from 'express';
  */
 const PACKAGE_ROOT = path.resolve(__dirname, '../../..');
 
-/** Where the console's files are: its html and css as written, its scripts as tsc emits them (npm run build). */
+/** Where the console's files are: its html and css as written, its one script as esbuild bundles it (npm run build). */
 export const consoleAssets = {
   public: path.join(PACKAGE_ROOT, 'console/public'),
   scripts: path.join(PACKAGE_ROOT, 'dist/console'),
