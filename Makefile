@@ -60,7 +60,7 @@ format: node_modules/.package-lock.json ## Rewrite files with prettier
 	npm run format
 
 .PHONY: test
-test: build lint test-covered test-browser test-faults-bounded ## Build, lint, unit + integration with coverage, browser, bounded faults
+test: build lint test-covered test-browser test-faults-bounded test-cluster-bounded ## Build, lint, unit + integration with coverage, browser, bounded faults, bounded cluster
 
 .PHONY: test-covered
 test-covered: node_modules/.package-lock.json ## Unit + integration in one run with line and branch coverage and floors (.run/coverage)
@@ -93,6 +93,11 @@ test-faults-bounded: node_modules/.package-lock.json ## The fault-injection suit
 test-faults: build ## The long fault-injection run (about 15 minutes); replay one with FAULT_SEED=<seed> make test-faults
 	FAULT_PROFILE=full npx jest --selectProjects faults
 
+.PHONY: test-cluster-bounded
+test-cluster-bounded: node_modules/.package-lock.json ## A three-broker cluster of its own: replication settings, broker loss under load (about two minutes)
+	@mkdir -p $(RESULTS)
+	npx jest --selectProjects cluster --json --outputFile=$(RESULTS)/cluster.json
+
 .PHONY: test-file
 test-file: node_modules/.package-lock.json ## Run one test file: make test-file FILE=path/to/file.test.ts
 	npx jest $(FILE)
@@ -116,6 +121,37 @@ up: install build kafka-up setup ## Start the whole system in the background (lo
 down: ## Stop everything `make up` started
 	@for process in $$(echo $(PROCESSES) | tr ' ' '\n' | tac); do scripts/procs.sh stop $$process; done
 	@scripts/kafka.sh stop
+
+# The replicated profile: its own run dir (pids, logs), database and ports (scripts/procs.sh), over the cluster.
+CLUSTER_ENV = PROCS_PROFILE=cluster PROCS_RUN_DIR=$(CURDIR)/.run/cluster \
+  DATABASE_URL=postgres://postgres@127.0.0.1:5432/cards_cluster PROVIDER_URL=http://127.0.0.1:3600 \
+  KAFKA_BROKERS=$$(scripts/kafka-cluster.sh brokers) KAFKA_TOPIC_REPLICATION_FACTOR=3 KAFKA_TOPIC_MIN_INSYNC_REPLICAS=2
+
+.PHONY: up-cluster
+up-cluster: install build ## The replicated profile: 3 Kafka brokers, 2 card-apis, 2 relays, 2 consumers, 3 workers
+	@scripts/kafka-cluster.sh start
+	@$(CLUSTER_ENV) node services/card-api/dist/main-setup.js
+	@for process in $$($(CLUSTER_ENV) scripts/procs.sh names); do $(CLUSTER_ENV) scripts/procs.sh start $$process; done
+	@scripts/wait-http.sh http://127.0.0.1:3400/readyz 60
+	@scripts/wait-http.sh http://127.0.0.1:3410/readyz 60
+	@$(CLUSTER_ENV) scripts/procs.sh check
+	@echo
+	@echo "  APIs        http://127.0.0.1:3400  http://127.0.0.1:3410  (spread clients over both)"
+	@echo "  Console     http://127.0.0.1:3400/admin/"
+	@echo "  Kafka       $$(scripts/kafka-cluster.sh brokers)  (replication 3, min.insync.replicas 2)"
+	@echo "  Provider    http://127.0.0.1:3600"
+	@echo "  Operators   make ops-cluster ARGS='outbox status'"
+	@echo "  Logs        .run/cluster/logs/ and .run/logs/kafka-91-*.log"
+	@echo "  Stop        make down-cluster"
+
+.PHONY: down-cluster
+down-cluster: ## Stop everything `make up-cluster` started
+	@for process in $$($(CLUSTER_ENV) scripts/procs.sh names | tr ' ' '\n' | tac); do $(CLUSTER_ENV) scripts/procs.sh stop $$process; done
+	@scripts/kafka-cluster.sh stop
+
+.PHONY: ops-cluster
+ops-cluster: ## Operator commands against the replicated profile: make ops-cluster ARGS='consumers lag'
+	@$(CLUSTER_ENV) node services/card-api/bin/cards-ops.js $(ARGS)
 
 .PHONY: status
 status: ## Show which processes run

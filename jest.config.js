@@ -71,6 +71,17 @@ module.exports = {
       globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
       globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
     },
+    {
+      // A three-broker Kafka cluster of its own: replication, and the loss of brokers (make test-cluster).
+      displayName: 'cluster',
+      testEnvironment: 'node',
+      transform,
+      transformIgnorePatterns,
+      moduleNameMapper,
+      testMatch: ['<rootDir>/test/cluster/**/*.test.ts'],
+      globalSetup: '<rootDir>/packages/test-support/src/global-setup.ts',
+      globalTeardown: '<rootDir>/packages/test-support/src/global-teardown.ts',
+    },
   ],
   testTimeout: 60_000,
   // Coverage (make test runs unit and integration together with --coverage), over the workspaces' sources. The

@@ -35,6 +35,39 @@ declare -A EXTRA_ENV=(
   [provider-worker]="HTTP_PORT=${PROVIDER_WORKER_PORT:-3101} PROVIDER_URL=${PROVIDER_URL:-http://127.0.0.1:${MOCK_PROVIDER_PORT:-3200}}"
 )
 
+# PROCS_PROFILE=cluster: the replicated profile (make up-cluster), over the three-broker cluster: two card-apis,
+# two outbox relays (one active, one standby on the advisory lock), two card-events consumers and three workers.
+# Its ports are 400 above the single profile's, and make up-cluster gives it a run dir and a database of its own,
+# so both profiles can run side by side. A replica's Kafka client id names it, so the consumer groups' members
+# (cards-ops consumers lag, the console) say which process owns which partition.
+if [[ "${PROCS_PROFILE:-single}" == cluster ]]; then
+  ENTRY+=(
+    [card-api-2]="${ENTRY[card-api]}"
+    [outbox-relay-2]="${ENTRY[outbox-relay]}"
+    [card-events-consumer-2]="${ENTRY[card-events-consumer]}"
+    [provider-worker-2]="${ENTRY[provider-worker]}"
+    [provider-worker-3]="${ENTRY[provider-worker]}"
+  )
+  ORDER=(mock-provider card-api card-api-2 outbox-relay outbox-relay-2 card-events-consumer card-events-consumer-2
+    provider-worker provider-worker-2 provider-worker-3)
+  provider="PROVIDER_URL=http://127.0.0.1:3600"
+  EXTRA_ENV=(
+    [mock-provider]="HTTP_PORT=3600"
+    [card-api]="HTTP_PORT=3400 $provider"
+    [card-api-2]="HTTP_PORT=3410 KAFKA_CLIENT_ID=card-api-2 $provider"
+    [outbox-relay]="OUTBOX_RELAY_HTTP_PORT=3401"
+    [outbox-relay-2]="OUTBOX_RELAY_HTTP_PORT=3411 KAFKA_CLIENT_ID=card-api-2"
+    [card-events-consumer]="CARD_EVENTS_HTTP_PORT=3402 $provider"
+    [card-events-consumer-2]="CARD_EVENTS_HTTP_PORT=3412 KAFKA_CLIENT_ID=card-api-2 $provider"
+    [provider-worker]="HTTP_PORT=3501 $provider"
+    [provider-worker-2]="HTTP_PORT=3502 KAFKA_CLIENT_ID=provider-worker-2 $provider"
+    [provider-worker-3]="HTTP_PORT=3503 KAFKA_CLIENT_ID=provider-worker-3 $provider"
+  )
+elif [[ "${PROCS_PROFILE:-single}" != single ]]; then
+  echo "procs: PROCS_PROFILE is single or cluster, not '$PROCS_PROFILE'" >&2
+  exit 2
+fi
+
 pid_file() { echo "$RUN_DIR/pids/$1.pid"; }
 
 running() {
@@ -71,7 +104,7 @@ start() {
     tail -n 20 "$LOG_DIR/$1.log" >&2
     exit 1
   fi
-  echo "procs: $1 started (pid $(cat "$(pid_file "$1")"), log .run/logs/$1.log)"
+  echo "procs: $1 started (pid $(cat "$(pid_file "$1")"), log ${LOG_DIR#"$ROOT/"}/$1.log)"
 }
 
 stop() {

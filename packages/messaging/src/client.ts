@@ -99,13 +99,14 @@ export class KafkaProbe {
 }
 
 /**
- * Creates the topics that are missing, with the given partitions. Topics are created explicitly (DESIGN.md): the
- * broker's auto-create is off, so a typo in a topic name fails loudly instead of creating a stray topic.
+ * Creates the topics that are missing, with the given partitions, replicas (1 by default) and min.insync.replicas
+ * (the broker's default unless given). Topics are created explicitly (DESIGN.md): the broker's auto-create is off,
+ * so a typo in a topic name fails loudly instead of creating a stray topic. Existing topics are left as they are.
  */
 export async function ensureTopics(
   kafka: Kafka,
   topics: readonly string[],
-  options: { partitions: number; replicationFactor?: number },
+  options: { partitions: number; replicationFactor?: number; minInsyncReplicas?: number },
 ): Promise<string[]> {
   const admin = kafka.admin();
   await admin.connect();
@@ -117,6 +118,9 @@ export async function ensureTopics(
         topic,
         numPartitions: options.partitions,
         replicationFactor: options.replicationFactor ?? 1,
+        ...(options.minInsyncReplicas !== undefined && {
+          configEntries: [{ name: 'min.insync.replicas', value: String(options.minInsyncReplicas) }],
+        }),
       }));
       try {
         await admin.createTopics({ topics: configs, waitForLeaders: true });

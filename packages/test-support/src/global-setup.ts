@@ -12,8 +12,14 @@ declare global {
 export default async function globalSetup(): Promise<void> {
   // Tests start services as real processes from their compiled entry points; an incremental build keeps them
   // current (seconds when nothing changed).
+  const root = path.resolve(__dirname, '../../..');
   execFileSync(process.execPath, [require.resolve('typescript/bin/tsc'), '-b', 'tsconfig.build.json'], {
-    cwd: path.resolve(__dirname, '../../..'),
+    cwd: root,
+    stdio: 'inherit',
+  });
+  // The operator console's script is bundled apart from tsc (scripts/build-console.mjs); the browser tests load it.
+  execFileSync(process.execPath, [path.join(root, 'scripts/build-console.mjs')], {
+    cwd: root,
     stdio: 'inherit',
   });
   const infrastructure = await provisionInfrastructure();

@@ -71,4 +71,33 @@ describe('scripts/procs.sh', () => {
 
     expect(stdout).toContain(`card-api: running (pid ${String(zombie.parent.pid)})`);
   });
+
+  it('when the cluster profile is asked for, then it names every replica in start order; an unknown profile is a usage error', async () => {
+    const env = { ...process.env, PROCS_RUN_DIR: runDir };
+    const single = await run(PROCS, ['names'], { env });
+    const cluster = await run(PROCS, ['names'], { env: { ...env, PROCS_PROFILE: 'cluster' } });
+
+    expect(single.stdout.trim().split(' ')).toEqual([
+      'mock-provider',
+      'card-api',
+      'outbox-relay',
+      'card-events-consumer',
+      'provider-worker',
+    ]);
+    expect(cluster.stdout.trim().split(' ')).toEqual([
+      'mock-provider',
+      'card-api',
+      'card-api-2',
+      'outbox-relay',
+      'outbox-relay-2',
+      'card-events-consumer',
+      'card-events-consumer-2',
+      'provider-worker',
+      'provider-worker-2',
+      'provider-worker-3',
+    ]);
+    await expect(run(PROCS, ['names'], { env: { ...env, PROCS_PROFILE: 'triple' } })).rejects.toMatchObject({
+      code: 2,
+    });
+  });
 });

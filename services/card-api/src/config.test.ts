@@ -12,7 +12,18 @@ describe('card-api config', () => {
       DATABASE_URL: 'postgres://postgres@127.0.0.1:5432/cards',
       KAFKA_BROKERS: ['127.0.0.1:9092'],
       KAFKA_TOPIC_PARTITIONS: 6,
+      KAFKA_TOPIC_REPLICATION_FACTOR: 1,
+      KAFKA_TOPIC_MIN_INSYNC_REPLICAS: 1,
     });
+  });
+
+  it('when min.insync.replicas exceeds the replicas, then start-up fails, since every write would be refused', () => {
+    expect(() =>
+      loadConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '3', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' }),
+    ).not.toThrow();
+    expect(() =>
+      loadConfig({ KAFKA_TOPIC_REPLICATION_FACTOR: '1', KAFKA_TOPIC_MIN_INSYNC_REPLICAS: '2' }),
+    ).toThrow(/KAFKA_TOPIC_MIN_INSYNC_REPLICAS: must not exceed KAFKA_TOPIC_REPLICATION_FACTOR/);
   });
 
   it('when a value is bad, then start-up fails naming the variable', () => {

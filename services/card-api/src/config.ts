@@ -37,6 +37,13 @@ const configSchema = z.object({
   KAFKA_CLIENT_ID: z.string().min(1).default('card-api'),
   /** Partitions of each topic created at set-up. */
   KAFKA_TOPIC_PARTITIONS: env.int(6, { min: 1, max: 1000 }),
+  /** Replicas of each topic created at set-up: 1 on the single local broker, 3 on a cluster. */
+  KAFKA_TOPIC_REPLICATION_FACTOR: env.int(1, { min: 1, max: 32 }),
+  /**
+   * The topics' min.insync.replicas: with acks=all (every producer of ours), a write is acknowledged only once this
+   * many replicas have it, and refused while fewer are in sync. 2 of 3 on a cluster survives one broker's loss.
+   */
+  KAFKA_TOPIC_MIN_INSYNC_REPLICAS: env.int(1, { min: 1, max: 32 }),
   /** How long /readyz waits for each dependency before calling it down. */
   READINESS_TIMEOUT_MS: env.int(2000, { min: 100, max: 30_000 }),
   KAFKA_MAX_WAIT_MS: env.int(100, { min: 10, max: 10_000 }),
@@ -201,6 +208,10 @@ function productionProblems(
 
 function consistencyProblems(config: CardApiConfig): string[] {
   const problems: string[] = [];
+  if (config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS > config.KAFKA_TOPIC_REPLICATION_FACTOR) {
+    // Every write would be refused: more replicas must have it than exist.
+    problems.push('KAFKA_TOPIC_MIN_INSYNC_REPLICAS: must not exceed KAFKA_TOPIC_REPLICATION_FACTOR');
+  }
   if (config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must not exceed HTTP_REQUEST_TIMEOUT_MS');
   }

@@ -24,7 +24,11 @@ export async function setUp(config: CardApiConfig = loadConfig()): Promise<void>
     { clientId: `${config.KAFKA_CLIENT_ID}-setup`, brokers: config.KAFKA_BROKERS },
     logger,
   );
-  const createdTopics = await ensureTopics(kafka, allTopics, { partitions: config.KAFKA_TOPIC_PARTITIONS });
+  const createdTopics = await ensureTopics(kafka, allTopics, {
+    partitions: config.KAFKA_TOPIC_PARTITIONS,
+    replicationFactor: config.KAFKA_TOPIC_REPLICATION_FACTOR,
+    minInsyncReplicas: config.KAFKA_TOPIC_MIN_INSYNC_REPLICAS,
+  });
   logger.info({ createdTopics }, 'topics present');
 }
 

@@ -1,0 +1,79 @@
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+import { Kafka, logLevel } from 'kafkajs';
+
+const run = promisify(execFile);
+const ROOT = path.resolve(__dirname, '../../..');
+const SCRIPT = path.join(ROOT, 'scripts/kafka-cluster.sh');
+
+/**
+ * A three-node KRaft cluster of its own for one test file (scripts/kafka-cluster.sh on other ports and in a
+ * temporary directory), with the faults a cluster sees: a node killed with SIGKILL, and started again.
+ */
+export class TestKafkaCluster {
+  private constructor(
+    private readonly env: NodeJS.ProcessEnv,
+    private readonly directory: string,
+    readonly brokers: string[],
+  ) {}
+
+  static async start(portPrefix: string): Promise<TestKafkaCluster> {
+    const directory = mkdtempSync(path.join(tmpdir(), 'kafka-cluster-'));
+    const env = { ...process.env, KAFKA_CLUSTER_PORT_PREFIX: portPrefix, KAFKA_CLUSTER_DIR: directory };
+    const cluster = new TestKafkaCluster(env, directory, []);
+    await cluster.script('start');
+    const { stdout } = await cluster.script('brokers');
+    return new TestKafkaCluster(env, directory, stdout.trim().split(','));
+  }
+
+  /** The node (1..3) that listens on `broker` (host:port). */
+  nodeOf(broker: string): number {
+    return this.brokers.indexOf(broker) + 1;
+  }
+
+  async kill(node: number): Promise<void> {
+    await this.script('kill', String(node));
+  }
+
+  async restart(node: number): Promise<void> {
+    await this.script('restart', String(node));
+  }
+
+  async stop(): Promise<void> {
+    await this.script('clean').catch(() => undefined);
+    rmSync(this.directory, { recursive: true, force: true });
+  }
+
+  /** A kafkajs client of the test's own (for the admin view of leaders and replicas), quiet. */
+  client(clientId: string): Kafka {
+    return new Kafka({ clientId, brokers: this.brokers, logLevel: logLevel.NOTHING });
+  }
+
+  private script(...args: string[]): Promise<{ stdout: string; stderr: string }> {
+    return run(SCRIPT, args, { env: this.env, cwd: ROOT, timeout: 180_000 });
+  }
+}
+
+/** Which broker (node id) leads the most partitions of `topic`, and how many it leads. */
+export async function busiestLeader(
+  kafka: Kafka,
+  topic: string,
+): Promise<{ node: number; partitions: number }> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    const led = new Map<number, number>();
+    for (const partition of metadata?.partitions ?? []) {
+      led.set(partition.leader, (led.get(partition.leader) ?? 0) + 1);
+    }
+    const [node, partitions] = [...led.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
+    return { node, partitions };
+  } finally {
+    await admin.disconnect();
+  }
+}
