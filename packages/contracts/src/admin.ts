@@ -115,6 +115,24 @@ export const PipelineStatusSchema = z.object({
       )
       .describe('The oldest quarantined rows (at most 20).'),
   }),
+  relay: z.object({
+    holder: z
+      .object({
+        applicationName: z
+          .string()
+          .nullable()
+          .describe("The lock session's name: `outbox-relay <host> pid <pid>`, the active relay replica."),
+        clientAddr: z
+          .string()
+          .nullable()
+          .describe('The address the relay connected from; null over a socket.'),
+        since: IsoTimestamp.nullable().describe('When its session started.'),
+      })
+      .nullable()
+      .describe(
+        "The database session holding the relay's advisory lock: the one active relay (the others stand by). Null when no relay runs.",
+      ),
+  }),
   kafka: z.object({
     available: z.boolean(),
     error: z.string().nullable().describe('Why Kafka could not be read; null when available.'),
@@ -124,6 +142,18 @@ export const PipelineStatusSchema = z.object({
       groupId: z.string(),
       topic: z.string(),
       lag: z.number().int().describe('Sum over partitions of end offset minus committed offset.'),
+      members: z
+        .array(
+          z.object({
+            clientId: z
+              .string()
+              .describe("The consumer's client id; it names the replica in the replicated profile."),
+            memberId: z.string(),
+            host: z.string(),
+            partitions: z.array(z.number().int()).describe('The partitions of `topic` it owns now.'),
+          }),
+        )
+        .describe("The group's members and their partitions; none while it rebalances or has no consumer."),
     }),
   ),
   deadLetters: z.array(

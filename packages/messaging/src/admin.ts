@@ -1,4 +1,4 @@
-import type { Admin } from 'kafkajs';
+import { AssignerProtocol, type Admin } from 'kafkajs';
 
 import { withTimeout } from '@cards/runtime';
 import type { KafkaClient } from './client';
@@ -18,6 +18,15 @@ export interface GroupState {
   members: number;
 }
 
+/** A member of a consumer group, and the partitions of each topic the group's leader assigned it. */
+export interface GroupMember {
+  memberId: string;
+  /** The consumer's client id: in the replicated profile it names the replica (provider-worker-2). */
+  clientId: string;
+  host: string;
+  assignment: { topic: string; partitions: number[] }[];
+}
+
 /** The admin reads (and the clean-up of a throw-away group) that operator tools need, in kafkajs-free types. */
 export interface KafkaAdmin {
   listTopics(): Promise<string[]>;
@@ -25,6 +34,8 @@ export interface KafkaAdmin {
   /** The group's lag on each partition of `topics` (see readConsumerLag). */
   consumerLag(groupId: string, topics: readonly string[]): Promise<PartitionLag[]>;
   groupState(groupId: string): Promise<GroupState>;
+  /** The group's members now, each with its partitions (none while the group rebalances). */
+  groupMembers(groupId: string): Promise<GroupMember[]>;
   /** Moves the group's committed offsets on `topic` to its earliest or latest; the broker refuses an active group. */
   resetGroupOffsets(groupId: string, topic: string, to: 'earliest' | 'latest'): Promise<void>;
   deleteGroup(groupId: string): Promise<void>;
@@ -39,6 +50,25 @@ function adminPort(admin: Admin): KafkaAdmin {
     groupState: async (groupId) => {
       const [group] = (await admin.describeGroups([groupId])).groups;
       return { state: group?.state ?? 'Dead', members: group?.members.length ?? 0 };
+    },
+    groupMembers: async (groupId) => {
+      const [group] = (await admin.describeGroups([groupId])).groups;
+      return (group?.members ?? []).map((member) => {
+        // Empty while the group rebalances: the leader has not handed out the partitions yet.
+        const decoded =
+          member.memberAssignment.length > 0
+            ? AssignerProtocol.MemberAssignment.decode(member.memberAssignment)
+            : null;
+        return {
+          memberId: member.memberId,
+          clientId: member.clientId,
+          host: member.clientHost.replace(/^\//, ''),
+          assignment: Object.entries(decoded?.assignment ?? {}).map(([topic, partitions]) => ({
+            topic,
+            partitions: [...partitions].sort((a, b) => a - b),
+          })),
+        };
+      });
     },
     resetGroupOffsets: async (groupId, topic, to) => {
       // Concrete offsets, not kafkajs's resetOffsets: that commits -1/-2, which a consumer resolves only when it

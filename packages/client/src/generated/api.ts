@@ -602,6 +602,20 @@ export interface components {
           waitingBehind: number;
         }[];
       };
+      relay: {
+        /** @description The database session holding the relay's advisory lock: the one active relay (the others stand by). Null when no relay runs. */
+        holder: {
+          /** @description The lock session's name: `outbox-relay <host> pid <pid>`, the active relay replica. */
+          applicationName: string | null;
+          /** @description The address the relay connected from; null over a socket. */
+          clientAddr: string | null;
+          /**
+           * Format: date-time
+           * @description When its session started.
+           */
+          since: string | null;
+        } | null;
+      };
       kafka: {
         available: boolean;
         /** @description Why Kafka could not be read; null when available. */
@@ -612,6 +626,15 @@ export interface components {
         topic: string;
         /** @description Sum over partitions of end offset minus committed offset. */
         lag: number;
+        /** @description The group's members and their partitions; none while it rebalances or has no consumer. */
+        members: {
+          /** @description The consumer's client id; it names the replica in the replicated profile. */
+          clientId: string;
+          memberId: string;
+          host: string;
+          /** @description The partitions of `topic` it owns now. */
+          partitions: number[];
+        }[];
       }[];
       deadLetters: {
         topic: string;

@@ -11,6 +11,8 @@ export interface ConsumerLag {
   topic: string;
   /** Sum over partitions of (end offset − committed offset); a partition with no commit counts from its start. */
   lag: number;
+  /** The group's members now and the partitions of `topic` each owns. */
+  members: { clientId: string; memberId: string; host: string; partitions: number[] }[];
 }
 
 /** How many messages a dead-letter topic holds. */
@@ -70,7 +72,13 @@ export function createAdminKafka(options: {
         continue;
       }
       const partitions = await admin.consumerLag(groupId, [topic]);
-      consumers.push({ groupId, topic, lag: partitions.reduce((sum, { lag }) => sum + lag, 0) });
+      const members = (await admin.groupMembers(groupId)).map(({ clientId, memberId, host, assignment }) => ({
+        clientId,
+        memberId,
+        host,
+        partitions: assignment.find((entry) => entry.topic === topic)?.partitions ?? [],
+      }));
+      consumers.push({ groupId, topic, lag: partitions.reduce((sum, { lag }) => sum + lag, 0), members });
     }
     const counts: DeadLetterCount[] = [];
     for (const topic of options.topics) {

@@ -1,7 +1,14 @@
+import { hostname } from 'node:os';
+
 import { Client } from 'pg';
 
 import { Channels } from './notifications';
 import type { RelaySession } from './outbox.repository';
+
+/** The lock session's application_name: `outbox-relay <host> pid <pid>`. */
+export function relaySessionName(host = hostname(), pid = process.pid): string {
+  return `outbox-relay ${host} pid ${pid}`.slice(0, 63);
+}
 
 /** Any fixed 64-bit number, shared by every relay of this database: whoever holds it is the one active relay. */
 export const RELAY_LOCK_KEY = 7_345_002_118;
@@ -50,8 +57,9 @@ export async function tryAcquireRelayLease(options: RelayLeaseOptions): Promise<
   const session = new Client({
     connectionString: options.databaseUrl,
     connectionTimeoutMillis: 5000,
-    // Named, so `ops outbox status` (pg_stat_activity) shows which session holds the relay lock.
-    application_name: 'outbox-relay',
+    // Named after this relay's host and pid, so `cards-ops outbox status` and the console (pg_stat_activity) show
+    // which replica holds the relay lock. PostgreSQL keeps 63 bytes of it.
+    application_name: relaySessionName(),
     keepAlive: true,
     keepAliveInitialDelayMillis: 5000,
     // Client side: a query unanswered this long means the session is gone (see sessionTimeoutMs).

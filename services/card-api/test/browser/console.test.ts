@@ -346,6 +346,14 @@ describe('operator console (/admin) in a browser', () => {
     expect(await page.locator('[data-field="kafka-available"] dd').textContent()).toBe('available');
     expect(await page.locator('[data-field="outbox-quarantined"] dd').textContent()).toBe('0');
     expect(await page.locator('#quarantine-table tbody').textContent()).toContain('No quarantined rows.');
+    // The relay replica that holds the lease, and which consumer owns which partitions.
+    expect(await page.locator('[data-field="relay-holder"] dd').textContent()).toMatch(
+      /^outbox-relay \S+ pid \d+, since /,
+    );
+    expect(await page.locator('#lag-table [data-field="members"]').allTextContents()).toEqual([
+      expect.stringMatching(/: [\d, ]+$/),
+      expect.stringMatching(/: [\d, ]+$/),
+    ]);
 
     // The consumer dead-letters it in its own time; the operator presses Refresh until it is counted.
     const show = page.getByRole('button', { name: `Show dead letters of ${resultsTopic}` });

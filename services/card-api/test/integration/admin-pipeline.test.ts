@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
 
 import {
   AuditListSchema,
@@ -12,7 +13,9 @@ import { createLogger } from '@cards/runtime';
 import { eventually, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 import type { Producer } from 'kafkajs';
 
+import { relaySessionName } from '../../src/data-access/relay-lease';
 import { start as startConsumer, type RunningCardEventsConsumer } from '../../src/main-card-events-consumer';
+import { start as startRelay } from '../../src/main-outbox-relay';
 import { runOps } from '../../src/main-ops';
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 import { TopicRecorder } from '../support/kafka';
@@ -129,12 +132,25 @@ describe('GET /v1/admin/pipeline, GET /v1/admin/dead-letters, POST /v1/admin/dea
     }
   });
 
-  it('when the worker never consumed and the card-events consumer keeps up, then the lag is the unread commands and zero', async () => {
+  it('when the worker never consumed and the card-events consumer keeps up, then the lag is the unread commands and zero, and the members own their partitions', async () => {
     await eventually(async () => {
       const status = await pipeline();
       expect(status.consumers).toEqual([
-        { groupId: providerWorkerGroup, topic: commandsTopic, lag: 2 },
-        { groupId: harness.config.CARD_EVENTS_GROUP_ID, topic: resultsTopic, lag: 0 },
+        { groupId: providerWorkerGroup, topic: commandsTopic, lag: 2, members: [] },
+        {
+          groupId: harness.config.CARD_EVENTS_GROUP_ID,
+          topic: resultsTopic,
+          lag: 0,
+          // The one consumer owns every partition, and its client id says which process it is.
+          members: [
+            {
+              clientId: `${harness.config.KAFKA_CLIENT_ID}-card-events`,
+              memberId: expect.stringContaining(`${harness.config.KAFKA_CLIENT_ID}-card-events`) as string,
+              host: expect.stringMatching(/\d+\.\d+\.\d+\.\d+/) as string,
+              partitions: [0, 1, 2],
+            },
+          ],
+        },
       ]);
     });
   });
@@ -287,6 +303,28 @@ describe('GET /v1/admin/pipeline, GET /v1/admin/dead-letters, POST /v1/admin/dea
       target: resultsTopic,
       requestId: null,
       details: { selection: { id: poison.ceId }, replayed: 1 },
+    });
+  });
+
+  // Last: the relay publishes the backlog the tests above count.
+  it('when no relay runs, then no lease holder is shown; when one runs, then the pipeline names its session by host and pid', async () => {
+    expect((await pipeline()).relay).toEqual({ holder: null });
+
+    const relay = await startRelay({ ...harness.config, OUTBOX_POLL_INTERVAL_MS: 100 });
+    try {
+      await eventually(async () => {
+        const { holder } = (await pipeline()).relay;
+        expect(holder).toEqual({
+          applicationName: relaySessionName(hostname(), process.pid),
+          clientAddr: expect.any(String) as string,
+          since: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) as string,
+        });
+      });
+    } finally {
+      await relay.stop();
+    }
+    await eventually(async () => {
+      expect((await pipeline()).relay).toEqual({ holder: null });
     });
   });
 });

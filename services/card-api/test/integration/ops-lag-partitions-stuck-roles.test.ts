@@ -89,6 +89,14 @@ describe('operator commands: consumers, partitions, dead letters of a card, stuc
   it('when the group has running consumers, then a reset is refused and nothing moves', async () => {
     const consumer = await startConsumer(harness.config);
     try {
+      // Each partition names the member that owns it: here the one consumer, by its client id.
+      await eventually(async () => {
+        const owners = documents((await ops(['consumers', 'lag', '--json'])).lines)
+          .filter((entry) => entry['group'] === group)
+          .map((entry) => (entry['owner'] as { clientId?: string } | null)?.clientId);
+        expect(owners.length).toBeGreaterThan(0);
+        expect(owners).toEqual(owners.map(() => `${harness.config.KAFKA_CLIENT_ID}-card-events`));
+      });
       await eventually(async () => {
         const refused = await ops(['consumers', 'reset', group, 'results', '--to', 'earliest', '--yes']);
         expect(String(refused.error)).toMatch(

@@ -103,7 +103,7 @@ describe('outbox relay fencing (a relay whose lock session died silently publish
     proxy.silence();
     const lockFreed = eventually(async () => {
       const { rows } = await db.raw<{ rows: unknown[] }>(
-        /* sql */ `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name = 'outbox-relay'`,
+        /* sql */ `SELECT 1 FROM pg_stat_activity WHERE datname = current_database() AND application_name LIKE 'outbox-relay %'`,
       );
       expect(rows).toEqual([]);
     });

@@ -46,7 +46,14 @@ export async function startSaga(label: string, overrides: SagaOverrides = {}): P
     outboxRelay: `http://127.0.0.1:${relayPort}`,
     cardEventsConsumer: `http://127.0.0.1:${consumerPort}`,
   };
-  const api = await startCardApi(label, { PROVIDER_URL: providerUrl, ...overrides.cardApi });
+  const suffix = uniqueSuffix();
+  const workerGroup = `test.provider-worker.${suffix}`;
+  // card-api's admin figures (lag, members) watch the worker's group: the same name on both sides.
+  const api = await startCardApi(label, {
+    PROVIDER_URL: providerUrl,
+    PROVIDER_WORKER_GROUP_ID: workerGroup,
+    ...overrides.cardApi,
+  });
   const providerDatabase: TestDatabase = await createTestDatabase(`${label}-provider`);
   const common = {
     LOG_LEVEL: 'info',
@@ -55,7 +62,6 @@ export async function startSaga(label: string, overrides: SagaOverrides = {}): P
     KAFKA_BROKERS: api.config.KAFKA_BROKERS.join(','),
     ...api.topicEnv,
   };
-  const suffix = uniqueSuffix();
   const mockProvider = await startServiceProcess({
     name: `${label}-mock-provider`,
     service: 'mock-provider',
@@ -72,7 +78,7 @@ export async function startSaga(label: string, overrides: SagaOverrides = {}): P
         ...common,
         HTTP_PORT: String(workerPort),
         PROVIDER_URL: providerUrl,
-        KAFKA_GROUP_ID: `test.provider-worker.${suffix}`,
+        KAFKA_GROUP_ID: workerGroup,
         PROVIDER_TIMEOUT_MS: '1000',
         PROVIDER_RETRY_BASE_MS: '50',
         ...overrides.providerWorker,

@@ -11,7 +11,12 @@ export const pipelineView: View = async (context) => {
   const checkedAt = h('span', { class: 'meta' });
   const outbox = h('dl', { class: 'fields' });
   const kafka = h('dl', { class: 'fields' });
-  const lag = table('Consumer lag by group and topic', ['Consumer group', 'Topic', 'Lag (messages)']);
+  const lag = table('Consumer lag by group and topic, and which member owns which partitions', [
+    'Consumer group',
+    'Topic',
+    'Lag (messages)',
+    'Members: partitions',
+  ]);
   lag.table.id = 'lag-table';
   const quarantine = table('Quarantined outbox rows', [
     'Row id',
@@ -46,6 +51,15 @@ export const pipelineView: View = async (context) => {
             : `${formatAge(health.outbox.oldestAgeSeconds)} old`,
         ),
         pair('Failing rows', health.outbox.failingRows),
+        pair(
+          'Active relay (holds the lease)',
+          health.relay.holder
+            ? `${health.relay.holder.applicationName ?? 'unnamed session'}${
+                health.relay.holder.since ? `, since ${formatTime(health.relay.holder.since)}` : ''
+              }`
+            : 'none running',
+          'relay-holder',
+        ),
         pair(
           'Quarantined rows',
           h(
@@ -90,7 +104,7 @@ export const pipelineView: View = async (context) => {
       replaceChildren(
         lag.body,
         health.consumers.length === 0
-          ? emptyRow(3, 'No consumer groups reported.')
+          ? emptyRow(4, 'No consumer groups reported.')
           : health.consumers.map((consumer) =>
               h(
                 'tr',
@@ -98,6 +112,25 @@ export const pipelineView: View = async (context) => {
                 h('th', { scope: 'row', class: 'mono' }, consumer.groupId),
                 h('td', { class: 'mono' }, consumer.topic),
                 h('td', { class: 'number' }, consumer.lag),
+                h(
+                  'td',
+                  { 'data-field': 'members' },
+                  consumer.members.length === 0
+                    ? h('span', { class: 'meta' }, 'no members (stopped, or rebalancing)')
+                    : h(
+                        'ul',
+                        { class: 'plain' },
+                        consumer.members.map((member) =>
+                          h(
+                            'li',
+                            { class: 'mono', title: member.memberId },
+                            `${member.clientId}@${member.host}: ${
+                              member.partitions.length === 0 ? 'none' : member.partitions.join(', ')
+                            }`,
+                          ),
+                        ),
+                      ),
+                ),
               ),
             ),
       );

@@ -19,7 +19,8 @@ Commands:
   topics partitions <topic> [--json]
       Each partition of <topic>: its low and high-water marks and how many messages it holds.
   consumers lag [--json]
-      The lag of this system's consumer groups (provider-worker's, the card-events consumer's) per partition.
+      The lag of this system's consumer groups (provider-worker's, the card-events consumer's) per partition, and
+      the member (client id and host) that owns each partition now.
   consumers reset <group> <topic> --to <earliest|latest> [--dry-run] [--yes]
       Move a group's committed offsets on <topic> to its earliest or latest message. Refused while the group has
       members: stop its consumers first. Asks first, on a terminal; elsewhere --yes is needed.

@@ -1,9 +1,13 @@
-import type { KafkaAdmin } from '@cards/messaging';
+import type { GroupMember, KafkaAdmin } from '@cards/messaging';
 
 import { goAhead, type Confirm } from './confirmation';
 import type { Out } from './dlq.commands';
 
-/** `consumers lag`: each partition's lag of this system's consumer groups, then each group's total. */
+/**
+ * `consumers lag`: each partition's lag of this system's consumer groups, and the member that owns it now (its
+ * client id names the replica in the replicated profile; none while the group rebalances or has no members), then
+ * each group's total.
+ */
 export async function consumersLag(options: {
   admin: KafkaAdmin;
   consumers: readonly { groupId: string; topic: string }[];
@@ -18,14 +22,28 @@ export async function consumersLag(options: {
       );
       continue;
     }
-    const partitions = [...(await options.admin.consumerLag(groupId, [topic]))].sort(
-      (a, b) => a.partition - b.partition,
-    );
-    for (const { partition, lag } of partitions) {
+    const [partitions, members] = await Promise.all([
+      options.admin.consumerLag(groupId, [topic]),
+      options.admin.groupMembers(groupId),
+    ]);
+    const owners = new Map<number, GroupMember>();
+    for (const member of members) {
+      for (const partition of member.assignment.find((entry) => entry.topic === topic)?.partitions ?? []) {
+        owners.set(partition, member);
+      }
+    }
+    for (const { partition, lag } of [...partitions].sort((a, b) => a.partition - b.partition)) {
+      const owner = owners.get(partition);
       options.out(
         options.json
-          ? JSON.stringify({ group: groupId, topic, partition, lag })
-          : `group=${groupId} topic=${topic} partition=${partition} lag=${lag}`,
+          ? JSON.stringify({
+              group: groupId,
+              topic,
+              partition,
+              lag,
+              owner: owner ? { clientId: owner.clientId, memberId: owner.memberId, host: owner.host } : null,
+            })
+          : `group=${groupId} topic=${topic} partition=${partition} lag=${lag} owner=${owner ? `${owner.clientId}@${owner.host}` : '-'}`,
       );
     }
     if (!options.json) {

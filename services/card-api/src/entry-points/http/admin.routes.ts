@@ -26,7 +26,8 @@ import { auditLog, listAudit } from '../../data-access/audit.repository';
 import { cardViewSources } from '../../data-access/card-view.repository';
 import { listCards, summarizeCards } from '../../data-access/cards.repository';
 import { deadLetterSummary } from '../../data-access/dead-letters';
-import { listQuarantined, outboxBacklog } from '../../data-access/outbox.repository';
+import { findAdvisoryLockHolder, listQuarantined, outboxBacklog } from '../../data-access/outbox.repository';
+import { RELAY_LOCK_KEY } from '../../data-access/relay-lease';
 import { listUsers, userCreationPorts } from '../../data-access/users.repository';
 import type { Actor } from '../../domain/audit';
 import type { UserRecord } from '../../domain/card';
@@ -204,7 +205,20 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
   });
 
   router.get('/v1/admin/pipeline', async (_req, res) => {
-    const [backlog, quarantined] = await Promise.all([outboxBacklog(db), listQuarantined(db, { limit: 20 })]);
+    const [backlog, quarantined, holder] = await Promise.all([
+      outboxBacklog(db),
+      listQuarantined(db, { limit: 20 }),
+      findAdvisoryLockHolder(RELAY_LOCK_KEY, db),
+    ]);
+    const relay = {
+      holder: holder
+        ? {
+            applicationName: holder.applicationName,
+            clientAddr: holder.clientAddr,
+            since: holder.backendStart?.toISOString() ?? null,
+          }
+        : null,
+    };
     const checkedAt = new Date().toISOString();
     const outbox = {
       backlog: backlog.pending,
@@ -224,11 +238,12 @@ export function adminRoutes(deps: { db: Knex; admin: AdminDeps }): Router {
     let body: PipelineStatus;
     try {
       const figures = await admin.kafka.inspect();
-      body = { checkedAt, outbox, kafka: { available: true, error: null }, ...figures };
+      body = { checkedAt, outbox, relay, kafka: { available: true, error: null }, ...figures };
     } catch (error) {
       body = {
         checkedAt,
         outbox,
+        relay,
         kafka: { available: false, error: error instanceof Error ? error.message : String(error) },
         consumers: [],
         deadLetters: [],
