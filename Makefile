@@ -94,9 +94,13 @@ test-faults: build ## The long fault-injection run (about 15 minutes); replay on
 	FAULT_PROFILE=full npx jest --selectProjects faults
 
 .PHONY: test-cluster-bounded
-test-cluster-bounded: node_modules/.package-lock.json ## A three-broker cluster of its own: replication settings, broker loss under load (about two minutes)
+test-cluster-bounded: node_modules/.package-lock.json ## Three-broker clusters of their own: broker loss under load; the replicated profile under a bounded cluster fault run (about five minutes)
 	@mkdir -p $(RESULTS)
-	npx jest --selectProjects cluster --json --outputFile=$(RESULTS)/cluster.json
+	CLUSTER_PROFILE=bounded npx jest --selectProjects cluster --json --outputFile=$(RESULTS)/cluster.json
+
+.PHONY: test-cluster
+test-cluster: build ## The cluster fault run on the replicated profile, over 10,000 cards (about 12 minutes); FAULT_SEED=<seed> replays its load
+	CLUSTER_PROFILE=full npx jest --selectProjects cluster --runTestsByPath test/cluster/replicated-under-faults.test.ts
 
 .PHONY: test-file
 test-file: node_modules/.package-lock.json ## Run one test file: make test-file FILE=path/to/file.test.ts

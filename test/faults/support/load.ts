@@ -13,22 +13,31 @@ export interface LoadOutcome {
  * Drives card requests open-loop (on a fixed schedule, not waiting for answers) from many users, as a careful
  * client would: each request carries an Idempotency-Key and is retried with the same key on a network error, a
  * 5xx or 409 IDEMPOTENCY_REQUEST_IN_PROGRESS, so a crash of card-api mid-request never leaves the client unsure.
+ * Given several card-api replicas, requests go round them, and a retry goes to the next one (a load balancer's way).
  */
 export async function driveLoad(options: {
-  apiUrl: string;
+  apiUrl: string | readonly string[];
   tokens: readonly string[];
   durationMs: number;
+  /** When given, the load also goes on until it settles (the faults it runs under are over). */
+  until?: Promise<unknown>;
   ratePerSecond: number;
   random: () => number;
 }): Promise<LoadOutcome> {
+  const until = { over: options.until === undefined };
+  void options.until?.finally(() => {
+    until.over = true;
+  });
   const outcome: LoadOutcome = { accepted: new Set(), requests: 0, retries: 0, gaveUp: 0 };
   const colors = ['black', 'white', 'silver', 'gold', 'blue', 'pink'];
   const inFlight: Promise<void>[] = [];
   const startedAt = Date.now();
-  for (let sent = 0; Date.now() - startedAt < options.durationMs; sent++) {
+  for (let sent = 0; Date.now() - startedAt < options.durationMs || !until.over; sent++) {
     const token = options.tokens[Math.floor(options.random() * options.tokens.length)] ?? '';
     const color = colors[Math.floor(options.random() * colors.length)] ?? 'gold';
-    inFlight.push(requestCard(options.apiUrl, token, color, outcome));
+    const urls = typeof options.apiUrl === 'string' ? [options.apiUrl] : options.apiUrl;
+    const rotated = [...urls.slice(sent % urls.length), ...urls.slice(0, sent % urls.length)];
+    inFlight.push(requestCard(rotated, token, color, outcome));
     const nextAt = startedAt + ((sent + 1) * 1000) / options.ratePerSecond;
     await sleep(Math.max(0, nextAt - Date.now()));
   }
@@ -37,7 +46,7 @@ export async function driveLoad(options: {
 }
 
 async function requestCard(
-  apiUrl: string,
+  apiUrls: readonly string[],
   token: string,
   color: string,
   outcome: LoadOutcome,
@@ -47,7 +56,7 @@ async function requestCard(
   // About two minutes of retries: a careful client outlasts a database outage of a minute.
   for (let attempt = 1; attempt <= 70; attempt++) {
     try {
-      const response = await fetch(`${apiUrl}/v1/cards`, {
+      const response = await fetch(`${apiUrls[(attempt - 1) % apiUrls.length] ?? ''}/v1/cards`, {
         method: 'POST',
         headers: {
           authorization: `Bearer ${token}`,
