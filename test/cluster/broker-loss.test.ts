@@ -3,29 +3,17 @@ import { setTimeout as sleep } from 'node:timers/promises';
 
 import { ConfigResourceTypes } from 'kafkajs';
 
-import { EventType, Topics, type AnyCardEvent } from '@cards/contracts';
+import { Topics } from '@cards/contracts';
 import { createKafka, KafkaEventPublisher } from '@cards/messaging';
 import { createLogger } from '@cards/runtime';
 import { createTestDatabase, dropTestDatabase, type TestDatabase } from '@cards/test-support';
 
 import { loadConfig } from '../../services/card-api/src/config';
+import { buildProvisionCommand } from '../../services/provider-worker/test/support/fakes';
 import { setUp } from '../../services/card-api/src/main-setup';
 import { busiestLeader, TestKafkaCluster } from './support/kafka-cluster';
 
 const logger = createLogger({ service: 'cluster-test', level: 'silent' });
-
-function provisionCommand(): AnyCardEvent {
-  const cardId = randomUUID();
-  return {
-    id: randomUUID(),
-    type: EventType.provisionRequested,
-    source: 'card-api',
-    time: new Date().toISOString(),
-    subject: cardId,
-    correlationId: randomUUID(),
-    data: { cardId, color: 'gold', cardholderRef: randomUUID(), requestedAt: new Date().toISOString() },
-  };
-}
 
 /**
  * Publishes one event at a time, as the relay's producer does (acks=all, idempotent), and keeps what Kafka
@@ -37,7 +25,7 @@ function publishContinuously(publisher: KafkaEventPublisher) {
   const state = { running: true };
   const done = (async () => {
     while (state.running) {
-      const event = provisionCommand();
+      const event = buildProvisionCommand();
       try {
         await publisher.publish([event]);
         acknowledged.push(event.id);

@@ -1,13 +1,10 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Topics } from '@cards/contracts';
 
-import { loadConfig } from '../../services/card-api/src/config';
-import { mintToken } from '../../services/card-api/src/entry-points/cli/dev-token';
 import type { OutageWindow } from '../faults/support/chaos';
 import { checkInvariants, formatTable, outcomeCounts, quiescent } from '../faults/support/invariants';
-import { driveLoad } from '../faults/support/load';
+import { createLoadUsers, driveLoad } from '../faults/support/load';
 import { seededRandom } from '../faults/support/random';
 import { busiestLeader } from './support/kafka-cluster';
 import { groupSettled, REPLICAS, ReplicatedSystem } from './support/replicated-system';
@@ -74,20 +71,7 @@ describe('the replicated profile under the faults of a cluster', () => {
   beforeAll(async () => {
     log(`profile ${profileName}, seed ${seed} (replay: FAULT_SEED=${seed} CLUSTER_PROFILE=${profileName})`);
     await system.start();
-    const config = loadConfig({});
-    const admin = await mintToken(config.ADMIN_EXTERNAL_ID, config);
-    for (let i = 0; i < profile.users; i++) {
-      const externalId = `cluster-user-${i}-${randomUUID()}`;
-      const response = await fetch(`${system.apiUrls[0] ?? ''}/v1/admin/users`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ externalId, email: `${externalId}@example.test` }),
-      });
-      if (response.status !== 201) {
-        throw new Error(`creating a user answered ${response.status}`);
-      }
-      tokens.push(await mintToken(externalId, config));
-    }
+    tokens.push(...(await createLoadUsers(system.apiUrls[0] ?? '', profile.users, 'cluster')));
   }, 300_000);
 
   afterAll(() => system.stop(), 180_000);

@@ -1,10 +1,7 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
 import { Client } from 'pg';
 
-import { loadConfig } from '../../services/card-api/src/config';
-import { mintToken } from '../../services/card-api/src/entry-points/cli/dev-token';
 import {
   buildOutageLane,
   buildSchedule,
@@ -15,7 +12,7 @@ import {
 } from './support/chaos';
 import { FaultCluster } from './support/cluster';
 import { checkInvariants, formatTable, outcomeCounts, quiescent } from './support/invariants';
-import { driveLoad } from './support/load';
+import { createLoadUsers, driveLoad } from './support/load';
 import { seededRandom } from './support/random';
 
 /**
@@ -144,20 +141,7 @@ describe('the card saga under faults', () => {
   beforeAll(async () => {
     log(`profile ${profileName}, seed ${seed} (replay: FAULT_SEED=${seed} make test-faults)`);
     await cluster.start();
-    const config = loadConfig({});
-    const admin = await mintToken(config.ADMIN_EXTERNAL_ID, config);
-    for (let i = 0; i < profile.users; i++) {
-      const externalId = `fault-user-${i}-${randomUUID()}`;
-      const response = await fetch(`${cluster.apiUrl}/v1/admin/users`, {
-        method: 'POST',
-        headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
-        body: JSON.stringify({ externalId, email: `${externalId}@example.test` }),
-      });
-      if (response.status !== 201) {
-        throw new Error(`creating a user answered ${response.status}`);
-      }
-      tokens.push(await mintToken(externalId, config));
-    }
+    tokens.push(...(await createLoadUsers(cluster.apiUrl, profile.users, 'fault')));
   }, 240_000);
 
   afterAll(() => cluster.stop(), 120_000);

@@ -1,6 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
+import { loadConfig } from '../../../services/card-api/src/config';
+import { mintToken } from '../../../services/card-api/src/entry-points/cli/dev-token';
+
 /** What the client side saw: every card the API accepted (202), and what it gave up on. */
 export interface LoadOutcome {
   accepted: Set<string>;
@@ -82,4 +85,27 @@ async function requestCard(
     await sleep(Math.min(2000, 200 * attempt));
   }
   outcome.gaveUp++;
+}
+
+/**
+ * Creates `count` users through the admin API (as an operator would) and returns a development token for each: the
+ * users a load drives cards for.
+ */
+export async function createLoadUsers(apiUrl: string, count: number, label: string): Promise<string[]> {
+  const config = loadConfig({});
+  const admin = await mintToken(config.ADMIN_EXTERNAL_ID, config);
+  const tokens: string[] = [];
+  for (let i = 0; i < count; i++) {
+    const externalId = `${label}-user-${i}-${randomUUID()}`;
+    const response = await fetch(`${apiUrl}/v1/admin/users`, {
+      method: 'POST',
+      headers: { authorization: `Bearer ${admin}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ externalId, email: `${externalId}@example.test` }),
+    });
+    if (response.status !== 201) {
+      throw new Error(`creating a user answered ${response.status}`);
+    }
+    tokens.push(await mintToken(externalId, config));
+  }
+  return tokens;
 }
