@@ -44,15 +44,17 @@ const profiles: Record<'bounded' | 'full', Profile> = {
     ratePerSecond: 4,
     killsPerProcess: 2,
     brokerRestarts: 1,
-    // Short, so that a provider outage longer than it fits in a bounded run; still longer than a 12 s outage plus
-    // the drain of what piled up during it.
-    sagaDeadlineSeconds: 30,
+    // Short, so that a provider outage longer than it fits in a bounded run; still longer than a 12 s broker outage
+    // plus the broker's recovery (its producers' InitProducerId fails for up to 15 s more while its coordinator
+    // loads) plus the drain of what piled up: at 30 s a CI run timed out cards requested at the outage's start.
+    sagaDeadlineSeconds: 45,
     outagesAfterChaosMs: 5000,
-    // Longer than a message's retries used to last before the dead-letter topic (item 4).
+    // Longer than a message's retries used to last before the dead-letter topic (item 4). After the broker's, a
+    // quiet time long enough for its cards to finish before the provider outage.
     outages: [
       { kind: 'database', forMs: 12_000, quietAfterMs: 10_000 },
-      { kind: 'broker', forMs: 12_000, quietAfterMs: 20_000 },
-      { kind: 'provider', forMs: 35_000, quietAfterMs: 8000 },
+      { kind: 'broker', forMs: 12_000, quietAfterMs: 35_000 },
+      { kind: 'provider', forMs: 50_000, quietAfterMs: 8000 },
     ],
     degraded: { cards: 300, ratePerSecond: 10 },
   },
