@@ -94,13 +94,13 @@ test-faults: build ## The long fault-injection run (about 15 minutes); replay on
 	FAULT_PROFILE=full npx jest --selectProjects faults
 
 .PHONY: test-cluster-bounded
-test-cluster-bounded: node_modules/.package-lock.json ## Three-broker clusters of their own: broker loss under load; the replicated profile under a bounded cluster fault run (about five minutes)
+test-cluster-bounded: node_modules/.package-lock.json ## The replicated profile on a three-broker cluster of its own, under a bounded cluster fault run (about three minutes)
 	@mkdir -p $(RESULTS)
-	CLUSTER_PROFILE=bounded npx jest --selectProjects cluster --json --outputFile=$(RESULTS)/cluster.json
+	CLUSTER_PROFILE=bounded npx jest --selectProjects cluster --runTestsByPath test/cluster/replicated-under-faults.test.ts --json --outputFile=$(RESULTS)/cluster.json
 
 .PHONY: test-cluster
-test-cluster: build ## The cluster fault run on the replicated profile, over 10,000 cards (about 12 minutes); FAULT_SEED=<seed> replays its load
-	CLUSTER_PROFILE=full npx jest --selectProjects cluster --runTestsByPath test/cluster/replicated-under-faults.test.ts
+test-cluster: build ## The cluster suite in full: set-up and broker loss, then the fault run over 10,000 cards (about 15 minutes); FAULT_SEED=<seed> replays its load
+	CLUSTER_PROFILE=full npx jest --selectProjects cluster
 
 .PHONY: test-file
 test-file: node_modules/.package-lock.json ## Run one test file: make test-file FILE=path/to/file.test.ts
