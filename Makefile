@@ -94,7 +94,7 @@ test-faults: build ## The long fault-injection run (about 15 minutes); replay on
 	FAULT_PROFILE=full npx jest --selectProjects faults
 
 .PHONY: test-cluster-bounded
-test-cluster-bounded: node_modules/.package-lock.json ## The replicated profile on a three-broker cluster of its own, under a bounded cluster fault run (about three minutes)
+test-cluster-bounded: node_modules/.package-lock.json ## The replicated profile on a three-broker cluster of its own (brokers and relays on test hosts), under a bounded cluster fault run with kills and partitions (about four minutes)
 	@mkdir -p $(RESULTS)
 	CLUSTER_PROFILE=bounded npx jest --selectProjects cluster --runTestsByPath test/cluster/replicated-under-faults.test.ts --json --outputFile=$(RESULTS)/cluster.json
 

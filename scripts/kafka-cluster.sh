@@ -15,37 +15,47 @@
 # (9092, 9093), so both can run side by side. KAFKA_CLUSTER_PORT_PREFIX (91) and KAFKA_CLUSTER_DIR move a second
 # cluster (the cluster tests') out of the way of the first. Internal topics get three replicas and min.insync.replicas=2;
 # our topics get what KAFKA_TOPIC_REPLICATION_FACTOR and KAFKA_TOPIC_MIN_INSYNC_REPLICAS say at set-up.
+#
+# KAFKA_CLUSTER_TEST_NET=<net> puts node n on a test host of its own, kafka-n at 10.<net>.0.1n (scripts/test-hosts.sh,
+# as root), listening on that address instead of 127.0.0.1: the cluster fault run cuts such a host off to make a
+# network partition.
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 NODES=3
 CLUSTER_DIR="${KAFKA_CLUSTER_DIR:-$ROOT/.run/kafka-cluster}"
 PORT_PREFIX="${KAFKA_CLUSTER_PORT_PREFIX:-91}"
+TEST_NET="${KAFKA_CLUSTER_TEST_NET:-}"
 [[ "$PORT_PREFIX" =~ ^[1-9][0-9]$ ]] || { echo "KAFKA_CLUSTER_PORT_PREFIX: two digits, 10 to 99 (node n: <prefix>n2, <prefix>n3)" >&2; exit 2; }
 
 log() { echo "kafka-cluster: $*" >&2; }
 
+host_of() { if [[ -n "$TEST_NET" ]]; then echo "10.$TEST_NET.0.1$1"; else echo 127.0.0.1; fi; }
 broker_port() { echo "$PORT_PREFIX${1}2"; }
 controller_port() { echo "$PORT_PREFIX${1}3"; }
 
 voters() {
   local n list=()
-  for ((n = 1; n <= NODES; n++)); do list+=("$n@127.0.0.1:$(controller_port "$n")"); done
+  for ((n = 1; n <= NODES; n++)); do list+=("$n@$(host_of "$n"):$(controller_port "$n")"); done
   (IFS=,; echo "${list[*]}")
 }
 
 brokers() {
   local n list=()
-  for ((n = 1; n <= NODES; n++)); do list+=("127.0.0.1:$(broker_port "$n")"); done
+  for ((n = 1; n <= NODES; n++)); do list+=("$(host_of "$n"):$(broker_port "$n")"); done
   (IFS=,; echo "${list[*]}")
 }
 
-# Runs scripts/kafka.sh for node n.
+# Runs scripts/kafka.sh for node n (on its test host, when there are test hosts).
 node() {
-  local n="$1"
+  local n="$1" on_host=()
   shift
-  KAFKA_NODE_ID="$n" KAFKA_PORT="$(broker_port "$n")" KAFKA_CONTROLLER_PORT="$(controller_port "$n")" \
-    KAFKA_ADVERTISED_PORT="$(broker_port "$n")" KAFKA_VOTERS="$(voters)" KAFKA_CLUSTER_ID="$(cluster_id)" \
+  if [[ -n "$TEST_NET" ]]; then
+    "$ROOT/scripts/test-hosts.sh" add "$TEST_NET" "kafka-$n" "1$n"
+    on_host=("$ROOT/scripts/test-hosts.sh" exec "$TEST_NET" "kafka-$n")
+  fi
+  "${on_host[@]}" env KAFKA_HOST="$(host_of "$n")" KAFKA_NODE_ID="$n" KAFKA_PORT="$(broker_port "$n")" \
+    KAFKA_CONTROLLER_PORT="$(controller_port "$n")" KAFKA_ADVERTISED_PORT="$(broker_port "$n")" KAFKA_VOTERS="$(voters)" KAFKA_CLUSTER_ID="$(cluster_id)" \
     KAFKA_INTERNAL_REPLICAS=3 KAFKA_INTERNAL_MIN_ISR=2 KAFKA_RUN_DIR="$CLUSTER_DIR/node-$n" \
     KAFKA_LOG_NAME="kafka-$PORT_PREFIX-$n.log" "$ROOT/scripts/kafka.sh" "$@"
 }
@@ -78,7 +88,7 @@ status() {
   local n down=0
   for ((n = 1; n <= NODES; n++)); do
     if node "$n" status; then
-      echo "kafka-$n: answering on 127.0.0.1:$(broker_port "$n")"
+      echo "kafka-$n: answering on $(host_of "$n"):$(broker_port "$n")"
     else
       echo "kafka-$n: not answering"
       down=1

@@ -10,7 +10,8 @@
 #   scripts/kafka.sh status   exit 0 when a broker answers on the configured port
 #   scripts/kafka.sh wait     wait until a broker answers (KAFKA_WAIT_SECONDS, default 90)
 #
-# Needs a JDK (17+) and Maven. Port: KAFKA_PORT (default 9092); controller: KAFKA_CONTROLLER_PORT (9093);
+# Needs a JDK (17+) and Maven. Address: KAFKA_HOST (default 127.0.0.1; a test host's address in the cluster fault
+# run). Port: KAFKA_PORT (default 9092); controller: KAFKA_CONTROLLER_PORT (9093);
 # KAFKA_ADVERTISED_PORT (default KAFKA_PORT); KAFKA_RUN_DIR for a second, independent broker. A cluster's node also
 # sets KAFKA_NODE_ID, KAFKA_VOTERS (the controller quorum), KAFKA_CLUSTER_ID, KAFKA_INTERNAL_REPLICAS and
 # KAFKA_INTERNAL_MIN_ISR (internal topics), and KAFKA_LOG_NAME (its log file under .run/logs).
@@ -22,13 +23,14 @@ source "$ROOT/scripts/process-state.sh"
 LIBS="${KAFKA_LIBS_DIR:-$ROOT/.cache/kafka/libs}"
 RUN_DIR="${KAFKA_RUN_DIR:-$ROOT/.run/kafka}"
 LOG_DIR="${RUN_LOG_DIR:-$ROOT/.run/logs}"
+HOST="${KAFKA_HOST:-127.0.0.1}"
 PORT="${KAFKA_PORT:-9092}"
 CONTROLLER_PORT="${KAFKA_CONTROLLER_PORT:-9093}"
 # The address clients are told to dial after bootstrap; differs from PORT only behind a proxy (fault tests).
 ADVERTISED_PORT="${KAFKA_ADVERTISED_PORT:-$PORT}"
 PID_FILE="$RUN_DIR/kafka.pid"
 NODE_ID="${KAFKA_NODE_ID:-1}"
-VOTERS="${KAFKA_VOTERS:-$NODE_ID@127.0.0.1:$CONTROLLER_PORT}"
+VOTERS="${KAFKA_VOTERS:-$NODE_ID@$HOST:$CONTROLLER_PORT}"
 INTERNAL_REPLICAS="${KAFKA_INTERNAL_REPLICAS:-1}"
 INTERNAL_MIN_ISR="${KAFKA_INTERNAL_MIN_ISR:-1}"
 LOG_NAME="${KAFKA_LOG_NAME:-kafka.log}"
@@ -74,11 +76,11 @@ run_class() {
 answers() {
   # A metadata round trip (DescribeCluster), not just an open port: the broker must be serving.
   run_class org.apache.kafka.tools.ClusterTool cluster-id \
-    --bootstrap-server "127.0.0.1:$PORT" >/dev/null 2>&1
+    --bootstrap-server "$HOST:$PORT" >/dev/null 2>&1
 }
 
 port_open() {
-  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+  (exec 3<>"/dev/tcp/$HOST/$1") 2>/dev/null
 }
 
 wait_ready() {
@@ -90,7 +92,7 @@ wait_ready() {
       exit 1
     fi
     if ((SECONDS >= deadline)); then
-      log "no answer on 127.0.0.1:$PORT after ${KAFKA_WAIT_SECONDS:-90}s"
+      log "no answer on $HOST:$PORT after ${KAFKA_WAIT_SECONDS:-90}s"
       exit 1
     fi
     sleep 1
@@ -104,13 +106,13 @@ launch() {
   exec 9>"$RUN_DIR/start.lock"
   flock 9
   if port_open "$PORT"; then
-    log "something already listens on 127.0.0.1:$PORT; not starting another broker"
+    log "something already listens on $HOST:$PORT; not starting another broker"
     return 1
   fi
   fetch
   mkdir -p "$RUN_DIR/data" "$LOG_DIR"
   local props="$RUN_DIR/server.properties"
-  sed -e "s|@PORT@|$PORT|g" -e "s|@ADVERTISED_PORT@|$ADVERTISED_PORT|g" \
+  sed -e "s|@HOST@|$HOST|g" -e "s|@PORT@|$PORT|g" -e "s|@ADVERTISED_PORT@|$ADVERTISED_PORT|g" \
     -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$RUN_DIR/data|g" \
     -e "s|@NODE_ID@|$NODE_ID|g" -e "s|@VOTERS@|$VOTERS|g" \
     -e "s|@INTERNAL_REPLICAS@|$INTERNAL_REPLICAS|g" -e "s|@INTERNAL_MIN_ISR@|$INTERNAL_MIN_ISR|g" \
@@ -123,7 +125,7 @@ launch() {
   # A static controller.quorum.voters means no --standalone; --ignore-formatted keeps existing data.
   run_class kafka.tools.StorageTool format -t "$(cat "$RUN_DIR/cluster-id")" -c "$props" \
     --ignore-formatted >>"$LOG_DIR/$LOG_NAME" 2>&1
-  log "starting broker on 127.0.0.1:$PORT (logs: $LOG_DIR/$LOG_NAME)"
+  log "starting broker on $HOST:$PORT (logs: $LOG_DIR/$LOG_NAME)"
   local args
   mapfile -t args < <(jvm_args)
   # setsid: the broker outlives the shell (and make) that started it, and ignores that terminal's signals.
@@ -135,7 +137,7 @@ launch() {
 start() {
   if launch; then
     wait_ready
-    log "ready on 127.0.0.1:$PORT (pid $(cat "$PID_FILE"))"
+    log "ready on $HOST:$PORT (pid $(cat "$PID_FILE"))"
   else
     wait_ready
   fi
@@ -145,7 +147,7 @@ kill_now() {
   if [[ -f "$PID_FILE" ]]; then
     kill -KILL "$(cat "$PID_FILE")" 2>/dev/null || true
     rm -f "$PID_FILE"
-    log "killed (SIGKILL) the broker on 127.0.0.1:$PORT"
+    log "killed (SIGKILL) the broker on $HOST:$PORT"
   fi
 }
 

@@ -30,19 +30,25 @@ export async function startServiceProcess(options: {
   env: Record<string, string>;
   readyUrl?: string;
   readyTimeoutMs?: number;
+  /**
+   * A command prefix that runs the process elsewhere, such as a test host (`scripts/test-hosts.sh exec <net> <host>`).
+   * It must exec the process in its place, so the pid is the service's own.
+   */
+  runOn?: readonly string[];
 }): Promise<ServiceProcess> {
   const logDir = path.join(ROOT, '.run', 'test-logs');
   mkdirSync(logDir, { recursive: true });
   const log = createWriteStream(path.join(logDir, `${options.name}.log`), { flags: 'a' });
-  const child = spawn(
+  const [command, ...args] = [
+    ...(options.runOn ?? []),
     process.execPath,
-    [path.join(ROOT, 'services', options.service, 'dist', `${options.entry}.js`)],
-    {
-      cwd: ROOT,
-      env: { ...process.env, ...options.env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    },
-  );
+    path.join(ROOT, 'services', options.service, 'dist', `${options.entry}.js`),
+  ];
+  const child = spawn(command, args, {
+    cwd: ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   child.stdout.pipe(log);
   child.stderr.pipe(log);
   const exited = once(child, 'exit').then(([code]) => code as number | null);

@@ -21,9 +21,15 @@ export class TestKafkaCluster {
     readonly brokers: string[],
   ) {}
 
-  static async start(portPrefix: string): Promise<TestKafkaCluster> {
+  /** With `testNet`, node n runs on the test host kafka-n of that network (scripts/test-hosts.sh). */
+  static async start(portPrefix: string, testNet?: number): Promise<TestKafkaCluster> {
     const directory = mkdtempSync(path.join(tmpdir(), 'kafka-cluster-'));
-    const env = { ...process.env, KAFKA_CLUSTER_PORT_PREFIX: portPrefix, KAFKA_CLUSTER_DIR: directory };
+    const env = {
+      ...process.env,
+      KAFKA_CLUSTER_PORT_PREFIX: portPrefix,
+      KAFKA_CLUSTER_DIR: directory,
+      ...(testNet !== undefined && { KAFKA_CLUSTER_TEST_NET: String(testNet) }),
+    };
     const cluster = new TestKafkaCluster(env, directory, []);
     await cluster.script('start');
     const { stdout } = await cluster.script('brokers');
@@ -58,22 +64,27 @@ export class TestKafkaCluster {
   }
 }
 
+/** The leader (node id) of each partition of `topic`, as the metadata the client reaches says. */
+export async function partitionLeaders(kafka: Kafka, topic: string): Promise<number[]> {
+  const admin = kafka.admin();
+  await admin.connect();
+  try {
+    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
+    return (metadata?.partitions ?? []).map((partition) => partition.leader);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
 /** Which broker (node id) leads the most partitions of `topic`, and how many it leads. */
 export async function busiestLeader(
   kafka: Kafka,
   topic: string,
 ): Promise<{ node: number; partitions: number }> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    const led = new Map<number, number>();
-    for (const partition of metadata?.partitions ?? []) {
-      led.set(partition.leader, (led.get(partition.leader) ?? 0) + 1);
-    }
-    const [node, partitions] = [...led.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
-    return { node, partitions };
-  } finally {
-    await admin.disconnect();
+  const led = new Map<number, number>();
+  for (const leader of await partitionLeaders(kafka, topic)) {
+    led.set(leader, (led.get(leader) ?? 0) + 1);
   }
+  const [node, partitions] = [...led.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
+  return { node, partitions };
 }

@@ -1,5 +1,5 @@
 import { allTopics } from '@cards/contracts';
-import { createKafka, ensureTopics } from '@cards/messaging';
+import { createKafka, ensureTopics, withKafkaAdmin } from '@cards/messaging';
 import { createLogger } from '@cards/runtime';
 import {
   createTestDatabase,
@@ -8,19 +8,29 @@ import {
   type ServiceProcess,
   type TestDatabase,
 } from '@cards/test-support';
-import { AssignerProtocol, type Kafka } from 'kafkajs';
-import { Client } from 'pg';
+import type { Kafka } from 'kafkajs';
 
 import { createDatabase, migrateToLatest } from '../../../services/card-api/src/data-access/database';
+import { findAdvisoryLockHolder } from '../../../services/card-api/src/data-access/outbox.repository';
 import { RELAY_LOCK_KEY } from '../../../services/card-api/src/data-access/relay-lease';
 import { TestKafkaCluster } from './kafka-cluster';
+import type { TestNetwork } from './test-hosts';
+import { TestPostgres } from './test-postgres';
 
 interface ProcessSpec {
   service: string;
   entry: string;
   env: Record<string, string>;
   readyUrl?: string;
+  /** The test host it runs on, if not the machine itself. */
+  host?: string;
 }
+
+/** Where each relay runs when the system has test hosts: a host of its own, so a partition can cut it off. */
+const RELAY_HOSTS: Record<string, { host: string; octet: number }> = {
+  'outbox-relay-1': { host: 'relay-1', octet: 21 },
+  'outbox-relay-2': { host: 'relay-2', octet: 22 },
+};
 
 /** The replicas of the replicated profile (make up-cluster), by the names the suite kills them by. */
 export const REPLICAS = {
@@ -34,6 +44,10 @@ export const REPLICAS = {
  * The replicated profile as separate OS processes over a three-broker cluster of the suite's own: two card-apis,
  * two outbox relays, two card-events consumers, three provider-workers and the provider, each replica's Kafka
  * client id its name. Topics have three replicas and min.insync.replicas 2, as make up-cluster makes them.
+ *
+ * Given a test network, each broker and each relay runs on a test host of its own, and PostgreSQL is a server of
+ * the suite's own on the machine's address of that network: `cut` then partitions a host from every other and from
+ * the database. The other processes run on the machine itself.
  */
 export class ReplicatedSystem {
   readonly processes = new Map<string, ServiceProcess>();
@@ -45,12 +59,20 @@ export class ReplicatedSystem {
   apiUrls: string[] = [];
   providerUrl = '';
 
+  private postgres: TestPostgres | undefined;
+
   constructor(
-    private readonly options: { label: string; portPrefix: string; settings: Record<string, string> },
+    private readonly options: {
+      label: string;
+      portPrefix: string;
+      settings: Record<string, string>;
+      network?: TestNetwork;
+    },
   ) {}
 
   async start(): Promise<void> {
-    this.kafkaCluster = await TestKafkaCluster.start(this.options.portPrefix);
+    const { network } = this.options;
+    this.kafkaCluster = await TestKafkaCluster.start(this.options.portPrefix, network?.net);
     const brokers = this.kafkaCluster.brokers;
     this.kafka = createKafka(
       { clientId: 'cluster-suite', brokers },
@@ -58,8 +80,17 @@ export class ReplicatedSystem {
     );
     await ensureTopics(this.kafka, allTopics, { partitions: 6, replicationFactor: 3, minInsyncReplicas: 2 });
 
-    this.cardDatabase = await createTestDatabase(`${this.options.label}-cards`);
-    this.providerDatabase = await createTestDatabase(`${this.options.label}-provider`);
+    if (network) {
+      this.postgres = await TestPostgres.start(network.machineAddress, await freeTcpPort());
+      this.cardDatabase = await this.postgres.createDatabase('cards');
+      this.providerDatabase = await this.postgres.createDatabase('provider');
+      for (const { host, octet } of Object.values(RELAY_HOSTS)) {
+        await network.addHost(host, octet);
+      }
+    } else {
+      this.cardDatabase = await createTestDatabase(`${this.options.label}-cards`);
+      this.providerDatabase = await createTestDatabase(`${this.options.label}-provider`);
+    }
     const db = createDatabase({ url: this.cardDatabase.url, poolMax: 1 });
     await migrateToLatest(db);
     await db.destroy();
@@ -104,6 +135,7 @@ export class ReplicatedSystem {
         service: 'card-api',
         entry: 'main-outbox-relay',
         env: { ...common, OUTBOX_RELAY_HTTP_PORT: await port(), KAFKA_CLIENT_ID: name },
+        ...(network && { host: RELAY_HOSTS[name]?.host }),
       });
     }
     for (const name of REPLICAS.consumers) {
@@ -140,6 +172,7 @@ export class ReplicatedSystem {
         entry: spec.entry,
         env: spec.env,
         ...(spec.readyUrl && { readyUrl: spec.readyUrl, readyTimeoutMs: 90_000 }),
+        ...(spec.host && this.options.network && { runOn: this.options.network.runOn(spec.host) }),
       }),
     );
   }
@@ -159,32 +192,33 @@ export class ReplicatedSystem {
     }
   }
 
-  /** The replica whose database session holds the relay's lock now (its name says its pid), if any. */
+  /** The replica whose database session holds the relay's lock now (its session name says its pid), if any. */
   async activeRelay(): Promise<string | undefined> {
-    const client = new Client({ connectionString: this.cardDatabase.url });
-    await client.connect();
+    const db = createDatabase({ url: this.cardDatabase.url, poolMax: 1 });
     try {
-      const key = BigInt(RELAY_LOCK_KEY);
-      const { rows } = await client.query<{ application_name: string | null }>(
-        /* sql */ `SELECT a.application_name FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-                    WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1
-                      AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
-                      AND l.classid::bigint = $1 AND l.objid::bigint = $2`,
-        [String((key >> 32n) & 0xffffffffn), String(key & 0xffffffffn)],
-      );
-      const pid = /pid (\d+)/.exec(rows[0]?.application_name ?? '')?.[1];
+      const holder = await findAdvisoryLockHolder(RELAY_LOCK_KEY, db);
+      const pid = /pid (\d+)/.exec(holder?.applicationName ?? '')?.[1];
       return REPLICAS.relays.find((name) => String(this.processes.get(name)?.pid) === pid);
     } finally {
-      await client.end();
+      await db.destroy();
     }
+  }
+
+  /** The test host `name` runs on (a broker: kafka-<node>), when the system has test hosts. */
+  hostOf(name: string): string | undefined {
+    return this.specs.get(name)?.host;
   }
 
   async stop(): Promise<void> {
     await Promise.all([...this.processes.values()].map((process) => process.stop()));
     this.processes.clear();
     await this.kafkaCluster.stop();
-    await this.cardDatabase.drop();
-    await this.providerDatabase.drop();
+    if (this.postgres) {
+      await this.postgres.stop();
+    } else {
+      await this.cardDatabase.drop();
+      await this.providerDatabase.drop();
+    }
   }
 }
 
@@ -199,30 +233,23 @@ export async function groupSettled(
   topic: string,
   expected: { present?: readonly string[]; absent?: readonly string[] } = {},
 ): Promise<boolean> {
-  const admin = kafka.admin();
-  await admin.connect();
-  try {
-    const [group] = (await admin.describeGroups([groupId])).groups;
-    if (group?.state !== 'Stable') {
+  return withKafkaAdmin(kafka, async (admin) => {
+    if ((await admin.groupState(groupId)).state !== 'Stable') {
       return false;
     }
-    const clientIds = new Set(group.members.map((member) => member.clientId));
+    const members = await admin.groupMembers(groupId);
+    const clientIds = new Set(members.map((member) => member.clientId));
     if (
       (expected.present ?? []).some((clientId) => !clientIds.has(clientId)) ||
       (expected.absent ?? []).some((clientId) => clientIds.has(clientId))
     ) {
       return false;
     }
-    const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    const owned = new Set<number>();
-    for (const member of group.members) {
-      const decoded = AssignerProtocol.MemberAssignment.decode(member.memberAssignment);
-      for (const partition of decoded?.assignment[topic] ?? []) {
-        owned.add(partition);
-      }
-    }
-    return (metadata?.partitions ?? []).every((partition) => owned.has(partition.partitionId));
-  } finally {
-    await admin.disconnect();
-  }
+    const owned = new Set(
+      members.flatMap((member) =>
+        member.assignment.filter((a) => a.topic === topic).flatMap((a) => a.partitions),
+      ),
+    );
+    return (await admin.topicOffsets(topic)).every(({ partition }) => owned.has(partition));
+  });
 }

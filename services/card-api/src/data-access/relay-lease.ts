@@ -19,6 +19,14 @@ export const RELAY_LOCK_KEY = 7_345_002_118;
  * defaults are the OS's: two hours.
  */
 const SESSION_KEEPALIVE = { idle: 5, interval: 2, count: 3 };
+/**
+ * Keepalives only probe a connection with nothing left to send. Under load the server always has something to send
+ * the relay (a NOTIFY for every outbox write), so a vanished host's unacknowledged notifications were retransmitted
+ * for the OS's retry budget (net.ipv4.tcp_retries2: about 15 minutes) while the lock stayed held. TCP_USER_TIMEOUT
+ * bounds that too, in milliseconds; the same 11 s (a partition of the relay's host showed it: no take-over in 60 s).
+ */
+const SESSION_USER_TIMEOUT_MS =
+  (SESSION_KEEPALIVE.idle + SESSION_KEEPALIVE.interval * SESSION_KEEPALIVE.count) * 1000;
 
 /**
  * The right to be the one active relay: a database session holding the relay's advisory lock and listening for
@@ -76,8 +84,13 @@ export async function tryAcquireRelayLease(options: RelayLeaseOptions): Promise<
     await session.connect();
     await session.query(
       /* sql */ `SELECT set_config('tcp_keepalives_idle', $1, false), set_config('tcp_keepalives_interval', $2, false),
-                        set_config('tcp_keepalives_count', $3, false)`,
-      [String(SESSION_KEEPALIVE.idle), String(SESSION_KEEPALIVE.interval), String(SESSION_KEEPALIVE.count)],
+                        set_config('tcp_keepalives_count', $3, false), set_config('tcp_user_timeout', $4, false)`,
+      [
+        String(SESSION_KEEPALIVE.idle),
+        String(SESSION_KEEPALIVE.interval),
+        String(SESSION_KEEPALIVE.count),
+        String(SESSION_USER_TIMEOUT_MS),
+      ],
     );
     const result = await session.query<{ locked: boolean }>(
       /* sql */ 'SELECT pg_try_advisory_lock($1) AS locked',
