@@ -3,7 +3,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Topics } from '@cards/contracts';
 
 import type { OutageWindow } from '../faults/support/chaos';
-import { checkInvariants, formatTable, outcomeCounts, quiescent } from '../faults/support/invariants';
+import { FAULT_RUN_SETTINGS } from '../faults/support/cluster';
+import { checkInvariants, formatTable, outcomeCounts, waitForQuiescence } from '../faults/support/invariants';
 import { createLoadUsers, driveLoad } from '../faults/support/load';
 import { seededRandom } from '../faults/support/random';
 import { busiestLeader, partitionLeaders } from './support/kafka-cluster';
@@ -57,17 +58,6 @@ async function timeUntil(done: () => Promise<boolean>): Promise<number | undefin
   return undefined;
 }
 
-const PROCESS_SETTINGS = {
-  SAGA_REAPER_INTERVAL_MS: '1000',
-  CARD_LIMIT_PER_USER: '1000',
-  OUTBOX_POLL_INTERVAL_MS: '500',
-  PROVIDER_TIMEOUT_MS: '1500',
-  PROVIDER_RETRY_BASE_MS: '100',
-  RECONCILIATION_INTERVAL_MS: '10000',
-  RECONCILIATION_WINDOW_HOURS: '2',
-  OUTBOX_RETENTION_HOURS: '1',
-  RECONCILIATION_RECANCEL_AFTER_MINUTES: '1',
-};
 /** The suite's ports start with 94 (scripts/kafka-cluster.sh) and its test network is 10.94.0.0/24. */
 const NET = 94;
 
@@ -89,7 +79,7 @@ describe('the replicated profile under the faults of a cluster', () => {
     system = new ReplicatedSystem({
       label: `cluster-${seed}`,
       portPrefix: String(NET),
-      settings: { ...PROCESS_SETTINGS, SAGA_DEADLINE_SECONDS: String(SAGA_DEADLINE_SECONDS) },
+      settings: { ...FAULT_RUN_SETTINGS, SAGA_DEADLINE_SECONDS: String(SAGA_DEADLINE_SECONDS) },
       ...(network && { network }),
     });
     await system.start();
@@ -98,7 +88,9 @@ describe('the replicated profile under the faults of a cluster', () => {
 
   afterAll(async () => {
     await system.stop();
-    await network?.destroy();
+    if (!process.env['CLUSTER_KEEP']) {
+      await network?.destroy();
+    }
   }, 180_000);
 
   it(
@@ -260,21 +252,15 @@ describe('the replicated profile under the faults of a cluster', () => {
       );
 
       await system.ensureAllRunning();
-      const settleStartedAt = Date.now();
-      let reason: string | undefined = 'not checked';
-      while (reason !== undefined && Date.now() - settleStartedAt < QUIESCENCE_TIMEOUT_MS) {
-        reason = await quiescent({
+      const { seconds, reason } = await waitForQuiescence(
+        {
           cardDatabaseUrl: system.cardDatabase.url,
           providerDatabaseUrl: system.providerDatabase.url,
           kafka: system.kafka,
-        }).catch((error: unknown) => String(error));
-        if (reason !== undefined) {
-          await sleep(1000);
-        }
-      }
-      log(
-        `quiescent after ${((Date.now() - settleStartedAt) / 1000).toFixed(1)} s${reason ? ` (not quite: ${reason})` : ''}`,
+        },
+        QUIESCENCE_TIMEOUT_MS,
       );
+      log(`quiescent after ${seconds.toFixed(1)} s${reason ? ` (not quite: ${reason})` : ''}`);
       log(`outcomes: ${JSON.stringify(await outcomeCounts(system.cardDatabase.url))}`);
       const results = await checkInvariants({
         cardDatabaseUrl: system.cardDatabase.url,

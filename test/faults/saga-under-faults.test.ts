@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-
 import { Client } from 'pg';
 
 import {
@@ -10,8 +8,8 @@ import {
   type OutageWindow,
   type PoisonLedger,
 } from './support/chaos';
-import { FaultCluster } from './support/cluster';
-import { checkInvariants, formatTable, outcomeCounts, quiescent } from './support/invariants';
+import { FAULT_RUN_SETTINGS, FaultCluster } from './support/cluster';
+import { checkInvariants, formatTable, outcomeCounts, waitForQuiescence } from './support/invariants';
 import { createLoadUsers, driveLoad } from './support/load';
 import { seededRandom } from './support/random';
 
@@ -92,41 +90,21 @@ function log(line: string): void {
 describe('the card saga under faults', () => {
   const cluster = new FaultCluster({
     label: `faults-${seed}`,
-    settings: {
-      SAGA_DEADLINE_SECONDS: String(profile.sagaDeadlineSeconds),
-      SAGA_REAPER_INTERVAL_MS: '1000',
-      CARD_LIMIT_PER_USER: '1000',
-      OUTBOX_POLL_INTERVAL_MS: '500',
-      PROVIDER_TIMEOUT_MS: '1500',
-      PROVIDER_HANG_MS: '2500',
-      PROVIDER_MAX_ATTEMPTS: '5',
-      PROVIDER_RETRY_BASE_MS: '100',
-      RECONCILIATION_INTERVAL_MS: '10000',
-      RECONCILIATION_WINDOW_HOURS: '2',
-      OUTBOX_RETENTION_HOURS: '1',
-      // A provider card still ACTIVE a minute after its cancel was asked for is asked again within the run.
-      RECONCILIATION_RECANCEL_AFTER_MINUTES: '1',
-    },
+    settings: { ...FAULT_RUN_SETTINGS, SAGA_DEADLINE_SECONDS: String(profile.sagaDeadlineSeconds) },
   });
   const tokens: string[] = [];
 
   /** Waits until the system settles (or the timeout); returns why it did not, if it did not. */
   async function settle(): Promise<string | undefined> {
-    const startedAt = Date.now();
-    const check = (): Promise<string | undefined> =>
-      quiescent({
+    const { seconds, reason } = await waitForQuiescence(
+      {
         cardDatabaseUrl: cluster.cardDatabase.url,
         providerDatabaseUrl: cluster.providerDatabase.url,
         kafka: cluster.kafka,
-      }).catch((error: unknown) => String(error));
-    let reason = await check();
-    while (reason !== undefined && Date.now() - startedAt < QUIESCENCE_TIMEOUT_MS) {
-      await sleep(1000);
-      reason = await check();
-    }
-    log(
-      `quiescent after ${((Date.now() - startedAt) / 1000).toFixed(1)} s${reason ? ` (not quite: ${reason})` : ''}`,
+      },
+      QUIESCENCE_TIMEOUT_MS,
     );
+    log(`quiescent after ${seconds.toFixed(1)} s${reason ? ` (not quite: ${reason})` : ''}`);
     return reason;
   }
 

@@ -212,6 +212,13 @@ export class ReplicatedSystem {
   async stop(): Promise<void> {
     await Promise.all([...this.processes.values()].map((process) => process.stop()));
     this.processes.clear();
+    if (process.env['CLUSTER_KEEP']) {
+      // For a post-mortem: the brokers and the databases stay as the run left them, until deleted by hand.
+      process.stdout.write(
+        `[cluster] kept: brokers ${this.kafkaCluster.brokers.join(',')}, cards ${this.cardDatabase.url}, provider ${this.providerDatabase.url}\n`,
+      );
+      return;
+    }
     await this.kafkaCluster.stop();
     if (this.postgres) {
       await this.postgres.stop();

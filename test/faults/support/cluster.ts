@@ -33,6 +33,26 @@ interface ProcessSpec {
 }
 
 /**
+ * The processes' settings of both fault runs (this one and the cluster's, test/cluster/): a fast reaper, outbox poll
+ * and reconciliation, short provider timeouts and retries, so that faults and their repair fit in minutes. Each run
+ * adds its saga deadline.
+ */
+export const FAULT_RUN_SETTINGS = {
+  SAGA_REAPER_INTERVAL_MS: '1000',
+  CARD_LIMIT_PER_USER: '1000',
+  OUTBOX_POLL_INTERVAL_MS: '500',
+  PROVIDER_TIMEOUT_MS: '1500',
+  PROVIDER_HANG_MS: '2500',
+  PROVIDER_MAX_ATTEMPTS: '5',
+  PROVIDER_RETRY_BASE_MS: '100',
+  RECONCILIATION_INTERVAL_MS: '10000',
+  RECONCILIATION_WINDOW_HOURS: '2',
+  OUTBOX_RETENTION_HOURS: '1',
+  // A provider card still ACTIVE a minute after its cancel was asked for is asked again within the run.
+  RECONCILIATION_RECANCEL_AFTER_MINUTES: '1',
+} as const;
+
+/**
  * Everything of DESIGN.md as separate OS processes, on a Kafka broker of the suite's own (so stopping it harms no
  * other test) and with TCP proxies the suite controls between the services and Kafka and PostgreSQL.
  */

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import type { Kafka } from 'kafkajs';
 import { Client } from 'pg';
 
@@ -128,6 +130,25 @@ export async function quiescent(options: {
     return `${orphans.length} provider cards active without an ACTIVE card of ours`;
   }
   return undefined;
+}
+
+/**
+ * Waits until `quiescent` holds, checking every second, for at most `timeoutMs`; how long it took, and why the system
+ * had not settled when it is still not quiescent at the end (an error in the check counts as not yet).
+ */
+export async function waitForQuiescence(
+  options: Parameters<typeof quiescent>[0],
+  timeoutMs: number,
+): Promise<{ seconds: number; reason: string | undefined }> {
+  const startedAt = Date.now();
+  const check = (): Promise<string | undefined> =>
+    quiescent(options).catch((error: unknown) => String(error));
+  let reason = await check();
+  while (reason !== undefined && Date.now() - startedAt < timeoutMs) {
+    await sleep(1000);
+    reason = await check();
+  }
+  return { seconds: (Date.now() - startedAt) / 1000, reason };
 }
 
 async function orphanProviderCards(cardDatabaseUrl: string, providerDatabaseUrl: string): Promise<string[]> {
