@@ -205,7 +205,7 @@ clean: down ## Stop everything and delete build output, logs and local Kafka dat
 	rm -rf .run packages/*/dist services/*/dist
 
 .PHONY: bench
-bench: build kafka-up ## Benchmark every scenario against same-run baselines (~22 min, bounded at ~25); writes bench/results/ and docs/benchmarks.md
+bench: build kafka-up ## Benchmark every scenario against same-run baselines (~25 min, bounded at ~30); writes bench/results/ and docs/benchmarks.md
 	node bench/run.ts $(ARGS)
 
 .PHONY: bench-quick

@@ -4,11 +4,12 @@
  * 1 when a scenario is broken (no answers, cards that never end); a missed target is only reported. Every request
  * is sent by the load generator, a process of its own (lib/load-generator.ts); every service logs to its own file.
  *
- *   node bench/run.ts [--quick] [--only=accept,saga,sync,outage,degraded,relay] [--cpu-prof]
+ *   node bench/run.ts [--quick] [--only=accept,saga,sync,outage,degraded,relay,replicated] [--cpu-prof]
  *
  * --cpu-prof starts our five processes with Node's --cpu-prof (profiles land in .run/bench/profiles/, one per pid).
  * BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/postgres) names the PostgreSQL server, where the
- * run creates and drops the database cards_bench; BENCH_KAFKA_BROKERS (default 127.0.0.1:9092) the broker.
+ * run creates and drops the databases cards_bench and cards_bench_replicated; BENCH_KAFKA_BROKERS (default
+ * 127.0.0.1:9092) the broker. The replicated scenario starts (and removes) a three-broker cluster of its own.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -31,10 +32,11 @@ import type { ScenarioContext } from './scenarios/context.ts';
 import { degradedScenario } from './scenarios/degraded.ts';
 import { outageScenario } from './scenarios/outage.ts';
 import { relayScenario } from './scenarios/relay.ts';
+import { replicatedScenario } from './scenarios/replicated.ts';
 import { sagaScenario } from './scenarios/saga.ts';
 import { syncScenario } from './scenarios/sync.ts';
 
-const SCENARIOS = ['accept', 'saga', 'sync', 'outage', 'degraded', 'relay'] as const;
+const SCENARIOS = ['accept', 'saga', 'sync', 'outage', 'degraded', 'relay', 'replicated'] as const;
 
 const { values } = parseArgs({
   options: {
@@ -119,6 +121,10 @@ try {
   results.outage = await scenario('outage', () => outageScenario(ctx, results.sync?.ours.knee));
   results.degraded = await scenario('degraded', () => degradedScenario(ctx, results.sync?.ours.knee));
   results.relay = await scenario('relay', () => relayScenario(ctx));
+  // Last: it stops the single node's processes and runs the replicated profile's over a cluster of its own.
+  results.replicated = await scenario('replicated', () =>
+    replicatedScenario(ctx, serverUrl, results.saga?.searches[0]),
+  );
 } finally {
   await generator.stop();
   await stack.destroy(serverUrl).catch((error: unknown) => {

@@ -81,7 +81,7 @@ export async function cardsPoint(
   options: {
     design: 'ours' | 'sync';
     purpose: CardsPoint['purpose'];
-    apiUrl: string;
+    apiUrl: string | readonly string[];
     rate: number;
     providerLatencyMs: number;
     pids: Record<string, number>;

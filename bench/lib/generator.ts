@@ -34,7 +34,8 @@ export type GeneratorJob =
   /** Open loop: a card requested at `rate` per second for `seconds`, each followed until terminal (or drain ends). */
   | {
       kind: 'cards';
-      apiUrl: string;
+      /** Several (the replicas of the replicated profile): cards go to each in turn. */
+      apiUrl: string | readonly string[];
       design: 'ours' | 'sync';
       rate: number;
       seconds: number;

@@ -160,7 +160,8 @@ async function runJob(job: GeneratorJob): Promise<GeneratorReply> {
       const deadline = start + (job.seconds + job.drainSeconds) * 1000;
       const pending: Promise<Journey>[] = [];
       let inFlight = 0;
-      const { sent, lagMs } = await openLoop(job.rate, job.seconds, (_index, scheduledAt) => {
+      const apiUrls = typeof job.apiUrl === 'string' ? [job.apiUrl] : job.apiUrl;
+      const { sent, lagMs } = await openLoop(job.rate, job.seconds, (index, scheduledAt) => {
         // Far past the knee, journeys pile up (each holds a socket here and in card-api): beyond a bound, a card is
         // counted as refused without being sent, so the file descriptors of neither process run out.
         if (inFlight >= MAX_IN_FLIGHT) {
@@ -176,9 +177,11 @@ async function runJob(job: GeneratorJob): Promise<GeneratorReply> {
         }
         inFlight += 1;
         pending.push(
-          oneCard(job.apiUrl, job.design, scheduledAt, start, deadline).finally(() => {
-            inFlight -= 1;
-          }),
+          oneCard(apiUrls[index % apiUrls.length] ?? '', job.design, scheduledAt, start, deadline).finally(
+            () => {
+              inFlight -= 1;
+            },
+          ),
         );
       });
       const journeys = await Promise.all(pending);

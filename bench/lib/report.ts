@@ -360,6 +360,72 @@ export function renderReport(results: BenchResults): string {
     );
   }
 
+  const { replicated } = results;
+  if (replicated) {
+    const knee = kneePoint(replicated.search);
+    // With no good point, the lowest rate tried says what the profile did.
+    const lowest = [...replicated.search.points].sort((a, b) => a.rate - b.rate)[0];
+    const single = kneePoint(saga?.searches.find((search) => search.providerLatencyMs === 0));
+    const byService = (point: CardsPoint | undefined): string =>
+      point
+        ? Object.entries(
+            Object.entries(point.cpuPerCard.processes).reduce<Record<string, number>>(
+              (sums, [name, seconds]) => {
+                const service = name.replace(/-\d+$/, '');
+                sums[service] = (sums[service] ?? 0) + seconds;
+                return sums;
+              },
+              {},
+            ),
+          )
+            .map(([service, seconds]) => `${service} ${cpuMs(seconds)}`)
+            .join(', ')
+        : 'n/a';
+    const row = (label: string, point: CardsPoint | undefined): (string | number)[] => [
+      label,
+      point?.rate ?? 'n/a',
+      pct(point?.endToEndClientMs),
+      point ? cpuMs(point.cpuPerCard.ours) : 'n/a',
+      point ? cpuMs(point.cpuPerCard.kafka) : 'n/a',
+      point ? systemCpuMsPerCard(point).toFixed(2) : 'n/a',
+      byService(point),
+    ];
+    parts.push(
+      `## 9. The saga on the replicated profile`,
+      '',
+      `The knee search of scenario 2 at provider 0 ms on the replicated profile (\`make up-cluster\`): ${replicated.brokers} brokers, every topic with ${replicated.replicationFactor} replicas and min.insync.replicas ${replicated.minInsyncReplicas} (producers on acks=all wait for a second broker), and ${Object.entries(
+        replicated.processes,
+      )
+        .map(([service, count]) => `${count} × ${service}`)
+        .join(
+          ', ',
+        )}; cards sent to each card-api in turn. The single node's processes are stopped first. On two cores this is not a speed-up: it shows that the profile works, and what replication and more processes cost per card.`,
+      '',
+      searchLine(replicated.search),
+      '',
+      pointsTable(replicated.search.points, new Set(knee ? [knee] : [])),
+      '',
+      'At each knee (its rate, request → terminal latency, CPU ms per terminal card):',
+      '',
+      table(
+        [
+          'profile',
+          'knee /s',
+          'request → terminal p50 / p99 ms',
+          'ours',
+          'Kafka',
+          'ours + PostgreSQL + Kafka',
+          'ours by service',
+        ],
+        [
+          row('single node (scenario 2)', single),
+          knee ? row('replicated', knee) : row('replicated, no good point: the lowest rate tried', lowest),
+        ],
+      ),
+      '',
+    );
+  }
+
   if (results.failures.length > 0) {
     parts.push('## Broken scenarios', '', ...results.failures.map((failure) => `- ${failure}`), '');
   }

@@ -33,6 +33,14 @@ interface Snapshot {
   machine: MachineCpu | undefined;
 }
 
+/** The brokers whose CPU counts as Kafka's, when not the one single broker (a scenario on a cluster sets them). */
+let brokerPids: readonly number[] | undefined;
+
+/** Names the brokers of a cluster, so Kafka's CPU is the sum over them; undefined goes back to the single broker. */
+export function setKafkaPids(pids: readonly number[] | undefined): void {
+  brokerPids = pids;
+}
+
 /** The pid whose CPU counts as the load generator's (set while a generator process runs; this process otherwise). */
 let loadGeneratorPid: number | undefined;
 
@@ -46,12 +54,13 @@ function snapshot(pids: Record<string, number>): Snapshot {
   for (const [name, pid] of Object.entries(pids)) {
     processes[name] = cpuTimes(pid)?.self ?? 0;
   }
-  const broker = kafkaPid();
+  const brokers = brokerPids ?? [kafkaPid()].flatMap((pid) => (pid === undefined ? [] : [pid]));
   const usage = process.cpuUsage();
   return {
     processes,
     postgres: postgresCpuSeconds(),
-    kafka: broker === undefined ? undefined : cpuTimes(broker)?.self,
+    kafka:
+      brokers.length === 0 ? undefined : brokers.reduce((sum, pid) => sum + (cpuTimes(pid)?.self ?? 0), 0),
     loadGenerator:
       loadGeneratorPid === undefined
         ? (usage.user + usage.system) / 1e6

@@ -227,6 +227,19 @@ export interface TargetOutcome {
   reportOnly?: boolean;
 }
 
+/** Scenario 9: the saga's knee on the replicated profile (three brokers, replicas of every process). */
+export interface ReplicatedResult {
+  brokers: number;
+  replicationFactor: number;
+  minInsyncReplicas: number;
+  /** Processes per service. */
+  processes: Record<string, number>;
+  /** The knee search at provider 0 ms; CPU per process is by replica (card-api, card-api-2, …). */
+  search: KneeSearch;
+  /** Scenario 2's knee at provider 0 ms in the same run, for comparison. */
+  singleNodeKnee: number | undefined;
+}
+
 /** Everything one run measured; bench/results/<date>.json. */
 export interface BenchResults {
   mode: 'quick' | 'full';
@@ -240,6 +253,7 @@ export interface BenchResults {
   sync?: SyncResult | undefined;
   outage?: OutageResult | undefined;
   degraded?: DegradedResult | undefined;
+  replicated?: ReplicatedResult | undefined;
   /** /proc/stat over the whole run (every point also records its own, in its CPU figures). */
   machineCpu?: MachineCpuOverRun | undefined;
   targets: TargetOutcome[];

@@ -32,6 +32,15 @@ const ENTRY: Record<ServiceName, string> = {
   'mock-provider': 'services/mock-provider/dist/main-provider.js',
 };
 
+/** The setting that tells each service its HTTP port (health, metrics, and card-api's API). */
+const HTTP_PORT_VARIABLE: Record<ServiceName, string> = {
+  'card-api': 'HTTP_PORT',
+  'outbox-relay': 'OUTBOX_RELAY_HTTP_PORT',
+  'card-events-consumer': 'CARD_EVENTS_HTTP_PORT',
+  'provider-worker': 'HTTP_PORT',
+  'mock-provider': 'HTTP_PORT',
+};
+
 /** A pre-created user: its id and subject (for the bare baseline, which skips the token) and a token. */
 export interface BenchUser {
   id: string;
@@ -77,6 +86,8 @@ function serviceEnv(
     TOPIC_PROVISIONING_RESULTS: stack.topics.results,
     CARD_EVENTS_GROUP_ID: `${stack.prefix}.card-events`,
     KAFKA_TOPIC_PARTITIONS: String(STACK_SETTINGS.partitions),
+    KAFKA_TOPIC_REPLICATION_FACTOR: String(stack.replication.factor),
+    KAFKA_TOPIC_MIN_INSYNC_REPLICAS: String(stack.replication.minInsync),
     PROVIDER_URL: `http://127.0.0.1:${ports['mock-provider']}`,
   };
   switch (name) {
@@ -115,6 +126,8 @@ function serviceEnv(
 
 /** What a run's processes share: its database, topics and secret. */
 export interface StackInfo {
+  /** Replicas of each topic, and the fewest in sync for an acknowledged write: 1 and 1 on a single broker. */
+  replication: { factor: number; minInsync: number };
   /** Unique per run: topics and consumer groups start with it. */
   prefix: string;
   databaseName: string;
@@ -126,7 +139,10 @@ export interface StackInfo {
 
 /** The running system under test, plus the helpers every scenario needs. */
 export class Stack {
+  /** The first (often only) process of each service. */
   readonly processes = new Map<ServiceName, BenchProcess>();
+  /** Further replicas (the replicated profile), named `<service>-<n>` from 2. */
+  readonly replicas = new Map<string, { service: ServiceName; process: BenchProcess; url: string }>();
   readonly pool: pg.Pool;
   private ports: Record<ServiceName, number> | undefined;
   private readonly extraTopics: string[] = [];
@@ -138,10 +154,19 @@ export class Stack {
     this.pool = new pg.Pool({ connectionString: info.databaseUrl, max: 4 });
   }
 
-  /** A fresh database (migrated by the project's own set-up) and fresh topics; no process runs yet. */
-  static async create(options: { serverUrl: string; brokers: string[] }): Promise<Stack> {
+  /**
+   * A fresh database (migrated by the project's own set-up) and fresh topics; no process runs yet. On a cluster,
+   * `replication` gives the topics' replicas and min.insync.replicas.
+   */
+  static async create(options: {
+    serverUrl: string;
+    brokers: string[];
+    databaseName?: string;
+    replication?: StackInfo['replication'];
+  }): Promise<Stack> {
     const prefix = `bench.${Date.now().toString(36)}.${randomBytes(2).toString('hex')}`;
-    const databaseName = 'cards_bench';
+    const databaseName = options.databaseName ?? 'cards_bench';
+    const replication = options.replication ?? { factor: 1, minInsync: 1 };
     await withServer(options.serverUrl, async (client) => {
       await client.query(/* sql */ `DROP DATABASE IF EXISTS ${databaseName} WITH (FORCE)`);
       await client.query(/* sql */ `CREATE DATABASE ${databaseName}`);
@@ -153,6 +178,7 @@ export class Stack {
       databaseName,
       databaseUrl: url.toString(),
       brokers: options.brokers,
+      replication,
       jwtSecret: `bench-${randomBytes(24).toString('hex')}`,
       topics: { commands: `${prefix}.commands`, results: `${prefix}.results` },
     };
@@ -163,6 +189,8 @@ export class Stack {
         ...process.env,
         DATABASE_URL: info.databaseUrl,
         KAFKA_BROKERS: info.brokers.join(','),
+        KAFKA_TOPIC_REPLICATION_FACTOR: String(replication.factor),
+        KAFKA_TOPIC_MIN_INSYNC_REPLICAS: String(replication.minInsync),
         LOG_LEVEL: 'warn',
       },
     });
@@ -202,7 +230,8 @@ export class Stack {
         topics: topics.map((topic) => ({
           topic,
           numPartitions: STACK_SETTINGS.partitions,
-          replicationFactor: 1,
+          replicationFactor: this.info.replication.factor,
+          configEntries: [{ name: 'min.insync.replicas', value: String(this.info.replication.minInsync) }],
         })),
         // kafkajs's own wait for leaders gives up after a few quick retries on a busy broker; this one waits longer.
         waitForLeaders: false,
@@ -278,29 +307,100 @@ export class Stack {
       if (this.processes.has(name)) {
         continue;
       }
-      const started = await startProcess({
+      this.processes.set(
         name,
-        script: ENTRY[name],
-        env: serviceEnv(this.info, name, this.ports),
-        readyUrl: `${this.url(name)}/healthz`,
-        nodeArgs: this.nodeArgs,
-      });
-      this.processes.set(name, started);
-      if (this.nodeArgs.length > 0) {
-        // Profiles are named by pid; this line says whose is whose.
-        process.stderr.write(`bench: ${name} runs as pid ${started.pid} with ${this.nodeArgs.join(' ')}\n`);
+        await this.launch(name, name, serviceEnv(this.info, name, this.ports), this.url(name)),
+      );
+    }
+  }
+
+  /**
+   * Starts further replicas of running services until each has `counts[service]` processes: each its own HTTP port
+   * and Kafka client id (`card-api-2`), the same database, topics and groups, as `make up-cluster` runs them.
+   */
+  async startReplicas(counts: Partial<Record<ServiceName, number>>): Promise<void> {
+    const ports = this.ports;
+    if (!ports) {
+      throw new Error('start the first replica of each service first');
+    }
+    for (const [service, count] of Object.entries(counts) as [ServiceName, number][]) {
+      for (let n = 2; n <= count; n += 1) {
+        const name = `${service}-${n}`;
+        if (this.replicas.has(name)) {
+          continue;
+        }
+        const port = await freePort();
+        const url = `http://127.0.0.1:${port}`;
+        const started = await this.launch(
+          name,
+          service,
+          {
+            ...serviceEnv(this.info, service, ports),
+            [HTTP_PORT_VARIABLE[service]]: String(port),
+            KAFKA_CLIENT_ID: name,
+          },
+          url,
+        );
+        this.replicas.set(name, { service, process: started, url });
       }
     }
   }
 
-  /** Stops the named services (all when none are named) and fails when one did not exit cleanly. */
-  async stop(names: ServiceName[] = [...this.processes.keys()]): Promise<void> {
+  /** Starts one process of `service` and waits until it is ready. */
+  private async launch(
+    name: string,
+    service: ServiceName,
+    env: Record<string, string>,
+    url: string,
+  ): Promise<BenchProcess> {
+    const started = await startProcess({
+      name,
+      script: ENTRY[service],
+      env,
+      readyUrl: `${url}/healthz`,
+      nodeArgs: this.nodeArgs,
+    });
+    if (this.nodeArgs.length > 0) {
+      // Profiles are named by pid; this line says whose is whose.
+      process.stderr.write(`bench: ${name} runs as pid ${started.pid} with ${this.nodeArgs.join(' ')}\n`);
+    }
+    return started;
+  }
+
+  /** Base URLs of every replica of a service, the first one's first. */
+  urls(name: ServiceName): string[] {
+    return [
+      this.url(name),
+      ...[...this.replicas.values()]
+        .filter((replica) => replica.service === name)
+        .map((replica) => replica.url),
+    ];
+  }
+
+  /** Every process of the stack by its name (`card-api`, `card-api-2`, …) and pid. */
+  pids(): Record<string, number> {
+    return Object.fromEntries([
+      ...[...this.processes].map(([name, running]): [string, number] => [name, running.pid]),
+      ...[...this.replicas].map(([name, replica]): [string, number] => [name, replica.process.pid]),
+    ]);
+  }
+
+  /** Stops the named services (all, with their replicas, when none are named); fails when one did not exit cleanly. */
+  async stop(names?: ServiceName[]): Promise<void> {
+    const stopping: [string, BenchProcess | undefined][] = names
+      ? names.map((name) => [name, this.processes.get(name)])
+      : [
+          ...this.processes,
+          ...[...this.replicas].map(([name, replica]): [string, BenchProcess] => [name, replica.process]),
+        ];
+    for (const name of names ?? [...this.processes.keys()]) {
+      this.processes.delete(name);
+    }
+    if (!names) {
+      this.replicas.clear();
+    }
     const codes = await Promise.all(
-      names.map(async (name) => {
-        const running = this.processes.get(name);
-        this.processes.delete(name);
-        return { name, code: running ? await running.stop() : 0 };
-      }),
+      stopping.map(async ([name, running]) => ({ name, code: running ? await running.stop() : 0 })),
     );
     const unclean = codes.filter(({ code }) => code !== 0);
     if (unclean.length > 0) {

@@ -15,7 +15,7 @@ import { ALL_SERVICES } from '../lib/stack.ts';
 import type { ScenarioContext } from './context.ts';
 
 /** Cards through the whole saga first (profile.warmUp): consumer groups joined, connections open, JIT warm. */
-export async function warmUp(ctx: ScenarioContext, apiUrl: string): Promise<boolean> {
+export async function warmUp(ctx: ScenarioContext, apiUrl: string | readonly string[]): Promise<boolean> {
   const started = performance.now();
   const { journeys } = await ctx.generator.run({
     kind: 'cards',
@@ -44,7 +44,7 @@ export async function startWarmStack(ctx: ScenarioContext): Promise<void> {
 }
 
 function pidsOf(ctx: ScenarioContext): Record<string, number> {
-  return Object.fromEntries([...ctx.stack.processes].map(([name, running]) => [name, running.pid]));
+  return ctx.stack.pids();
 }
 
 /**
@@ -71,7 +71,7 @@ export async function oursKnee(
     cardsPoint(ctx, {
       design: 'ours',
       purpose,
-      apiUrl: ctx.stack.url('card-api'),
+      apiUrl: ctx.stack.urls('card-api'),
       rate,
       providerLatencyMs,
       pids: pidsOf(ctx),
