@@ -16,7 +16,7 @@ import { busiestLeader, TestKafkaCluster } from './support/kafka-cluster';
 const logger = createLogger({ service: 'cluster-test', level: 'silent' });
 
 /**
- * Publishes one event at a time, as the relay's producer does (acks=all, idempotent), and keeps what Kafka
+ * Publishes one event at a time, as the relay's producer does (acks=all), and keeps what Kafka
  * acknowledged apart from what it refused, until stopped.
  */
 function publishContinuously(publisher: KafkaEventPublisher) {

@@ -1,3 +1,5 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+
 import {
   EventCatalog,
   encodeEvent,
@@ -6,7 +8,7 @@ import {
   type EncodedEvent,
   type TopicNames,
 } from '@cards/contracts';
-import { Partitioners, type IHeaders, type Kafka, type Producer } from 'kafkajs';
+import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
 
 /** Publishes our events; resolves only once Kafka has acknowledged every one (acks=all). */
@@ -30,13 +32,22 @@ interface PendingPublish {
 }
 
 /**
- * The producer side of the Kafka port: idempotent (no duplicates from its own retries), acks=all, and topics are
- * never auto-created. kafkajs marks its idempotent producer experimental, which is one more reason it stays here.
+ * The producer side of the Kafka port: acks=all, one request at a time, and topics are never auto-created.
  *
  * With `batching`, concurrent `publish` calls are sent together: the first waits up to `lingerMs` (or until
  * `maxEvents` are waiting), then one produce request carries them all, and each call resolves or rejects with that
- * request's outcome. The idempotent producer sends one request at a time, so a caller publishing one event at a
+ * request's outcome. The producer sends one request at a time, so a caller publishing one event at a
  * time (the worker, a result per command) otherwise pays a broker round trip per event.
+ *
+ * Sends go out one at a time, and a failed send is tried again by this class, whole, on a new producer (fresh
+ * connections and metadata); kafkajs's own retries are off. Its idempotent producer loses messages while reporting
+ * success: a request that timed out while the broker wrote it has its sequence numbers rolled back, and the next
+ * batch to that broker, another caller's, takes the same numbers, so the broker answers it as a duplicate of the
+ * first and writes nothing (event-publisher.test.ts reproduces it; the worker, whose results are sent side by side,
+ * lost a result so in the cluster fault run). That producer refuses to run without its own retries, so this one is
+ * not idempotent: with no retries inside kafkajs there is nothing for it to deduplicate, and a batch this class
+ * sends again may land twice, which at-least-once delivery (and every consumer's inbox) already allows. Order
+ * holds: a batch goes out only once the one before it is acknowledged.
  */
 export class KafkaEventPublisher implements EventPublisher {
   private producer: Producer;
@@ -45,6 +56,8 @@ export class KafkaEventPublisher implements EventPublisher {
   private pendingEvents = 0;
   private lingerTimer: NodeJS.Timeout | undefined;
   private readonly inFlight = new Set<Promise<void>>();
+  /** The send in progress (settled, never rejecting): the next one starts after it. */
+  private sending: Promise<unknown> = Promise.resolve();
 
   constructor(
     private readonly kafka: Kafka,
@@ -54,7 +67,11 @@ export class KafkaEventPublisher implements EventPublisher {
      * it is one event, counting them when it is a batch, whose events then get a debug line each.
      */
     private readonly logger?: Logger,
-    private readonly options: { batching?: PublishBatching } = {},
+    private readonly options: {
+      batching?: PublishBatching;
+      /** Tries of a send, each after the previous failed, on a new producer session (5 by default). */
+      sendAttempts?: number;
+    } = {},
   ) {
     this.producer = this.createProducer();
   }
@@ -177,15 +194,30 @@ export class KafkaEventPublisher implements EventPublisher {
       messages: readonly { key: Buffer | string | null; value: Buffer | string | null; headers: IHeaders }[];
     }[],
   ): Promise<void> {
-    await this.connect();
-    try {
-      await this.producer.sendBatch({
-        acks: -1,
-        topicMessages: batches.map(({ topic, messages }) => ({ topic, messages: [...messages] })),
-      });
-    } catch (error) {
-      await this.startNewProducerSession();
-      throw error;
+    const topicMessages = batches.map(({ topic, messages }) => ({ topic, messages: [...messages] }));
+    const send = this.sending.then(() => this.sendWithRetries(topicMessages));
+    this.sending = send.catch(() => undefined);
+    await send;
+  }
+
+  private async sendWithRetries(topicMessages: { topic: string; messages: Message[] }[]): Promise<void> {
+    const attempts = Math.max(1, this.options.sendAttempts ?? 5);
+    for (let attempt = 1; ; attempt += 1) {
+      try {
+        await this.connect();
+        await this.producer.sendBatch({ acks: -1, topicMessages });
+        return;
+      } catch (error) {
+        await this.startNewProducerSession();
+        if (attempt >= attempts) {
+          throw error;
+        }
+        this.logger?.warn(
+          { err: error, attempt },
+          'send failed; sending the batch again on a new producer session',
+        );
+        await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)));
+      }
     }
   }
 
@@ -200,12 +232,9 @@ export class KafkaEventPublisher implements EventPublisher {
   }
 
   /**
-   * After a failed send the broker may have written the batch even though its acknowledgement was lost, while
-   * kafkajs has rolled its sequence numbers back. The caller's next batch then starts at a sequence the broker has
-   * already seen, but with other messages: the broker answers OUT_OF_ORDER_SEQUENCE_NUMBER to it and to every batch
-   * after it, and kafkajs never recovers. A new producer gets a new producer id and starts its sequences afresh; the
-   * price is that the retried batch may land twice, which at-least-once delivery (and every consumer's inbox)
-   * already allows.
+   * After a failed send the producer's connections may hang on a broker that is gone or cut off (kafkajs sends to the
+   * same connection until TCP gives up, minutes), and its metadata may name old leaders: a new producer starts from
+   * fresh connections and metadata.
    */
   private async startNewProducerSession(): Promise<void> {
     const previous = this.producer;
@@ -219,7 +248,9 @@ export class KafkaEventPublisher implements EventPublisher {
 
   private createProducer(): Producer {
     return this.kafka.producer({
-      idempotent: true,
+      // See the class comment: a failed send is retried here, whole, on a new producer.
+      idempotent: false,
+      retry: { retries: 0 },
       maxInFlightRequests: 1,
       allowAutoTopicCreation: false,
       // Java-compatible murmur2 hashing: a card id maps to the same partition as Kafka's own tools would pick.

@@ -45,7 +45,7 @@ export async function start(config: WorkerConfig = loadConfig()): Promise<Runnin
       provisioningResults: config.TOPIC_PROVISIONING_RESULTS,
     },
     logger,
-    // Results of commands handled side by side share a produce request: the idempotent producer sends one request
+    // Results of commands handled side by side share a produce request: the publisher sends one request
     // at a time, so one result per request made the broker's round trip the worker's pace. A few ms of waiting
     // is small beside a provider call.
     { batching: { lingerMs: config.RESULTS_PUBLISH_LINGER_MS, maxEvents: 500 } },

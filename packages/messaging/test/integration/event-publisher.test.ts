@@ -29,7 +29,7 @@ describe('the Kafka event publisher', () => {
       clientId: `test-proxied-${suffix}`,
       brokers: [`127.0.0.1:${proxy.listenPort}`],
       requestTimeout: 1000,
-      // Few retries (an idempotent producer refuses none), so a held-back answer fails the send quickly.
+      // Few retries, so a held-back answer fails a send quickly.
       retry: { retries: 1, initialRetryTime: 100 },
       logLevel: logLevel.NOTHING,
       // The broker advertises its own address; every connection, bootstrap or not, goes through the proxy.
@@ -57,7 +57,8 @@ describe('the Kafka event publisher', () => {
   }
 
   it('when Kafka wrote a batch whose acknowledgement was lost, then the next, different batch is still accepted', async () => {
-    const publisher = new KafkaEventPublisher(viaProxy, Topics);
+    // One try a send: the send whose answer is held back fails instead of being sent again.
+    const publisher = new KafkaEventPublisher(viaProxy, Topics, undefined, { sendAttempts: 1 });
     try {
       await publisher.sendRaw([{ topic, messages: messages('first') }]);
 
@@ -72,11 +73,61 @@ describe('the Kafka event publisher', () => {
       proxy.setResponseLatency(0);
       await proxy.delayedChunksForwarded();
 
-      // kafkajs rolled its sequence numbers back; without a new producer session this batch, which starts at the
-      // sequence the broker already holds, is refused as out of order, and so is every batch after it.
+      // An idempotent kafkajs producer would have rolled its sequence numbers back, and this batch, starting at a
+      // sequence the broker already holds, would be refused as out of order, and every batch after it.
       await publisher.sendRaw([{ topic, messages: messages('third-a', 'third-b', 'third-c') }]);
       await publisher.sendRaw([{ topic, messages: messages('fourth') }]);
       expect(await highWatermark()).toBe(7);
+    } finally {
+      await publisher.disconnect();
+    }
+  });
+
+  async function valuesOnTopic(): Promise<string[]> {
+    const consumer = direct.consumer({ groupId: `test-read-${uniqueSuffix()}` });
+    const values: string[] = [];
+    const expected = await highWatermark();
+    await consumer.connect();
+    try {
+      await consumer.subscribe({ topic, fromBeginning: true });
+      await new Promise<void>((resolve) => {
+        void consumer.run({
+          eachMessage: ({ message }) => {
+            values.push(message.value?.toString() ?? '');
+            if (values.length >= expected) {
+              resolve();
+            }
+            return Promise.resolve();
+          },
+        });
+      });
+    } finally {
+      await consumer.disconnect();
+    }
+    return values;
+  }
+
+  it('when a send times out while Kafka writes it and another send waits, then every send that resolved is on the topic', async () => {
+    const publisher = new KafkaEventPublisher(viaProxy, Topics);
+    try {
+      await publisher.sendRaw([{ topic, messages: messages('warm-up') }]);
+      proxy.setResponseLatency(1500);
+      // The first send's answer comes after its timeout; the second waits behind it for the broker.
+      const first = publisher.sendRaw([{ topic, messages: messages('timed-out') }]);
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      proxy.setResponseLatency(0);
+      const second = publisher.sendRaw([{ topic, messages: messages('waiting') }]);
+      const outcomes = await Promise.allSettled([first, second]);
+      await proxy.delayedChunksForwarded();
+
+      const onTopic = await valuesOnTopic();
+      const acknowledged = ['timed-out', 'waiting'].filter(
+        (_, index) => outcomes[index]?.status === 'fulfilled',
+      );
+      // kafkajs rolls a timed-out batch's sequence numbers back; a different batch sent next with the same numbers
+      // looks to the broker like the first one again, is answered as a duplicate, and is never written.
+      expect(acknowledged.filter((value) => !onTopic.includes(value))).toEqual([]);
+      expect(acknowledged).toContain('waiting');
     } finally {
       await publisher.disconnect();
     }
