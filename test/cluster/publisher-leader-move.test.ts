@@ -2,7 +2,7 @@ import { connect } from 'node:net';
 
 import { Topics } from '@cards/contracts';
 import { KafkaEventPublisher } from '@cards/messaging';
-import { freeTcpPort, TcpProxy } from '@cards/test-support';
+import { freeTcpPort, readTopicValues, TcpProxy } from '@cards/test-support';
 import { Kafka, logLevel, Partitioners } from 'kafkajs';
 
 import { TestKafkaCluster } from './support/kafka-cluster';
@@ -96,7 +96,11 @@ describe('the publisher when a leader moves in the middle of a send', () => {
       await cluster.kill(1);
       const [outcome] = await Promise.allSettled([send]);
 
-      const values = await valuesOnTopic(cluster);
+      // Read from the brokers still up.
+      const values = await readTopicValues(
+        new Kafka({ clientId: 'reader', brokers: cluster.brokers.slice(1), logLevel: logLevel.NOTHING }),
+        topic,
+      );
       process.stdout.write(`[leader-move] send ${outcome.status}; on the topic: ${values.join(', ')}\n`);
       // A send may fail (the caller sends again); one that resolved must not have left a message out.
       const acknowledgedButMissing =
@@ -107,39 +111,3 @@ describe('the publisher when a leader moves in the middle of a send', () => {
     }
   }, 120_000);
 });
-
-/** Every value on the topic, read from the brokers still up. */
-async function valuesOnTopic(cluster: TestKafkaCluster): Promise<string[]> {
-  const kafka = new Kafka({
-    clientId: 'reader',
-    brokers: cluster.brokers.slice(1),
-    logLevel: logLevel.NOTHING,
-  });
-  const admin = kafka.admin();
-  await admin.connect();
-  const expected = (await admin.fetchTopicOffsets('publisher-leader-move')).reduce(
-    (sum, { high, low }) => sum + Number(high) - Number(low),
-    0,
-  );
-  await admin.disconnect();
-  const consumer = kafka.consumer({ groupId: `reader-${Date.now()}` });
-  const values: string[] = [];
-  await consumer.connect();
-  try {
-    await consumer.subscribe({ topic: 'publisher-leader-move', fromBeginning: true });
-    await new Promise<void>((resolve) => {
-      void consumer.run({
-        eachMessage: ({ message }) => {
-          values.push(message.value?.toString() ?? '');
-          if (values.length >= expected) {
-            resolve();
-          }
-          return Promise.resolve();
-        },
-      });
-    });
-  } finally {
-    await consumer.disconnect();
-  }
-  return values;
-}

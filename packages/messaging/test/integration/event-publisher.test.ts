@@ -2,7 +2,14 @@ import { connect } from 'node:net';
 
 import { Topics } from '@cards/contracts';
 import { ensureTopics, KafkaEventPublisher } from '@cards/messaging';
-import { eventually, freeTcpPort, TcpProxy, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
+import {
+  eventually,
+  freeTcpPort,
+  readTopicValues,
+  TcpProxy,
+  testKafkaBrokers,
+  uniqueSuffix,
+} from '@cards/test-support';
 import { Kafka, logLevel } from 'kafkajs';
 
 /**
@@ -83,30 +90,6 @@ describe('the Kafka event publisher', () => {
     }
   });
 
-  async function valuesOnTopic(): Promise<string[]> {
-    const consumer = direct.consumer({ groupId: `test-read-${uniqueSuffix()}` });
-    const values: string[] = [];
-    const expected = await highWatermark();
-    await consumer.connect();
-    try {
-      await consumer.subscribe({ topic, fromBeginning: true });
-      await new Promise<void>((resolve) => {
-        void consumer.run({
-          eachMessage: ({ message }) => {
-            values.push(message.value?.toString() ?? '');
-            if (values.length >= expected) {
-              resolve();
-            }
-            return Promise.resolve();
-          },
-        });
-      });
-    } finally {
-      await consumer.disconnect();
-    }
-    return values;
-  }
-
   it('when a send times out while Kafka writes it and another send waits, then every send that resolved is on the topic', async () => {
     const publisher = new KafkaEventPublisher(viaProxy, Topics);
     try {
@@ -120,7 +103,7 @@ describe('the Kafka event publisher', () => {
       const outcomes = await Promise.allSettled([first, second]);
       await proxy.delayedChunksForwarded();
 
-      const onTopic = await valuesOnTopic();
+      const onTopic = await readTopicValues(direct, topic);
       const acknowledged = ['timed-out', 'waiting'].filter(
         (_, index) => outcomes[index]?.status === 'fulfilled',
       );
