@@ -29,6 +29,9 @@ export const REPLICATED_PROCESSES: Record<ServiceName, number> = {
   'mock-provider': 1,
 };
 
+/** Every topic's replicas and the fewest in sync for an acknowledged write, as make up-cluster sets them. */
+const REPLICATION = { factor: 3, minInsync: 2 };
+
 /** The benchmark's own cluster: ports 9512, 9522, 9532 (beside make up-cluster's 91n2 and the tests'). */
 const CLUSTER_ENV = {
   ...process.env,
@@ -68,7 +71,7 @@ export async function replicatedScenario(
       serverUrl,
       brokers,
       databaseName: 'cards_bench_replicated',
-      replication: { factor: 3, minInsync: 2 },
+      replication: REPLICATION,
     });
     try {
       stack.nodeArgs = ctx.stack.nodeArgs;
@@ -95,8 +98,8 @@ export async function replicatedScenario(
       }
       return {
         brokers: brokers.length,
-        replicationFactor: 3,
-        minInsyncReplicas: 2,
+        replicationFactor: REPLICATION.factor,
+        minInsyncReplicas: REPLICATION.minInsync,
         processes: REPLICATED_PROCESSES,
         search,
         singleNodeKnee: singleNode?.knee,

@@ -36,10 +36,10 @@ interface PendingPublish {
  *
  * With `batching`, concurrent `publish` calls are sent together: the first waits up to `lingerMs` (or until
  * `maxEvents` are waiting), then one produce request carries them all, and each call resolves or rejects with that
- * request's outcome. The producer sends one request at a time, so a caller publishing one event at a
- * time (the worker, a result per command) otherwise pays a broker round trip per event.
+ * request's outcome. Sends go out one at a time, so a caller publishing one event at a time (the worker, a result
+ * per command) otherwise pays a broker round trip per event.
  *
- * Sends go out one at a time, and a failed send is tried again by this class, whole, on a new producer (fresh
+ * A failed send is tried again by this class, whole, on a new producer (fresh
  * connections and metadata); kafkajs's own retries are off. Its idempotent producer loses messages while reporting
  * success: a request that timed out while the broker wrote it has its sequence numbers rolled back, and the next
  * batch to that broker, another caller's, takes the same numbers, so the broker answers it as a duplicate of the
