@@ -64,13 +64,15 @@ export class TestKafkaCluster {
   }
 }
 
-/** The leader (node id) of each partition of `topic`, as the metadata the client reaches says. */
+/** The leader (node id) of each partition of `topic`, by partition id, as the metadata the client reaches says. */
 export async function partitionLeaders(kafka: Kafka, topic: string): Promise<number[]> {
   const admin = kafka.admin();
   await admin.connect();
   try {
     const [metadata] = (await admin.fetchTopicMetadata({ topics: [topic] })).topics;
-    return (metadata?.partitions ?? []).map((partition) => partition.leader);
+    return [...(metadata?.partitions ?? [])]
+      .sort((a, b) => a.partitionId - b.partitionId)
+      .map((partition) => partition.leader);
   } finally {
     await admin.disconnect();
   }
