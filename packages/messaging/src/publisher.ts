@@ -8,8 +8,15 @@ import {
   type EncodedEvent,
   type TopicNames,
 } from '@cards/contracts';
+import { backoffDelayMs } from '@cards/runtime';
 import { Partitioners, type IHeaders, type Kafka, type Message, type Producer } from 'kafkajs';
 import type { Logger } from 'pino';
+
+/**
+ * The pause before a failed send's next try: up to 100 ms, doubling, at most 2 s, with full jitter so that producers
+ * failing together (every process on a broker's loss) do not retry in step.
+ */
+const SEND_RETRY_BACKOFF = { initialDelayMs: 100, maxDelayMs: 2000 };
 
 /** Publishes our events; resolves only once Kafka has acknowledged every one (acks=all). */
 export interface EventPublisher {
@@ -218,7 +225,7 @@ export class KafkaEventPublisher implements EventPublisher {
           { err: error, attempt },
           'send failed; sending the batch again on a new producer session',
         );
-        await sleep(Math.min(2000, 100 * 2 ** (attempt - 1)));
+        await sleep(backoffDelayMs(attempt, SEND_RETRY_BACKOFF, Number.POSITIVE_INFINITY));
       }
     }
   }
