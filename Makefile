@@ -94,9 +94,9 @@ test-faults: build ## The long fault-injection run (about 15 minutes); replay on
 	FAULT_PROFILE=full npx jest --selectProjects faults
 
 .PHONY: test-cluster-bounded
-test-cluster-bounded: node_modules/.package-lock.json ## The replicated profile on a three-broker cluster of its own (brokers and relays on test hosts), under a bounded cluster fault run with kills and partitions (about four minutes)
+test-cluster-bounded: node_modules/.package-lock.json ## The replicated profile on a three-broker cluster of its own (brokers and relays on test hosts), under a bounded cluster fault run with kills and partitions; and the publisher when a partition's leader moved (about five minutes)
 	@mkdir -p $(RESULTS)
-	CLUSTER_PROFILE=bounded npx jest --selectProjects cluster --runInBand --runTestsByPath test/cluster/replicated-under-faults.test.ts --json --outputFile=$(RESULTS)/cluster.json
+	CLUSTER_PROFILE=bounded npx jest --selectProjects cluster --runInBand --runTestsByPath test/cluster/replicated-under-faults.test.ts test/cluster/publisher-partition-moved.test.ts --json --outputFile=$(RESULTS)/cluster.json
 
 .PHONY: test-cluster
 test-cluster: build ## The cluster suite in full: set-up and broker loss, then the fault run over 10,000 cards (about 15 minutes); FAULT_SEED=<seed> replays its load

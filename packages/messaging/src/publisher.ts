@@ -50,13 +50,14 @@ interface PendingPublish {
  * retries are off, because in kafkajs 2.2.4 they lose messages while reporting success, two ways. A retry asks again
  * only the brokers that did not answer: a partition whose leader refused and moved to a broker that had answered for
  * another partition is sent nowhere (the relay lost 351 commands so when leaders moved after a broker outage;
- * test/cluster/publisher-leader-move.test.ts). And the idempotent producer: a request that timed out while the broker
- * wrote it has its sequence numbers rolled back, and the next batch to that broker, another caller's, takes the same
- * numbers, so the broker answers it as a duplicate of the first and writes nothing (event-publisher.test.ts reproduces
- * it; the worker, whose results are sent side by side, lost a result so in the cluster fault run). That producer
- * refuses to run without its own retries, so this one is not idempotent: with no retries inside kafkajs there is
- * nothing for it to deduplicate, and a batch this class sends again may land twice, which at-least-once delivery (and
- * every consumer's inbox) already allows. Order holds: a batch goes out only once the one before it is acknowledged.
+ * test/cluster/publisher-partition-moved.test.ts). And the idempotent producer: a request that timed out while the
+ * broker wrote it has its sequence numbers rolled back, and the next batch to that broker, another caller's, takes the
+ * same numbers, so the broker answers it as a duplicate of the first and writes nothing (event-publisher.test.ts
+ * reproduces it; the worker, whose results are sent side by side, lost a result so in the cluster fault run). That
+ * producer refuses to run without its own retries, so this one is not idempotent: with no retries inside kafkajs there
+ * is nothing for it to deduplicate, and a batch this class sends again may land twice, which at-least-once delivery
+ * (and every consumer's inbox) already allows. Order holds: a batch goes out only once the one before it is
+ * acknowledged.
  */
 export class KafkaEventPublisher implements EventPublisher {
   private producer: Producer;

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import { Kafka, logLevel } from 'kafkajs';
+import { Kafka, logLevel, Partitioners } from 'kafkajs';
 
 const run = promisify(execFile);
 const ROOT = path.resolve(__dirname, '../../..');
@@ -89,4 +89,45 @@ export async function busiestLeader(
   }
   const [node, partitions] = [...led.entries()].sort((a, b) => b[1] - a[1])[0] ?? [0, 0];
   return { node, partitions };
+}
+
+/** Creates a two-partition topic whose partition 0 is led by broker 1 and partition 1 by broker 2, all on three. */
+export async function createTopicOnTwoLeaders(cluster: TestKafkaCluster, topic: string): Promise<void> {
+  const admin = cluster.client('setup').admin();
+  await admin.connect();
+  try {
+    await admin.createTopics({
+      topics: [
+        {
+          topic,
+          replicaAssignment: [
+            { partition: 0, replicas: [1, 2, 3] },
+            { partition: 1, replicas: [2, 1, 3] },
+          ],
+          configEntries: [{ name: 'min.insync.replicas', value: '2' }],
+        },
+      ],
+      waitForLeaders: true,
+    });
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+/** A key that the producers' partitioner (murmur2, as Kafka's own) sends to `partition` of a two-partition topic. */
+export function keyForPartition(partition: 0 | 1): string {
+  const partitioner = Partitioners.DefaultPartitioner();
+  const partitionMetadata = [0, 1].map((id) => ({
+    partitionId: id,
+    partitionErrorCode: 0,
+    leader: 0,
+    replicas: [],
+    isr: [],
+  }));
+  for (let n = 0; ; n++) {
+    const key = `card-${n}`;
+    if (partitioner({ topic: 'any', partitionMetadata, message: { key, value: null } }) === partition) {
+      return key;
+    }
+  }
 }
