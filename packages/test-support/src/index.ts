@@ -1,5 +1,6 @@
 export * from './database';
 export * from './eventually';
+export * from './events';
 export * from './infrastructure';
 export * from './kafka';
 export * from './metrics';

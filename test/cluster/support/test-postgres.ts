@@ -4,8 +4,7 @@ import { tmpdir, userInfo } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 
-import type { TestDatabase } from '@cards/test-support';
-import { Client } from 'pg';
+import { createTestDatabase, type TestDatabase } from '@cards/test-support';
 
 const run = promisify(execFile);
 
@@ -50,14 +49,8 @@ export class TestPostgres {
     return `postgres://postgres@${this.host}:${this.port}/${database}`;
   }
 
-  async createDatabase(label: string): Promise<TestDatabase> {
-    const name = `test_${label.toLowerCase().replace(/[^a-z0-9]+/g, '_')}`;
-    await this.admin(`CREATE DATABASE "${name}"`);
-    return {
-      name,
-      url: this.url(name),
-      drop: () => this.admin(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`),
-    };
+  createDatabase(label: string): Promise<TestDatabase> {
+    return createTestDatabase(label, this.url());
   }
 
   async stop(): Promise<void> {
@@ -65,16 +58,6 @@ export class TestPostgres {
       () => undefined,
     );
     rmSync(this.directory, { recursive: true, force: true });
-  }
-
-  private async admin(sql: string): Promise<void> {
-    const client = new Client({ connectionString: this.url() });
-    await client.connect();
-    try {
-      await client.query(sql);
-    } finally {
-      await client.end();
-    }
   }
 
   private async pg(program: string, ...args: string[]): Promise<void> {

@@ -1,9 +1,8 @@
-import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-import { encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
+import { encodeEvent } from '@cards/contracts';
 import { createLogger } from '@cards/runtime';
-import { eventually, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
+import { eventually, provisionedEvent, testKafkaBrokers, uniqueSuffix } from '@cards/test-support';
 
 import { createKafka, startEventConsumer, type RunningConsumer } from '../../src';
 
@@ -41,17 +40,7 @@ describe('the keyed consumer under a backlog', () => {
 
   it('when 1,000 events wait on one partition and 10 may be in hand, then every one is handled and the commit reaches the end', async () => {
     const count = 1000;
-    const events: AnyCardEvent[] = Array.from({ length: count }, () => {
-      const cardId = randomUUID();
-      return {
-        id: randomUUID(),
-        type: EventType.provisioned,
-        source: 'test',
-        time: new Date().toISOString(),
-        subject: cardId,
-        data: { cardId, providerCardId: `pc_${cardId}`, last4: '4242', expMonth: 9, expYear: 2029 },
-      };
-    });
+    const events = Array.from({ length: count }, () => provisionedEvent());
     const producer = kafka.producer();
     await producer.connect();
     for (let start = 0; start < count; start += 500) {

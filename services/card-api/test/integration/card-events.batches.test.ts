@@ -6,6 +6,7 @@ import { createLogger } from '@cards/runtime';
 import {
   eventually,
   freeTcpPort,
+  provisionedEvent,
   startServiceProcess,
   testKafkaBrokers,
   type ServiceProcess,
@@ -62,17 +63,6 @@ describe('card-events-consumer applying batches', () => {
       ids.push(CardSchema.parse(await response.json()).id);
     }
     return ids;
-  }
-
-  function provisioned(cardId: string, providerCardId = `pc_${randomUUID()}`): AnyCardEvent {
-    return {
-      id: randomUUID(),
-      type: EventType.provisioned,
-      source: 'test',
-      time: new Date().toISOString(),
-      subject: cardId,
-      data: { cardId, providerCardId, last4: '4242', expMonth: 9, expYear: 2029 },
-    };
   }
 
   function failed(cardId: string): AnyCardEvent {
@@ -134,8 +124,8 @@ describe('card-events-consumer applying batches', () => {
       if (!first || !second) {
         throw new Error('cards not created');
       }
-      const [winner, loser] = [provisioned(first, 'pc_first'), provisioned(first, 'pc_second')];
-      const [failure, late] = [failed(second), provisioned(second, 'pc_late')];
+      const [winner, loser] = [provisionedEvent(first, 'pc_first'), provisionedEvent(first, 'pc_second')];
+      const [failure, late] = [failed(second), provisionedEvent(second, 'pc_late')];
       // Sent before the consumer starts, so they reach it as one fetched batch.
       await sendTogether([winner, loser, failure, late].map(encodeEvent));
 
@@ -159,7 +149,7 @@ describe('card-events-consumer applying batches', () => {
 
     it('when a batch holds a message that is not one of our events, then it alone is dead-lettered and the results around it are applied', async () => {
       const cards = await newCards(3);
-      const events = cards.map((cardId) => provisioned(cardId));
+      const events = cards.map((cardId) => provisionedEvent(cardId));
       const poisonKey = cards[1] ?? '';
       const messages = events.map(encodeEvent);
       // Same key as its neighbour, so it sits in the same partition's batch between two real results.
@@ -204,7 +194,7 @@ describe('card-events-consumer applying batches', () => {
     await blocker.query('SELECT 1 FROM cards WHERE id = $1 FOR UPDATE', [cards.at(-1)]);
     // One key, so all 40 land in one partition and one batch.
     const sameKey = cards[0] ?? '';
-    await sendTogether(cards.map((cardId) => ({ ...encodeEvent(provisioned(cardId)), key: sameKey })));
+    await sendTogether(cards.map((cardId) => ({ ...encodeEvent(provisionedEvent(cardId)), key: sameKey })));
 
     const first = await startProcess();
     try {

@@ -1,12 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 
-import { CardSchema, encodeEvent, EventType, type AnyCardEvent } from '@cards/contracts';
+import { CardSchema, encodeEvent, EventType } from '@cards/contracts';
 import { createKafka, DeadLetterHeaders } from '@cards/messaging';
 import { createLogger } from '@cards/runtime';
 import {
   eventually,
   headersOf,
   hostileEnvelopes,
+  provisionedEvent,
   startServiceProcess,
   testKafkaBrokers,
   type HostileMessage,
@@ -19,20 +20,9 @@ import { start as startConsumer, type RunningCardEventsConsumer } from '../../sr
 import { buildCardRequest, startCardApi, type CardApiHarness } from '../support/card-api';
 import { TopicRecorder } from '../support/kafka';
 
-function provisioned(cardId: string = randomUUID()): AnyCardEvent {
-  return {
-    id: randomUUID(),
-    type: EventType.provisioned,
-    source: 'test',
-    time: new Date().toISOString(),
-    subject: cardId,
-    data: { cardId, providerCardId: `pc_${randomUUID()}`, last4: '4242', expMonth: 9, expYear: 2029 },
-  };
-}
-
 /** The headers of a real result, so that only the part under test is wrong; undefined drops a header. */
 function resultHeaders(overrides: Record<string, string | Buffer | undefined> = {}): IHeaders {
-  return headersOf(provisioned(), overrides);
+  return headersOf(provisionedEvent(), overrides);
 }
 
 /** A result's headers and a value built from its data with some fields replaced: the envelope right, the data not. */
@@ -40,7 +30,7 @@ function resultWithData(
   data: Record<string, unknown>,
   type: typeof EventType.provisioned | typeof EventType.provisioningFailed = EventType.provisioned,
 ): { value: string; headers: IHeaders } {
-  const event = provisioned();
+  const event = provisionedEvent();
   const base =
     type === EventType.provisioned
       ? event.data
@@ -116,7 +106,7 @@ describe('card-events-consumer, when hostile messages arrive', () => {
       messages: keyed.map(({ key, value, headers }) => ({ key, value, ...(headers && { headers }) })),
     });
     const cardId = await newCard();
-    await producer.send({ topic: resultsTopic, acks: -1, messages: [encodeEvent(provisioned(cardId))] });
+    await producer.send({ topic: resultsTopic, acks: -1, messages: [encodeEvent(provisionedEvent(cardId))] });
 
     await eventually(async () => {
       expect(await statusOf(cardId)).toBe('ACTIVE');
@@ -140,7 +130,7 @@ describe('card-events-consumer, when hostile messages arrive', () => {
   }
 
   it('when values are not JSON, JSON of the wrong type, wrongly typed results, bad envelopes or tombstones, then each is dead-lettered with its reason and the next result is applied', async () => {
-    const protoCarrier = provisioned();
+    const protoCarrier = provisionedEvent();
     const messages: HostileMessage[] = [
       { name: 'not JSON', value: '{not json', headers: resultHeaders(), reason: /^value is not JSON$/ },
       { name: 'empty value', value: '', headers: resultHeaders(), reason: /^value is not JSON$/ },
@@ -184,18 +174,18 @@ describe('card-events-consumer, when hostile messages arrive', () => {
       },
       {
         name: 'ce_subject other than data.cardId',
-        value: encodeEvent(provisioned()).value,
+        value: encodeEvent(provisionedEvent()).value,
         headers: resultHeaders(),
         reason: /^ce_subject does not match data\.cardId$/,
       },
-      ...hostileEnvelopes(() => provisioned()),
+      ...hostileEnvelopes(() => provisionedEvent()),
     ];
 
     await expectDeadLetteredThenApplied(messages);
   }, 60_000);
 
   it('when a value of about 900 kB arrives, then it is dead-lettered and the next result is applied', async () => {
-    const event = provisioned();
+    const event = provisionedEvent();
     await expectDeadLetteredThenApplied([
       {
         name: 'large',
@@ -239,7 +229,7 @@ describe('card-events-consumer, when hostile messages arrive', () => {
     // the consumer's session, so it lost its partitions, never committed, and retried the same message for ever.
     const nul = '\u0000';
     const withNul = (header: string): HostileMessage => {
-      const event = provisioned();
+      const event = provisionedEvent();
       return {
         name: `${header} with NUL`,
         value: encodeEvent(event).value,
@@ -325,7 +315,7 @@ describe('card-events-consumer as its own process, when a dead letter would outg
     });
     const created = await harness.request('/v1/cards', { method: 'POST', token, body: buildCardRequest() });
     const cardId = CardSchema.parse(await created.json()).id;
-    await producer.send({ topic, acks: -1, messages: [encodeEvent(provisioned(cardId))] });
+    await producer.send({ topic, acks: -1, messages: [encodeEvent(provisionedEvent(cardId))] });
 
     // A process that exited ends the waiting at once, with its exit code as the answer.
     const exit: { code?: number | null } = {};
