@@ -20,14 +20,25 @@ import { nextSearch, oursKnee, warmUp } from './saga.ts';
 
 const run = promisify(execFile);
 
-/** The replicated profile's processes per service, as scripts/procs.sh runs them for make up-cluster. */
-export const REPLICATED_PROCESSES: Record<ServiceName, number> = {
-  'card-api': 2,
-  'outbox-relay': 2,
-  'card-events-consumer': 2,
-  'provider-worker': 3,
-  'mock-provider': 1,
-};
+/**
+ * The replicated profile's processes per service, read from scripts/procs.sh, which runs them for make up-cluster
+ * (`card-api`, `card-api-2`, … count as two card-apis), so the benchmark measures the profile that script runs.
+ */
+async function replicatedProcesses(): Promise<Record<ServiceName, number>> {
+  const { stdout } = await run(path.join(ROOT, 'scripts/procs.sh'), ['names'], {
+    cwd: ROOT,
+    env: { ...process.env, PROCS_PROFILE: 'cluster' },
+  });
+  const counts = Object.fromEntries(ALL_SERVICES.map((service): [ServiceName, number] => [service, 0]));
+  for (const name of stdout.trim().split(/\s+/)) {
+    const service = name.replace(/-\d+$/, '');
+    if (!(service in counts)) {
+      throw new Error(`scripts/procs.sh names a process of no known service: ${name}`);
+    }
+    counts[service] = (counts[service] ?? 0) + 1;
+  }
+  return counts as Record<ServiceName, number>;
+}
 
 /** Every topic's replicas and the fewest in sync for an acknowledged write, as make up-cluster sets them. */
 const REPLICATION = { factor: 3, minInsync: 2 };
@@ -76,7 +87,8 @@ export async function replicatedScenario(
     try {
       stack.nodeArgs = ctx.stack.nodeArgs;
       await stack.start(ALL_SERVICES);
-      await stack.startReplicas(REPLICATED_PROCESSES);
+      const processes = await replicatedProcesses();
+      await stack.startReplicas(processes);
       const users = await stack.createUsers(ctx.profile.users);
       await ctx.generator.run({ kind: 'users', users });
       // Three JVMs started a minute ago are still compiling their hot paths: a warm-up three times as long.
@@ -100,7 +112,7 @@ export async function replicatedScenario(
         brokers: brokers.length,
         replicationFactor: REPLICATION.factor,
         minInsyncReplicas: REPLICATION.minInsync,
-        processes: REPLICATED_PROCESSES,
+        processes,
         search,
         singleNodeKnee: singleNode?.knee,
       };

@@ -43,10 +43,6 @@ export async function startWarmStack(ctx: ScenarioContext): Promise<void> {
   await settle(ctx);
 }
 
-function pidsOf(ctx: ScenarioContext): Record<string, number> {
-  return ctx.stack.pids();
-}
-
 /**
  * A later search starts near the first one's knee (a slower provider moves the knee a little, not by doublings),
  * which saves the doubling steps up to it; a start that proves bad halves downwards.
@@ -74,7 +70,7 @@ export async function oursKnee(
       apiUrl: ctx.stack.urls('card-api'),
       rate,
       providerLatencyMs,
-      pids: pidsOf(ctx),
+      pids: ctx.stack.pids(),
     }),
   );
   ctx.log(
@@ -118,7 +114,7 @@ export async function sagaScenario(ctx: ScenarioContext): Promise<SagaResult | u
     ctx.failures.push('saga: the warm-up cards never reached a terminal state');
     return undefined;
   }
-  const sinceStart = resetsPeakRss(pidsOf(ctx));
+  const sinceStart = resetsPeakRss(ctx.stack.pids());
   const searches: KneeSearch[] = [];
   for (const providerLatencyMs of profile.providerLatenciesMs) {
     searches.push(await oursKnee(ctx, providerLatencyMs, nextSearch(profile.knee, searches[0])));
@@ -147,7 +143,7 @@ export async function sagaScenario(ctx: ScenarioContext): Promise<SagaResult | u
       apiUrl: stack.url('card-api'),
       rate: kneeRate * 2,
       providerLatencyMs: base?.providerLatencyMs ?? 0,
-      pids: pidsOf(ctx),
+      pids: ctx.stack.pids(),
     }),
   );
   const kafkaBaselines = [await kafkaBaseline(ctx, kneeRate)];
