@@ -7,6 +7,7 @@ import {
   BatchSpanProcessor,
   ConsoleSpanExporter,
   SimpleSpanProcessor,
+  type SpanExporter,
   type SpanProcessor,
 } from '@opentelemetry/sdk-trace-base';
 
@@ -19,18 +20,29 @@ import { withTimeout } from './timeouts';
  */
 export type TraceExporter = 'none' | 'console' | 'otlp';
 
-let configured: { exporter: TraceExporter; provider: BasicTracerProvider } | undefined;
+let configured:
+  | { exporter: TraceExporter; provider: BasicTracerProvider; spanExporter: SpanExporter | undefined }
+  | undefined;
 
-function spanProcessorsFor(exporter: TraceExporter): SpanProcessor[] {
+/** The exporter finished spans go to: none (the default), the console, or an OTLP collector. */
+function spanExporterFor(exporter: TraceExporter): SpanExporter | undefined {
   switch (exporter) {
     case 'none':
-      return [];
+      return undefined;
     case 'console':
-      return [new SimpleSpanProcessor(new ConsoleSpanExporter())];
+      return new ConsoleSpanExporter();
     case 'otlp':
-      // Batched and sent off the hot path; the exporter reads the OTEL_EXPORTER_OTLP_* variables itself.
-      return [new BatchSpanProcessor(new OTLPTraceExporter())];
+      // Reads the OTEL_EXPORTER_OTLP_* variables itself.
+      return new OTLPTraceExporter();
   }
+}
+
+function spanProcessorsFor(exporter: TraceExporter, spanExporter: SpanExporter | undefined): SpanProcessor[] {
+  if (!spanExporter) {
+    return [];
+  }
+  // OTLP batched and sent off the hot path; the console at once, for a developer following one trace.
+  return [exporter === 'otlp' ? new BatchSpanProcessor(spanExporter) : new SimpleSpanProcessor(spanExporter)];
 }
 
 /**
@@ -45,23 +57,28 @@ export function configureTracing(options: { exporter?: TraceExporter; serviceNam
     return;
   }
   const serviceName = process.env['OTEL_SERVICE_NAME'] ?? options.serviceName ?? 'card-issuing';
+  const spanExporter = spanExporterFor(exporter);
   const provider = new BasicTracerProvider({
     resource: resourceFromAttributes({ 'service.name': serviceName }),
-    spanProcessors: spanProcessorsFor(exporter),
+    spanProcessors: spanProcessorsFor(exporter, spanExporter),
   });
   trace.disable();
   trace.setGlobalTracerProvider(provider);
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  configured = { exporter, provider };
+  configured = { exporter, provider, spanExporter };
 }
 
 /**
- * Sends the spans still buffered (an OTLP batch), for a process that is about to exit. Bounded, and never a failure:
- * a collector that is away must not hold a shutdown past its budget or make a clean stop exit non-zero.
+ * Sends the spans still buffered (an OTLP batch), for a process that is about to exit, and waits for the sends
+ * already under way: the batch processor's flush sends only what its buffer holds, not a batch its timer handed to
+ * the exporter a moment before, which the exporter's own flush waits for. Bounded, and never a failure: a collector
+ * that is away must not hold a shutdown past its budget or make a clean stop exit non-zero.
  */
 export async function flushTracing(timeoutMs = 2000): Promise<void> {
   if (configured) {
-    await withTimeout(configured.provider.forceFlush(), timeoutMs).catch(() => undefined);
+    const { provider, spanExporter } = configured;
+    const flushed = provider.forceFlush().then(() => spanExporter?.forceFlush?.());
+    await withTimeout(flushed, timeoutMs).catch(() => undefined);
   }
 }
 
